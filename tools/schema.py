@@ -43,9 +43,7 @@ payment_terms = sa.Table(
     sa.Column("Days", sa.Integer, nullable=False),
 )
 
-delivery_terms = sa.Table(
-    "DeliveryTerm", metadata, _id(), sa.Column("Name", sa.String(80), nullable=False)
-)
+delivery_terms = sa.Table("DeliveryTerm", metadata, _id(), sa.Column("Name", sa.String(80), nullable=False))
 
 price_lists = sa.Table("PriceList", metadata, _id(), sa.Column("Name", sa.String(80), nullable=False))
 

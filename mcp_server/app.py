@@ -1,0 +1,173 @@
+"""The app factory: both doors, discovery and health, built from one ``Settings``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import httpx
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from auth.dev_issuer import DevIssuer
+from auth.dev_oauth import dev_oauth_routes
+from auth.discovery import protected_resource_metadata, www_authenticate
+from auth.principal import Principal
+from auth.rate_limit import ToolCallLimiter
+from auth.verifier import JwtVerifier, VerifierConfig
+from mcp_server.mcp_door import build_mcp_server
+from mcp_server.middleware import Authentication, McpGuard, RequestContext
+from mcp_server.rendering import dumps, envelope
+from mcp_server.rest import rest_routes
+from mcp_server.runner import ViewRunner, utc_today
+from mcp_server.settings import Settings
+from mcp_server.tracing import current_trace_id
+from tools.db import TenantDatabases
+from tools.errors import AsstioError, NotFound, Unauthorized
+from tools.view import registered_views
+
+VERSION = "0.1.0"
+log = logging.getLogger("asstio")
+
+
+class Services:
+    """What the running app holds: built once per app from the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.databases = TenantDatabases(
+            settings.tenant_urls(), statement_timeout_ms=settings.statement_timeout_ms
+        )
+        self.runner = ViewRunner(self.databases, self._today)
+        self.limiter = ToolCallLimiter(settings.rate_limit_storage, settings.rate_limit_per_minute)
+        self.dev_issuer = (
+            DevIssuer.load_or_create(settings.dev_issuer_dir, settings.issuers[0])
+            if settings.dev_issuer_dir
+            else None
+        )
+        self.http: httpx.AsyncClient | None = None
+        self.verifier: JwtVerifier | None = None
+
+    def _today(self) -> date:
+        return self.settings.fixed_today or utc_today()
+
+    def start_verifier(self, app: Starlette) -> None:
+        # The demo is its own issuer: its discovery and JWKS are fetched in-process through
+        # the same verifier code that fetches Zitadel's over the network in production.
+        transport = httpx.ASGITransport(app=app) if self.dev_issuer else None
+        self.http = httpx.AsyncClient(transport=transport, timeout=5.0)
+        config = VerifierConfig(
+            issuers=tuple(self.settings.issuers),
+            audience=self.settings.audience,
+            tenant_claim=self.settings.tenant_claim,
+            tenant_by_issuer=self.settings.tenant_by_issuer,
+        )
+        self.verifier = JwtVerifier(config, self.http)
+
+    async def verify(self, token: str) -> Principal:
+        if self.verifier is None:
+            raise Unauthorized("The server is starting; try again")
+        return await self.verifier.verify(token)
+
+    def challenge(self, error: AsstioError) -> str:
+        invalid = error.message != "Missing bearer token"
+        return www_authenticate(
+            resource_metadata_url=self.settings.resource_metadata_url,
+            scopes=self.settings.scopes,
+            error="invalid_token" if invalid else None,
+        )
+
+    def resource_metadata(self) -> dict[str, Any]:
+        return protected_resource_metadata(
+            resource=self.settings.mcp_url,
+            authorization_servers=self.settings.issuers[:1],
+            scopes=self.settings.scopes,
+        )
+
+
+async def asstio_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AsstioError)
+    return Response(dumps(envelope(exc, current_trace_id())), exc.status, media_type="application/json")
+
+
+def build_app(settings: Settings) -> Starlette:
+    services = Services(settings)
+    views = registered_views()
+    mcp = build_mcp_server(views, services.runner, VERSION)
+    mcp.streamable_http_app(
+        stateless_http=True,
+        json_response=True,
+        transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=bool(settings.allowed_hosts),
+            allowed_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        ),
+    )
+    session_manager = mcp.session_manager
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.start_verifier(app)
+        async with session_manager.run():
+            yield
+        if services.http is not None:
+            await services.http.aclose()
+        services.databases.dispose()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", lambda r: JSONResponse({"status": "ok"})),
+        *discovery_routes(services),
+        *rest_routes(views, services.runner),
+        Route("/mcp", StreamableHTTPASGIApp(session_manager)),
+        Route("/api/v1/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    if services.dev_issuer is not None:
+        routes += dev_oauth_routes(
+            services.dev_issuer,
+            audience=settings.audience,
+            tenants=services.databases.tenants,
+        )
+    middleware = [
+        Middleware(RequestContext),
+        Middleware(
+            Authentication,
+            verify=services.verify,
+            knows_tenant=services.databases.knows,
+            challenge=services.challenge,
+        ),
+        Middleware(McpGuard, allowed_origins=set(allowed_origins(settings)), budget=services.limiter.hit),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={AsstioError: asstio_error},
+    )
+    app.state.services = services
+    return app
+
+
+def allowed_origins(settings: Settings) -> list[str]:
+    return [*settings.allowed_origins, settings.public_url.rstrip("/")]
+
+
+async def not_found(request: Request) -> Response:
+    raise NotFound(f"No endpoint {request.method} {request.url.path}")
+
+
+def discovery_routes(services: Services) -> list[Route]:
+    async def metadata(request: Request) -> Response:
+        return JSONResponse(services.resource_metadata())
+
+    return [
+        Route("/.well-known/oauth-protected-resource", metadata),
+        Route("/.well-known/oauth-protected-resource/mcp", metadata),
+    ]

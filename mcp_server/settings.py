@@ -1,0 +1,106 @@
+"""All configuration, built once at start-up: from a TOML file, then environment overrides.
+
+Nothing reads the environment at import time. A bad combination fails at start-up with a
+sentence that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENV_PREFIX = "ASSTIO_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenants: dict[str, str] = Field(
+        default_factory=dict, description="Tenant iid -> SQLAlchemy database URL of its ERP database"
+    )
+    tenant_url_template: str | None = Field(
+        None, description="A database URL with {iid}, for tenants not listed in `tenants`"
+    )
+    tenant_iids: list[str] = Field(default_factory=list, description="Tenants served via the template")
+    public_url: str = Field("http://127.0.0.1:8000", description="Base URL users type; MCP is at /mcp")
+    issuers: list[str] = Field(default_factory=list, description="Trusted token issuers (Zitadel URLs)")
+    audience: str = Field("", description="Zitadel project id that must appear in the token's aud")
+    tenant_claim: str = "iid"
+    tenant_by_issuer: dict[str, str] | None = Field(
+        None, description="One Zitadel instance per tenant: issuer URL -> tenant iid"
+    )
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"])
+    rate_limit_storage: str = "memory://"
+    rate_limit_per_minute: int = 60
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=list)
+    statement_timeout_ms: int = 10_000
+    dev_issuer_dir: Path | None = Field(None, description="Demo only: be our own token issuer")
+    fixed_today: date | None = Field(None, description="Tests only: the server's 'today'")
+    log_level: str = "INFO"
+    matching: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per tenant matching tolerances overriding the defaults"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Settings:
+        if not self.tenant_urls():
+            raise ValueError("no tenants configured: set [tenants] iid = 'database url'")
+        if not self.issuers:
+            raise ValueError("no trusted issuers: set issuers = ['https://your-zitadel-host']")
+        if not self.audience:
+            raise ValueError("no audience: set audience to your Zitadel project id")
+        if self.tenant_iids and not self.tenant_url_template:
+            raise ValueError("tenant_iids needs tenant_url_template (a URL containing {iid})")
+        return self
+
+    def tenant_urls(self) -> dict[str, str]:
+        templated = {iid: (self.tenant_url_template or "").replace("{iid}", iid) for iid in self.tenant_iids}
+        return templated | self.tenants
+
+    @property
+    def mcp_url(self) -> str:
+        return self.public_url.rstrip("/") + "/mcp"
+
+    @property
+    def resource_metadata_url(self) -> str:
+        return self.public_url.rstrip("/") + "/.well-known/oauth-protected-resource/mcp"
+
+
+def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from a TOML file with ``ASSTIO_*`` environment variables on top."""
+    values: dict[str, Any] = tomllib.loads(path.read_text()) if path else {}
+    values |= env_overrides(os.environ if env is None else env)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"asstio-mcp: bad configuration: {problems}") from exc
+
+
+_LIST_FIELDS = {"issuers", "scopes", "allowed_hosts", "allowed_origins", "tenant_iids"}
+
+
+def env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    """``ASSTIO_PUBLIC_URL=...``; lists comma-separated; ``ASSTIO_TENANT_<IID>=url`` per tenant."""
+    values: dict[str, Any] = {}
+    tenants: dict[str, str] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name.startswith("tenant_") and name not in Settings.model_fields:
+            tenants[name[len("tenant_") :].replace("_", "-")] = value
+        elif name in _LIST_FIELDS:
+            values[name] = [part.strip() for part in value.split(",") if part.strip()]
+        elif name in Settings.model_fields:
+            values[name] = value
+    if tenants:
+        values["tenants"] = tenants
+    return values

@@ -1,0 +1,130 @@
+"""Tenant databases: one engine per tenant, read-only connections for the views.
+
+Guardrails live here, not in the views: read-only sessions, a statement time limit, a
+Unicode ``lower()`` on SQLite that matches PostgreSQL's, and an unreachable database turned
+into ``ServiceUnavailable`` so callers get a 503 envelope instead of a crash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from tools.errors import ServiceUnavailable
+
+
+def _sqlite_lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
+
+
+def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # SQLite's built-in lower() folds ASCII only; PostgreSQL folds all of Unicode.
+        dbapi_conn.create_function("lower", 1, _sqlite_lower, deterministic=True)
+        dbapi_conn.execute("PRAGMA busy_timeout = 5000")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def on_execute(conn: sa.Connection, *_args: Any) -> None:
+        deadline = time.monotonic() + statement_timeout_ms / 1000
+        raw = conn.connection.dbapi_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+
+
+def create_tenant_engine(url: str, *, statement_timeout_ms: int = 10_000) -> sa.Engine:
+    """An engine for one tenant database (SQLite file or PostgreSQL)."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 5})
+        _install_sqlite_guards(engine, statement_timeout_ms)
+        return engine
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    options = f"-c statement_timeout={statement_timeout_ms}"
+    return sa.create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"options": options, "connect_timeout": 5},
+    )
+
+
+class TenantDatabases:
+    """The tenant registry's databases: iid -> engine, created on first use."""
+
+    def __init__(self, urls: Mapping[str, str], *, statement_timeout_ms: int = 10_000) -> None:
+        self._urls = dict(urls)
+        self._timeout = statement_timeout_ms
+        self._engines: dict[str, sa.Engine] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def tenants(self) -> list[str]:
+        return sorted(self._urls)
+
+    def knows(self, tenant: str) -> bool:
+        return tenant in self._urls
+
+    def engine(self, tenant: str) -> sa.Engine:
+        with self._lock:
+            if tenant not in self._engines:
+                self._engines[tenant] = create_tenant_engine(
+                    self._urls[tenant], statement_timeout_ms=self._timeout
+                )
+            return self._engines[tenant]
+
+    @contextmanager
+    def reading(self, tenant: str) -> Iterator[sa.Connection]:
+        """A read-only connection to the tenant's database, rolled back afterwards."""
+        with self._unavailable_as_503(tenant), self.engine(tenant).connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+            else:
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+                if conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA query_only = OFF")
+
+    @contextmanager
+    def writing(self, tenant: str) -> Iterator[sa.Connection]:
+        """One transaction on the tenant's database (the matching write endpoints only)."""
+        with self._unavailable_as_503(tenant), self.engine(tenant).begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _unavailable_as_503(self, tenant: str) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            if _is_timeout(exc):
+                raise ServiceUnavailable(
+                    "The query took longer than the server's time limit; narrow the filters"
+                ) from exc
+            raise ServiceUnavailable(f"The database of tenant '{tenant}' is unavailable") from exc
+
+    def ping(self, tenant: str) -> None:
+        with self.reading(tenant) as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+def _is_timeout(exc: sa.exc.OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "interrupted" in text or "statement timeout" in text

@@ -1,0 +1,150 @@
+"""Keyset pagination and the seed's ``PageResponse`` envelope.
+
+Never OFFSET: a page continues strictly after the sort key of the previous page's last row,
+so page 10,000 costs what page 1 costs. The cursor is opaque base64 of the view name, a
+fingerprint of the filters and the last key; a cursor from another view, other filters or a
+garbled one is a 400, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from tools.errors import BadRequest
+from tools.wire import WireModel
+
+RowT = TypeVar("RowT")
+
+KeyValue = int | str | Decimal | datetime
+
+
+class Page(WireModel, Generic[RowT]):
+    items: list[RowT] = Field(description="The rows of this page, in the view's documented order")
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null on the last")
+    page_size_applied: int = Field(description="The page size actually used after clamping")
+    truncated: bool = Field(description="True when more rows follow this page")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a view's sort order; the last key of every order is a unique id."""
+
+    column: sa.ColumnElement[Any]
+    descending: bool = False
+
+
+def fingerprint(view: str, filters: Mapping[str, Any]) -> str:
+    canonical = json.dumps(filters, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(f"{view}\n{canonical}".encode()).hexdigest()[:16]
+
+
+def _encode_value(value: KeyValue) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    return value
+
+
+def _decode_value(value: Any) -> KeyValue:
+    if isinstance(value, dict) and set(value) == {"t"}:
+        return datetime.fromisoformat(value["t"])
+    if isinstance(value, dict) and set(value) == {"n"}:
+        return Decimal(value["n"])
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("unexpected key value")
+    return value
+
+
+def encode_cursor(view: str, fp: str, key: Sequence[KeyValue]) -> str:
+    payload = {"v": view, "f": fp, "k": [_encode_value(v) for v in key]}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, view: str, fp: str, key_length: int) -> list[KeyValue]:
+    """The last key of the previous page, or BadRequest naming what is wrong with the cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        key = [_decode_value(v) for v in payload["k"]]
+        bound_to = (payload["v"], payload["f"])
+    except (binascii.Error, ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        raise BadRequest("Invalid parameter 'cursor': not a cursor this server issued") from exc
+    if bound_to[0] != view:
+        raise BadRequest(f"Invalid parameter 'cursor': it belongs to another view ({bound_to[0]})")
+    if bound_to[1] != fp or len(key) != key_length:
+        raise BadRequest(
+            "Invalid parameter 'cursor': the filters changed since it was issued; restart paging"
+        )
+    return key
+
+
+def after(keys: Sequence[SortKey], last: Sequence[KeyValue]) -> sa.ColumnElement[bool]:
+    """Rows strictly after ``last`` in the order ``keys``: one row-value comparison when all
+    keys run the same way (an index range scan on both SQLite and PostgreSQL)."""
+    if all(k.descending == keys[0].descending for k in keys):
+        columns = sa.tuple_(*(k.column for k in keys))
+        values = sa.tuple_(*(sa.literal(v) for v in last))
+        return columns < values if keys[0].descending else columns > values
+    clauses = []
+    for i, key in enumerate(keys):
+        equal = [keys[j].column == last[j] for j in range(i)]
+        step = key.column < last[i] if key.descending else key.column > last[i]
+        clauses.append(sa.and_(*equal, step))
+    return sa.or_(*clauses)
+
+
+def order_by(keys: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
+    return [k.column.desc() if k.descending else k.column.asc() for k in keys]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    view: str
+    filters: Mapping[str, Any]
+    cursor: str | None
+    page_size: int
+    max_page_size: int
+
+    @property
+    def size(self) -> int:
+        return min(self.page_size, self.max_page_size)
+
+
+def fetch_page(
+    conn: sa.Connection, stmt: sa.Select[Any], keys: Sequence[SortKey], request: PageRequest
+) -> tuple[list[sa.Row[Any]], str | None]:
+    """Run ``stmt`` (which must select the sort key columns labelled ``_k0``, ``_k1``...)
+    for one page; returns the rows and the next cursor."""
+    fp = fingerprint(request.view, request.filters)
+    if request.cursor:
+        last = decode_cursor(request.cursor, request.view, fp, len(keys))
+        stmt = stmt.where(after(keys, last))
+    stmt = stmt.add_columns(*(k.column.label(f"_k{i}") for i, k in enumerate(keys)))
+    rows = list(conn.execute(stmt.order_by(*order_by(keys)).limit(request.size + 1)))
+    if len(rows) <= request.size:
+        return rows, None
+    rows = rows[: request.size]
+    key = [rows[-1]._mapping[f"_k{i}"] for i in range(len(keys))]
+    return rows, encode_cursor(request.view, fp, key)
+
+
+def page_of(items: list[RowT], next_cursor: str | None, request: PageRequest) -> Page[RowT]:
+    return Page[RowT](
+        items=items,
+        next_cursor=next_cursor,
+        page_size_applied=request.size,
+        truncated=next_cursor is not None,
+    )

@@ -1,0 +1,68 @@
+"""The view declaration: one data view = params model + result model + query, registered once.
+
+The REST route, the MCP tool, the OpenAPI document and the tool schemas are all derived from
+these declarations by the doors in ``mcp_server``; a view never sees a request or MCP context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+
+from tools.wire import Params
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    """Who asks and when: the tenant comes from the verified token, never from a parameter."""
+
+    tenant: str
+    sub: str
+    today: date
+
+
+Query = Callable[[sa.Connection, ViewContext, Any], BaseModel | list[Any]]
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    tool: str
+    method: Literal["GET", "POST"]
+    path: str
+    params: type[Params]
+    result: Any
+    query: Query
+    title: str
+    description: str
+    path_params: tuple[str, ...] = ()
+    writes: bool = False
+
+
+_REGISTRY: dict[str, View] = {}
+
+
+def register(view: View) -> View:
+    """Add a view; a second view with the same name, tool or route fails at start-up."""
+    for existing in _REGISTRY.values():
+        clash = {
+            "name": existing.name == view.name,
+            "tool": existing.tool == view.tool,
+            "route": (existing.method, existing.path) == (view.method, view.path),
+        }
+        if any(clash.values()):
+            which = ", ".join(k for k, v in clash.items() if v)
+            raise ValueError(f"View {view.name!r} duplicates the {which} of view {existing.name!r}")
+    _REGISTRY[view.name] = view
+    return view
+
+
+def registered_views() -> list[View]:
+    import tools.views  # noqa: F401  (registers every view module)
+
+    return list(_REGISTRY.values())

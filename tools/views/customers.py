@@ -1,0 +1,241 @@
+"""Customers: ``GET /customers`` (list or search) and ``GET /customers/{customerId}`` (detail)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from tools import schema as s
+from tools.errors import NotFound
+from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.reference import SALESINVOICE, SALESORDER
+from tools.statuses import status_ids
+from tools.text import as_int, contains
+from tools.view import View, ViewContext, register
+from tools.wire import Money, Params, WireModel
+
+c = s.companies
+
+
+class CustomerParams(Params):
+    q: str | None = Field(None, description="Match against id (exact), name or organisation number")
+    inactive: bool = Field(False, description="Include inactive customers. Default false")
+    cursor: str | None = Field(None, description="nextCursor of the previous page")
+    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
+
+
+class CustomerDto(WireModel):
+    id: int
+    contact_number: int
+    name: str
+    orgno: str | None
+    currency_iso_code: str | None = Field(description="Null means the company's default currency")
+    inactive: bool
+    open_order_count: int = Field(description="Sales orders in the order book with something left to deliver")
+
+
+class CustomerDetailParams(Params):
+    customer_id: int = Field(description="The customer's id")
+
+
+class CustomerDetailDto(WireModel):
+    id: int
+    contact_number: int
+    name: str
+    orgno: str | None
+    credit_limit: Money | None
+    overdue_order_sum: Money = Field(description="Open amount of the customer's invoices past their due date")
+    credit_stop: bool
+    payment_term_id: int | None
+    payment_term_name: str | None
+    delivery_term_id: int | None
+    delivery_term_name: str | None
+    price_list_id: int | None
+    price_list_name: str | None
+    currency_id: int | None
+    currency_iso_code: str | None
+    vat_type_id: int | None
+    vat_type_name: str | None
+    inactive: bool
+    order_count: int = Field(description="The customer's documents that count as order intake")
+
+
+def open_order_count(customer_id: sa.ColumnElement[int]) -> sa.ScalarSelect[int]:
+    o, i = s.orders, s.order_items
+    left_to_deliver = sa.exists().where(i.c.OrderId == o.c.Id, i.c.QtyDelivered < i.c.QtyOrdered)
+    return (
+        sa.select(sa.func.count())
+        .where(
+            o.c.CompanyId == customer_id,
+            o.c.OrderStatusId.in_(status_ids(SALESORDER, flag="IsOrderIntake")),
+            left_to_deliver,
+        )
+        .scalar_subquery()
+    )
+
+
+def order_count(customer_id: sa.ColumnElement[int]) -> sa.ScalarSelect[int]:
+    o = s.orders
+    intake = status_ids(SALESORDER, SALESINVOICE, flag="IsOrderIntake")
+    return (
+        sa.select(sa.func.count())
+        .where(o.c.CompanyId == customer_id, o.c.OrderStatusId.in_(intake))
+        .scalar_subquery()
+    )
+
+
+def overdue_order_sum(customer_id: sa.ColumnElement[int], ctx: ViewContext) -> sa.ScalarSelect[Decimal]:
+    o, p = s.orders, s.payments
+    paid = sa.select(sa.func.coalesce(sa.func.sum(p.c.Amount), 0)).where(p.c.OrderId == o.c.Id)
+    open_amount = o.c.TotalIncVat - paid.scalar_subquery()
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(sa.case((open_amount > 0, open_amount), else_=0)), 0))
+        .where(
+            o.c.CompanyId == customer_id,
+            o.c.OrderStatusId.in_(status_ids(SALESINVOICE, flag="IsSales")),
+            o.c.DateDue < ctx.today,
+        )
+        .scalar_subquery()
+    )
+
+
+def _customer_filters(params: CustomerParams) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [c.c.IsCustomer.is_(True)]
+    if not params.inactive:
+        where.append(c.c.Inactive.is_(False))
+    if params.q:
+        matches = [contains(c.c.Name, params.q), contains(c.c.Orgno, params.q)]
+        if (number := as_int(params.q)) is not None:
+            matches.append(c.c.Id == number)
+        where.append(sa.or_(*matches))
+    return where
+
+
+def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams) -> Page[CustomerDto]:
+    keys = [SortKey(c.c.Name), SortKey(c.c.Id)]
+    stmt = sa.select(
+        c.c.Id,
+        c.c.ContactNumber,
+        c.c.Name,
+        c.c.Orgno,
+        s.currencies.c.IsoCode,
+        c.c.Inactive,
+        open_order_count(c.c.Id).label("OpenOrderCount"),
+    ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
+    request = PageRequest(
+        view="customers",
+        filters=params.model_dump(exclude={"cursor", "page_size"}),
+        cursor=params.cursor,
+        page_size=params.page_size,
+        max_page_size=100,
+    )
+    rows, next_cursor = fetch_page(conn, stmt.where(*_customer_filters(params)), keys, request)
+    return page_of([_customer(row._mapping) for row in rows], next_cursor, request)
+
+
+def _customer(row: Any) -> CustomerDto:
+    return CustomerDto(
+        id=row["Id"],
+        contact_number=row["ContactNumber"],
+        name=row["Name"],
+        orgno=row["Orgno"],
+        currency_iso_code=row["IsoCode"],
+        inactive=row["Inactive"],
+        open_order_count=row["OpenOrderCount"],
+    )
+
+
+def get_customer(conn: sa.Connection, ctx: ViewContext, params: CustomerDetailParams) -> CustomerDetailDto:
+    stmt = (
+        sa.select(
+            c,
+            s.payment_terms.c.Name.label("PaymentTermName"),
+            s.delivery_terms.c.Name.label("DeliveryTermName"),
+            s.price_lists.c.Name.label("PriceListName"),
+            s.currencies.c.IsoCode.label("CurrencyIsoCode"),
+            s.vat_types.c.Name.label("VatTypeName"),
+            overdue_order_sum(c.c.Id, ctx).label("OverdueOrderSum"),
+            order_count(c.c.Id).label("OrderCount"),
+        )
+        .outerjoin(s.payment_terms, s.payment_terms.c.Id == c.c.PaymentTermId)
+        .outerjoin(s.delivery_terms, s.delivery_terms.c.Id == c.c.DeliveryTermId)
+        .outerjoin(s.price_lists, s.price_lists.c.Id == c.c.PriceListId)
+        .outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
+        .outerjoin(s.vat_types, s.vat_types.c.Id == c.c.VatTypeId)
+        .where(c.c.Id == params.customer_id, c.c.IsCustomer.is_(True))
+    )
+    row = conn.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFound(f"Customer {params.customer_id} not found")
+    return _customer_detail(row._mapping)
+
+
+def _customer_detail(row: Any) -> CustomerDetailDto:
+    return CustomerDetailDto(
+        id=row["Id"],
+        contact_number=row["ContactNumber"],
+        name=row["Name"],
+        orgno=row["Orgno"],
+        credit_limit=row["CreditLimit"],
+        overdue_order_sum=Decimal(row["OverdueOrderSum"]),
+        credit_stop=row["CreditStop"],
+        payment_term_id=row["PaymentTermId"],
+        payment_term_name=row["PaymentTermName"],
+        delivery_term_id=row["DeliveryTermId"],
+        delivery_term_name=row["DeliveryTermName"],
+        price_list_id=row["PriceListId"],
+        price_list_name=row["PriceListName"],
+        currency_id=row["CurrencyId"],
+        currency_iso_code=row["CurrencyIsoCode"],
+        vat_type_id=row["VatTypeId"],
+        vat_type_name=row["VatTypeName"],
+        inactive=row["Inactive"],
+        order_count=row["OrderCount"],
+    )
+
+
+register(
+    View(
+        name="customers",
+        tool="list_customers",
+        method="GET",
+        path="/customers",
+        params=CustomerParams,
+        result=Page[CustomerDto],
+        query=list_customers,
+        title="List customers",
+        description=(
+            "List or search customers (companies you sell to), sorted by name then id. `q` matches "
+            "the customer id exactly, or a substring of the name or organisation number (case-"
+            "insensitive). Inactive customers are left out unless `inactive` is true. Each row has "
+            "`openOrderCount`: sales orders in the order book with something left to deliver. Use "
+            "get_customer for credit limit, terms and overdue amounts. Returns a page of at most "
+            "`pageSize` rows (default 50, max 100); when `truncated` is true, call again with "
+            "`cursor` set to `nextCursor`."
+        ),
+    )
+)
+
+register(
+    View(
+        name="customer",
+        tool="get_customer",
+        method="GET",
+        path="/customers/{customerId}",
+        path_params=("customerId",),
+        params=CustomerDetailParams,
+        result=CustomerDetailDto,
+        query=get_customer,
+        title="Get one customer",
+        description=(
+            "Full detail of one customer by id: credit limit and credit stop, payment and delivery "
+            "terms, price list, currency and VAT type, `orderCount` (documents that count as order "
+            "intake) and `overdueOrderSum` (open amount of invoices past their due date, in the "
+            "invoices' currency). Not found (or another company's id) gives an error; use "
+            "list_customers to find the id by name."
+        ),
+    )
+)
