@@ -1,5 +1,8 @@
-"""One module per data view; importing this package registers them all."""
+"""One module per data view; importing this package imports (and so registers) them all."""
 
-from tools.views import customers
+import importlib
+import pkgutil
 
-__all__ = ["customers"]
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")

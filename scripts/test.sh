@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lint, strict types, then pytest (SQLite always; PostgreSQL
+# and Redis when reachable, and required when CI is set).
+source "$(dirname "$0")/_venv.sh"
+echo "== ruff format --check" >&2
+.venv/bin/ruff format --check mcp_server tools auth tests
+echo "== ruff check" >&2
+.venv/bin/ruff check mcp_server tools auth tests
+echo "== mypy --strict" >&2
+.venv/bin/mypy
+echo "== pytest" >&2
+exec .venv/bin/python -m pytest -q "$@"

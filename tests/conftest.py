@@ -1,0 +1,69 @@
+"""Fixtures: the two demo tenants seeded into SQLite and (required in CI) PostgreSQL, and a
+real server over each, shared by the whole session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp.client.session import ClientSession
+
+from tests.support import (
+    LiveServer,
+    mcp_session,
+    postgres_database,
+    postgres_reachable,
+    require_service,
+    rest_client,
+    seed_demo_tenants,
+    start_server,
+)
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_tenants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("sqlite-tenants")
+    urls = {iid: f"sqlite:///{root / iid}.db" for iid in ("demo", "demo-b")}
+    seed_demo_tenants(urls)
+    return urls
+
+
+@pytest.fixture(scope="session")
+def postgres_tenants() -> Iterator[dict[str, str]]:
+    require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
+    with ExitStack() as stack:
+        urls = {iid: stack.enter_context(postgres_database(iid)) for iid in ("demo", "demo-b")}
+        seed_demo_tenants(urls)
+        yield urls
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    tenants = request.getfixturevalue(f"{backend}_tenants")
+    live = start_server(Path(tmp_path_factory.mktemp(f"server-{backend}")), tenants)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+async def rest(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with rest_client(server) as client:
+        yield client
+
+
+@pytest.fixture
+async def mcp(server: LiveServer) -> AsyncIterator[ClientSession]:
+    async with mcp_session(server) as session:
+        yield session

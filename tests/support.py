@@ -1,0 +1,177 @@
+"""Test support: seeded tenant databases, a real server on a loopback port, real clients."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from auth.dev_issuer import DevIssuer
+from mcp_server.app import build_app
+from mcp_server.settings import Settings
+from tools.demo.tenants import DEMO_TENANTS, seed_database
+
+TODAY = date(2026, 11, 20)
+TEST_ORDERS = 1500
+AUDIENCE = "asstio-demo"
+PG_ADMIN_URL = os.environ.get("ASSTIO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("ASSTIO_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def require_service(name: str, reachable: bool) -> None:
+    """Skip loudly outside CI; in CI a missing service is a failure, never a skip."""
+    if reachable:
+        return
+    message = f"{name} is not reachable: the tests that need it are NOT running"
+    if in_ci():
+        pytest.fail(message + " (required in CI)")
+    pytest.skip(message)
+
+
+def postgres_reachable() -> bool:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+def redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@contextmanager
+def postgres_database(label: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for the duration, dropped afterwards."""
+    name = f"asstio_test_{label}_{uuid.uuid4().hex[:8]}".replace("-", "_")
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
+    try:
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed_demo_tenants(urls: dict[str, str], orders: int = TEST_ORDERS) -> None:
+    for tenant in DEMO_TENANTS:
+        seed_database(
+            urls[tenant.iid],
+            seed=tenant.seed,
+            orders=orders,
+            today=TODAY,
+            currency=tenant.currency,
+            id_offset=tenant.id_offset,
+            draft_lines=120,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """The real app on a loopback port, with a token factory for its development issuer."""
+
+    url: str
+    data_dir: Path
+    settings: Settings
+    issuer: DevIssuer
+    server: uvicorn.Server
+    thread: threading.Thread
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def mcp_url(self) -> str:
+        return self.url + "/mcp"
+
+    def token(self, tenant: str = "demo", sub: str = "test-user") -> str:
+        if (tenant, sub) not in self.tokens:
+            self.tokens[tenant, sub] = self.issuer.mint(tenant=tenant, sub=sub, audience=AUDIENCE)
+        return self.tokens[tenant, sub]
+
+    def headers(self, tenant: str = "demo", sub: str = "test-user") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(tenant, sub)}"}
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> LiveServer:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        tenants=tenants,
+        public_url=url,
+        issuers=[url],
+        audience=AUDIENCE,
+        dev_issuer_dir=data_dir,
+        fixed_today=TODAY,
+        **overrides,
+    )
+    app = build_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    issuer = DevIssuer.load_or_create(data_dir, url)
+    return LiveServer(url, data_dir, settings, issuer, server, thread)
+
+
+@asynccontextmanager
+async def mcp_session(server: LiveServer, tenant: str = "demo", sub: str = "test-user") -> AsyncIterator[ClientSession]:
+    """The official MCP Python client, over real HTTP, signed in as ``sub`` of ``tenant``."""
+    async with (
+        httpx2.AsyncClient(headers=server.headers(tenant, sub), timeout=30) as http,
+        streamable_http_client(server.mcp_url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+@asynccontextmanager
+async def rest_client(server: LiveServer, tenant: str = "demo", sub: str = "test-user") -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=server.url + "/api/v1", headers=server.headers(tenant, sub), timeout=30
+    ) as client:
+        yield client
