@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
+import anyio.to_thread
 import httpx
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
@@ -24,14 +25,16 @@ from auth.principal import Principal
 from auth.rate_limit import ToolCallLimiter
 from auth.verifier import JwtVerifier, VerifierConfig
 from mcp_server.mcp_door import build_mcp_server
+from mcp_server.metrics import Metrics
 from mcp_server.middleware import Authentication, McpGuard, RequestContext
+from mcp_server.openapi import openapi_document
 from mcp_server.rendering import dumps, envelope
 from mcp_server.rest import rest_routes
 from mcp_server.runner import ViewRunner, utc_today
 from mcp_server.settings import Settings
 from mcp_server.tracing import current_trace_id
 from tools.db import TenantDatabases
-from tools.errors import AsstioError, NotFound, Unauthorized
+from tools.errors import AsstioError, NotFound, ServiceUnavailable, Unauthorized
 from tools.view import registered_views
 
 VERSION = "0.1.0"
@@ -53,6 +56,7 @@ class Services:
             if settings.dev_issuer_dir
             else None
         )
+        self.metrics = Metrics()
         self.http: httpx.AsyncClient | None = None
         self.verifier: JwtVerifier | None = None
 
@@ -122,8 +126,14 @@ def build_app(settings: Settings) -> Starlette:
             await services.http.aclose()
         services.databases.dispose()
 
+    document = openapi_document(views, settings.public_url, VERSION)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
     routes: list[BaseRoute] = [
-        Route("/healthz", lambda r: JSONResponse({"status": "ok"})),
+        *operations_routes(services),
+        Route("/api/v1/openapi.json", openapi),
         *discovery_routes(services),
         *rest_routes(views, services.runner),
         Route("/mcp", StreamableHTTPASGIApp(session_manager)),
@@ -136,7 +146,7 @@ def build_app(settings: Settings) -> Starlette:
             tenants=services.databases.tenants,
         )
     middleware = [
-        Middleware(RequestContext),
+        Middleware(RequestContext, observe=services.metrics.observe),
         Middleware(
             Authentication,
             verify=services.verify,
@@ -171,3 +181,28 @@ def discovery_routes(services: Services) -> list[Route]:
         Route("/.well-known/oauth-protected-resource", metadata),
         Route("/.well-known/oauth-protected-resource/mcp", metadata),
     ]
+
+
+def operations_routes(services: Services) -> list[Route]:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        tenants = {tenant: await _tenant_health(services, tenant) for tenant in services.databases.tenants}
+        ready = all(state == "ok" for state in tenants.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "tenants": tenants}, 200 if ready else 503
+        )
+
+    async def metrics(request: Request) -> Response:
+        return Response(services.metrics.render(), media_type=services.metrics.content_type)
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+
+
+async def _tenant_health(services: Services, tenant: str) -> str:
+    try:
+        await anyio.to_thread.run_sync(services.databases.ping, tenant)
+    except ServiceUnavailable:
+        return "unavailable"
+    return "ok"

@@ -25,6 +25,7 @@ from tools.errors import AsstioError, Forbidden, RateLimited, Unauthorized
 log = logging.getLogger("asstio.access")
 API_PREFIX = "/api/v1"
 MCP_PATH = "/mcp"
+PUBLIC_PATHS = {API_PREFIX + "/openapi.json"}
 
 Verify = Callable[[str], Awaitable[Principal]]
 ToolCallBudget = Callable[[Principal], Awaitable[bool]]
@@ -123,7 +124,7 @@ class Authentication:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (is_api(path) or is_mcp(path)):
+        if scope["type"] != "http" or not (is_api(path) or is_mcp(path)) or path in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         try:
