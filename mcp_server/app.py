@@ -14,6 +14,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -38,6 +39,12 @@ from tools.errors import AsstioError, NotFound, ServiceUnavailable, Unauthorized
 from tools.view import registered_views
 
 VERSION = "0.1.0"
+LOCAL_CORS: dict[str, Any] = {
+    "allow_origin_regex": r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?",
+    "allow_methods": ["GET", "POST", "OPTIONS"],
+    "allow_headers": ["*"],
+    "expose_headers": ["WWW-Authenticate", "Mcp-Session-Id", "X-Trace-Id"],
+}
 log = logging.getLogger("asstio")
 
 
@@ -124,6 +131,7 @@ def build_app(settings: Settings) -> Starlette:
             yield
         if services.http is not None:
             await services.http.aclose()
+        await services.limiter.aclose()
         services.databases.dispose()
 
     document = openapi_document(views, settings.public_url, VERSION)
@@ -155,6 +163,9 @@ def build_app(settings: Settings) -> Starlette:
         ),
         Middleware(McpGuard, allowed_origins=set(allowed_origins(settings)), budget=services.limiter.hit),
     ]
+    if services.dev_issuer is not None:
+        # Browser-based clients (MCP Inspector) fetch the demo's discovery and token endpoints.
+        middleware.insert(1, Middleware(CORSMiddleware, **LOCAL_CORS))
     app = Starlette(
         routes=routes,
         middleware=middleware,

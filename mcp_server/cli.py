@@ -121,6 +121,7 @@ def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> A
         issuers=[public_url],
         audience=DEMO_AUDIENCE,
         dev_issuer_dir=data_dir,
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
     )
 
 

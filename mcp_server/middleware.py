@@ -166,7 +166,7 @@ class McpGuard:
             await self.app(scope, receive, send)
             return
         origin = Headers(scope=scope).get("origin")
-        if origin is not None and origin not in self.allowed_origins:
+        if origin is not None and not origin_allowed(origin, self.allowed_origins):
             await send_envelope(send, Forbidden(f"Origin '{origin[:100]}' is not allowed"))
             return
         if scope["method"] != "POST":
@@ -186,6 +186,12 @@ class McpGuard:
         principal: Principal = scope["asstio.principal"]
         admitted = [await self.budget(principal) for _ in range(calls)]
         return all(admitted)
+
+
+def origin_allowed(origin: str, allowed: set[str]) -> bool:
+    """Exact match, or ``scheme://host:*`` for any port of that host (as the MCP SDK allows)."""
+    host = origin.rsplit(":", 1)[0] if origin.count(":") == 2 else origin
+    return origin in allowed or f"{host}:*" in allowed
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -3,6 +3,7 @@ real server over each, shared by the whole session."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -65,5 +66,6 @@ async def rest(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def mcp(server: LiveServer) -> AsyncIterator[ClientSession]:
-    async with mcp_session(server) as session:
+    # A user of its own per test, so no test spends another's tool-call budget.
+    async with mcp_session(server, sub=f"mcp-{uuid.uuid4().hex[:8]}") as session:
         yield session
