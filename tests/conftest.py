@@ -3,6 +3,7 @@ real server over each, shared by the whole session."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
@@ -66,6 +67,23 @@ async def rest(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def mcp(server: LiveServer) -> AsyncIterator[ClientSession]:
-    # A user of its own per test, so no test spends another's tool-call budget.
-    async with mcp_session(server, sub=f"mcp-{uuid.uuid4().hex[:8]}") as session:
-        yield session
+    """The official MCP client signed in as a user of its own (no test spends another's
+    tool-call budget). The session lives in one task of its own: anyio cancel scopes must be
+    entered and left in the same task, and pytest-asyncio tears fixtures down in another."""
+    ready: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
+    done = asyncio.Event()
+
+    async def hold() -> None:
+        try:
+            async with mcp_session(server, sub=f"mcp-{uuid.uuid4().hex[:8]}") as session:
+                ready.set_result(session)
+                await done.wait()
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            raise
+
+    task = asyncio.create_task(hold())
+    yield await ready
+    done.set()
+    await task

@@ -74,7 +74,7 @@ def postgres_database(label: str) -> Iterator[str]:
     name = f"asstio_test_{label}_{uuid.uuid4().hex[:8]}".replace("-", "_")
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
+        conn.execute(sa.text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
     try:
         yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -158,7 +158,9 @@ def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> L
 
 
 @asynccontextmanager
-async def mcp_session(server: LiveServer, tenant: str = "demo", sub: str = "test-user") -> AsyncIterator[ClientSession]:
+async def mcp_session(
+    server: LiveServer, tenant: str = "demo", sub: str = "test-user"
+) -> AsyncIterator[ClientSession]:
     """The official MCP Python client, over real HTTP, signed in as ``sub`` of ``tenant``."""
     async with (
         httpx2.AsyncClient(headers=server.headers(tenant, sub), timeout=30) as http,
@@ -170,7 +172,9 @@ async def mcp_session(server: LiveServer, tenant: str = "demo", sub: str = "test
 
 
 @asynccontextmanager
-async def rest_client(server: LiveServer, tenant: str = "demo", sub: str = "test-user") -> AsyncIterator[httpx.AsyncClient]:
+async def rest_client(
+    server: LiveServer, tenant: str = "demo", sub: str = "test-user"
+) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         base_url=server.url + "/api/v1", headers=server.headers(tenant, sub), timeout=30
     ) as client:

@@ -41,7 +41,9 @@ async def test_a_token_of_a_tenant_not_served_here_is_403(server: LiveServer) ->
     token = server.issuer.mint(tenant="somebody-else", sub="u", audience=AUDIENCE)
     async with httpx.AsyncClient(base_url=server.url) as client:
         rest = await client.get("/api/v1/customers", headers={"Authorization": f"Bearer {token}"})
-        mcp = await client.post("/mcp", json=LIST_TOOLS, headers=MCP_HEADERS | {"Authorization": f"Bearer {token}"})
+        mcp = await client.post(
+            "/mcp", json=LIST_TOOLS, headers=MCP_HEADERS | {"Authorization": f"Bearer {token}"}
+        )
     for response in (rest, mcp):
         assert response.status_code == 403
         assert response.json()["code"] == "forbidden"

@@ -3,6 +3,7 @@ authorization-server metadata -> registration -> authorize (approve page) -> tok
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import parse_qs, urlparse
 
@@ -55,7 +56,7 @@ class ApprovingUser:
             assert page.status_code == 200
             self.page = page.text
             form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
-            form = {k: v.replace("&amp;", "&") for k, v in form.items()}
+            form = {k: html.unescape(v) for k, v in form.items()}
             action = urlparse(authorization_url)._replace(query="").geturl()
             decision = await browser.post(
                 action, data=form | {"tenant": self.tenant, "sub": self.sub, "decision": "approve"}
@@ -64,7 +65,9 @@ class ApprovingUser:
         location = decision.headers["location"]
         assert location.startswith(REDIRECT)
         query = parse_qs(urlparse(location).query)
-        self.result = AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0])
+        self.result = AuthorizationCodeResult(
+            code=query["code"][0], state=query.get("state", [None])[0], iss=query.get("iss", [None])[0]
+        )
 
     async def callback(self) -> AuthorizationCodeResult:
         assert self.result is not None
@@ -116,7 +119,8 @@ async def test_the_official_mcp_client_completes_the_oauth_flow_and_calls_a_tool
     ):
         await session.initialize()
         result = await session.call_tool("list_customers", {"pageSize": 2})
-    assert "demo-b" in user.page and "oauth-user" in user.page
+    assert "<strong>demo-user</strong>" in user.page and "<strong>demo</strong>" in user.page
+    assert '<option value="demo-b">' in user.page
     assert not result.is_error
     assert result.structured_content is not None
     assert all(row["id"] > 50_000_000 for row in result.structured_content["items"])
