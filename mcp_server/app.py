@@ -56,14 +56,14 @@ class Services:
         self.databases = TenantDatabases(
             settings.tenant_urls(), statement_timeout_ms=settings.statement_timeout_ms
         )
-        self.runner = ViewRunner(self.databases, self._today)
+        self.runner = ViewRunner(self.databases, self._today, settings.tenant_options())
         self.limiter = ToolCallLimiter(settings.rate_limit_storage, settings.rate_limit_per_minute)
         self.dev_issuer = (
             DevIssuer.load_or_create(settings.dev_issuer_dir, settings.issuers[0])
             if settings.dev_issuer_dir
             else None
         )
-        self.metrics = Metrics()
+        self.metrics = Metrics(self.runner.state)
         self.http: httpx.AsyncClient | None = None
         self.verifier: JwtVerifier | None = None
 

@@ -3,9 +3,12 @@ rejections; matching cache hits. One registry per app, so several apps (tests) d
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -14,7 +17,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, state: Mapping[str, Any]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "asstio_requests",
@@ -32,9 +35,7 @@ class Metrics:
         self.rate_limited = Counter(
             "asstio_rate_limited", "Tool calls refused by the per-user rate limit", registry=self.registry
         )
-        self.matching_cache = Counter(
-            "asstio_matching_cache", "Match-suggestion cache lookups", ["result"], registry=self.registry
-        )
+        self.registry.register(_CacheCollector(state))
 
     def observe(self, event: dict[str, Any]) -> None:
         door, route, tool = event["door"], event["route"], event["tool"] or ""
@@ -45,3 +46,18 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _CacheCollector(Collector):
+    """Reads the match-suggestion cache counters the query layer keeps in the runner state."""
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "asstio_matching_cache", "Match-suggestion cache lookups by result", labels=["result"]
+        )
+        family.add_metric(["hit"], self.state.get("suggest_cache_hits", 0))
+        family.add_metric(["miss"], self.state.get("suggest_cache_misses", 0))
+        yield family

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,12 +24,25 @@ def utc_today() -> date:
 
 
 class ViewRunner:
-    def __init__(self, databases: TenantDatabases, today: Callable[[], date] = utc_today) -> None:
+    def __init__(
+        self,
+        databases: TenantDatabases,
+        today: Callable[[], date] = utc_today,
+        tenant_options: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.databases = databases
         self.today = today
+        self.tenant_options = tenant_options or {}
+        self.state: dict[str, Any] = {}
 
     def context(self, principal: Principal) -> ViewContext:
-        return ViewContext(tenant=principal.tenant, sub=principal.sub, today=self.today())
+        return ViewContext(
+            tenant=principal.tenant,
+            sub=principal.sub,
+            today=self.today(),
+            options=self.tenant_options.get(principal.tenant, {}),
+            state=self.state,
+        )
 
     async def run(self, view: View, params: Params) -> Any:
         principal = current_principal.get()

@@ -45,7 +45,9 @@ class Settings(BaseModel):
     fixed_today: date | None = Field(None, description="Tests only: the server's 'today'")
     log_level: str = "INFO"
     matching: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per tenant matching tolerances overriding the defaults"
+        default_factory=dict,
+        description="Per tenant matching tolerances overriding the seed's defaults, e.g. "
+        "[matching.acme] qtyPercent = 0.05",
     )
 
     @model_validator(mode="after")
@@ -63,6 +65,9 @@ class Settings(BaseModel):
     def tenant_urls(self) -> dict[str, str]:
         templated = {iid: (self.tenant_url_template or "").replace("{iid}", iid) for iid in self.tenant_iids}
         return templated | self.tenants
+
+    def tenant_options(self) -> dict[str, dict[str, Any]]:
+        return {tenant: {"matching": tolerances} for tenant, tolerances in self.matching.items()}
 
     @property
     def mcp_url(self) -> str:

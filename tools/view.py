@@ -6,8 +6,8 @@ these declarations by the doors in ``mcp_server``; a view never sees a request o
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
@@ -19,11 +19,16 @@ from tools.wire import Params
 
 @dataclass(frozen=True)
 class ViewContext:
-    """Who asks and when: the tenant comes from the verified token, never from a parameter."""
+    """Who asks and when: the tenant comes from the verified token, never from a parameter.
+
+    ``options`` is the tenant's own configuration (e.g. matching tolerances); ``state`` lives as
+    long as the app and is shared by every call (e.g. the suggest cache)."""
 
     tenant: str
     sub: str
     today: date
+    options: Mapping[str, Any] = field(default_factory=dict)
+    state: MutableMapping[str, Any] = field(default_factory=dict)
 
 
 Query = Callable[[sa.Connection, ViewContext, Any], BaseModel | list[Any]]

@@ -1,0 +1,151 @@
+"""Suggest: ranking, auto-eligibility and extra charges on a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.test_matching_support import InvoiceLine, Shop, draft, open_shop, receive
+from tools.errors import NotFound
+from tools.matching.models import MatchResponse, Tolerances
+from tools.matching.scorer import auto_eligibility_agrees
+from tools.matching.service import SuggestCache, suggest
+
+TOLERANCES = Tolerances()
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    shop = open_shop(f"sqlite:///{tmp_path / 'tenant.db'}")
+    yield shop
+    shop.engine.dispose()
+
+
+def suggestions(shop: Shop, draft_id: int) -> MatchResponse:
+    with shop.engine.connect() as conn:
+        return suggest(conn, draft_id, TOLERANCES)
+
+
+def test_an_exact_receipt_is_the_top_candidate_and_auto_eligible(shop: Shop) -> None:
+    vendor = shop.vendors[0]
+    offers = vendor.offers[:4]
+    receipts = receive(shop, vendor, [(offer, [10 + n]) for n, offer in enumerate(offers)])
+    draft_id = draft(shop, vendor, [InvoiceLine(offer, 10 + n) for n, offer in enumerate(offers)])
+
+    response = suggestions(shop, draft_id)
+
+    for line, (receipt_id,) in zip(response.suggestions, receipts, strict=True):
+        top = line.candidates[0]
+        assert top.inv_transaction_id == receipt_id
+        assert top.is_auto_eligible
+        assert {"VendorSku", "ProductNumber", "QtyExact", "PriceExact", "DateProximity"} <= set(top.reasons)
+        assert top.qty_variance == 0 and top.price_variance_sek == 0
+
+
+def test_two_near_equal_receipts_are_not_both_auto_eligible(shop: Shop) -> None:
+    vendor = shop.vendors[0]
+    offers = vendor.offers[:4]
+    receive(shop, vendor, [(offers[0], [12]), (offers[0], [12]), *((offer, [5]) for offer in offers[1:])])
+    draft_id = draft(
+        shop, vendor, [InvoiceLine(offers[0], 12), *(InvoiceLine(offer, 5) for offer in offers[1:])]
+    )
+
+    twins = suggestions(shop, draft_id).suggestions[0].candidates
+
+    assert twins[0].score == twins[1].score
+    assert not any(c.is_auto_eligible for c in twins)
+    assert twins[0].auto_block_reason == "Ambiguous"
+
+
+def test_a_split_delivery_is_offered_as_parts_that_add_up(shop: Shop) -> None:
+    vendor = shop.vendors[0]
+    offers = vendor.offers[:3]
+    receipts = receive(shop, vendor, [(offers[0], [30, 20]), (offers[1], [4]), (offers[2], [6])])
+    draft_id = draft(
+        shop, vendor, [InvoiceLine(offers[0], 50), InvoiceLine(offers[1], 4), InvoiceLine(offers[2], 6)]
+    )
+
+    parts = suggestions(shop, draft_id).suggestions[0].candidates[:2]
+
+    assert {c.inv_transaction_id for c in parts} == set(receipts[0])
+    assert all("SplitDelivery" in c.reasons and c.qty_variance == 0 and c.is_auto_eligible for c in parts)
+
+
+def test_extra_charge_lines_get_no_candidates(shop: Shop) -> None:
+    vendor = shop.vendors[0]
+    offer = vendor.offers[0]
+    receive(shop, vendor, [(offer, [1])])
+    lines = [
+        InvoiceLine(offer, 1),
+        InvoiceLine(None, 1, Decimal(1), description="Fraktavgift"),
+        InvoiceLine(None, 1, Decimal(1), description="Expeditionsavgift"),
+        InvoiceLine(None, 1, Decimal(1), description="Leveransservice", is_extra_charge=True),
+    ]
+    response = suggestions(shop, draft(shop, vendor, lines))
+
+    assert [(s.is_extra_charge, s.candidates) for s in response.suggestions[1:]] == [(True, [])] * 3
+
+
+def test_another_vendors_receipts_are_never_candidates(shop: Shop) -> None:
+    ours, theirs = shop.vendors
+    receive(shop, theirs, [(theirs.offers[0], [7])])
+    response = suggestions(shop, draft(shop, ours, [InvoiceLine(ours.offers[0], 7)]))
+
+    assert response.company_id == ours.id
+    assert response.suggestions[0].candidates == []
+
+
+def test_every_candidate_is_auto_eligible_exactly_when_its_figures_say_so(shop: Shop) -> None:
+    vendor = shop.vendors[0]
+    offers = vendor.offers[:6]
+    receive(shop, vendor, [(offer, [n + 3, n + 4]) for n, offer in enumerate(offers)])
+    drifted = [InvoiceLine(offer, n + 3, offer.price_sek * Decimal("1.03")) for n, offer in enumerate(offers)]
+    for draft_id in (draft(shop, vendor, drifted), draft(shop, vendor, [InvoiceLine(o, 4) for o in offers])):
+        for line in suggestions(shop, draft_id).suggestions:
+            assert all(auto_eligibility_agrees(c, line.quantity, TOLERANCES) for c in line.candidates)
+
+
+def test_an_unknown_draft_is_not_found(shop: Shop) -> None:
+    with shop.engine.connect() as conn, pytest.raises(NotFound, match="Purchase invoice draft 999 not found"):
+        suggest(conn, 999, TOLERANCES)
+
+
+def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_draft() -> None:
+    now = [1000.0]
+    cache = SuggestCache(clock=lambda: now[0])
+    response = MatchResponse(
+        invoice_id=1,
+        company_id=2,
+        tolerances=TOLERANCES,
+        suggestions=[],
+        unmatched_receipts=[],
+        whole_order_options=[],
+    )
+    cache.put("demo", 1, response)
+    now[0] += 29.9
+    assert cache.get("demo", 1) is response
+    assert cache.get("demo-b", 1) is None
+    now[0] += 0.1
+    assert cache.get("demo", 1) is None
+
+
+def test_a_confirm_invalidates_the_cache_and_a_slower_suggest_cannot_refill_it() -> None:
+    now = [0.0]
+    cache = SuggestCache(clock=lambda: now[0])
+    response = MatchResponse(
+        invoice_id=1,
+        company_id=2,
+        tolerances=TOLERANCES,
+        suggestions=[],
+        unmatched_receipts=[],
+        whole_order_options=[],
+    )
+    cache.put("demo", 1, response)
+    started = now[0] = 1.0
+    now[0] = 2.0
+    cache.invalidate("demo", 1)
+    cache.put("demo", 1, response, started_at=started)
+    assert cache.get("demo", 1) is None

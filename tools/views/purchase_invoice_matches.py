@@ -1,0 +1,129 @@
+"""3-way matching of a supplier-invoice draft: suggestions (both doors), and the two REST-only
+writes that confirm pairs. Nothing here books anything."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from tools.matching.models import ConfirmPair, ConfirmRequest, ConfirmResponse, MatchResponse, Tolerances
+from tools.matching.service import SuggestCache, confirm, match_whole_order, suggest
+from tools.view import View, ViewContext, register
+from tools.wire import Params
+
+
+class SuggestParams(Params):
+    invoice_id: int = Field(description="The purchase-invoice draft's id (see list_purchase_invoice_drafts)")
+
+
+class ConfirmParams(Params):
+    invoice_id: int = Field(description="The purchase-invoice draft's id")
+    matches: list[ConfirmPair] = Field(
+        min_length=1, description="Pairs to save; repeat invoiceLineIndex to attach several receipts"
+    )
+
+
+class WholeOrderParams(Params):
+    invoice_id: int = Field(description="The purchase-invoice draft's id")
+    order_id: int = Field(description="A purchase order of the draft's vendor (see wholeOrderOptions)")
+
+
+def tolerances(ctx: ViewContext) -> Tolerances:
+    return Tolerances.model_validate(ctx.options.get("matching", {}))
+
+
+def suggest_cache(ctx: ViewContext) -> SuggestCache:
+    cache = ctx.state.setdefault("suggest_cache", SuggestCache())
+    assert isinstance(cache, SuggestCache)
+    return cache
+
+
+def suggest_matches(conn: sa.Connection, ctx: ViewContext, params: SuggestParams) -> MatchResponse:
+    cache = suggest_cache(ctx)
+    if (cached := cache.get(ctx.tenant, params.invoice_id)) is not None:
+        ctx.state["suggest_cache_hits"] = ctx.state.get("suggest_cache_hits", 0) + 1
+        return cached
+    ctx.state["suggest_cache_misses"] = ctx.state.get("suggest_cache_misses", 0) + 1
+    started_at = cache.clock()
+    response = suggest(conn, params.invoice_id, tolerances(ctx))
+    cache.put(ctx.tenant, params.invoice_id, response, started_at=started_at)
+    return response
+
+
+def confirm_matches(conn: sa.Connection, ctx: ViewContext, params: ConfirmParams) -> ConfirmResponse:
+    response = confirm(conn, params.invoice_id, ConfirmRequest(matches=params.matches))
+    suggest_cache(ctx).invalidate(ctx.tenant, params.invoice_id)
+    return response
+
+
+def confirm_whole_order(conn: sa.Connection, ctx: ViewContext, params: WholeOrderParams) -> ConfirmResponse:
+    response = match_whole_order(conn, params.invoice_id, params.order_id, tolerances(ctx))
+    suggest_cache(ctx).invalidate(ctx.tenant, params.invoice_id)
+    return response
+
+
+register(
+    View(
+        name="purchase-invoice-matches",
+        tool="suggest_invoice_matches",
+        method="GET",
+        path="/purchase-invoice-matches/{invoiceId}",
+        path_params=("invoiceId",),
+        params=SuggestParams,
+        result=MatchResponse,
+        query=suggest_matches,
+        title="Suggest goods receipts for a supplier-invoice draft (3-way matching)",
+        description=(
+            "For every line of a supplier-invoice draft, the top 5 goods receipts (on the vendor's "
+            "purchase orders, not yet booked or claimed) it most likely pays for, each with a "
+            "0-100 `score`, the `reasons` (signals) behind it, `qtyVariance`, `priceVarianceSek` "
+            "(after converting the invoice price to SEK) and `dateVarianceDays`, and "
+            "`isAutoEligible` (score at least `tolerances.autoEligibleScore`, every variance inside "
+            "its tolerance, and no close runner-up). Freight and fee lines get no candidates. Also "
+            "`unmatchedReceipts` and `wholeOrderOptions` (POs that could cover the whole draft). "
+            "Read-only: nothing is saved; a person confirms matches in the ERP. Find drafts with "
+            "list_purchase_invoice_drafts. Cached for 30 seconds per draft."
+        ),
+    )
+)
+
+register(
+    View(
+        name="purchase-invoice-matches-confirm",
+        tool="confirm_invoice_matches",
+        method="POST",
+        path="/purchase-invoice-matches/{invoiceId}/confirm",
+        path_params=("invoiceId",),
+        params=ConfirmParams,
+        result=ConfirmResponse,
+        query=confirm_matches,
+        title="Confirm invoice line to goods receipt pairs (REST only)",
+        description=(
+            "Saves confirmed (invoice line -> receipt) pairs on the draft in one transaction. "
+            "Idempotent: pairs already saved are left as they are. Every pair is checked (line "
+            "exists, receipt of the draft's vendor, not booked, not claimed elsewhere); one bad "
+            "pair is a 400 and nothing is written. Never books the voucher."
+        ),
+        writes=True,
+    )
+)
+
+register(
+    View(
+        name="purchase-invoice-matches-whole-order",
+        tool="match_whole_order",
+        method="POST",
+        path="/purchase-invoice-matches/{invoiceId}/match-whole-order",
+        path_params=("invoiceId",),
+        params=WholeOrderParams,
+        result=ConfirmResponse,
+        query=confirm_whole_order,
+        title="Attach every open receipt of one purchase order to the draft (REST only)",
+        description=(
+            "Attaches every unbooked, unclaimed receipt of the chosen purchase order to the draft, "
+            "each on its best-fitting invoice line (leftovers on the first goods line), in one "
+            "transaction. Idempotent. Never books the voucher."
+        ),
+        writes=True,
+    )
+)
