@@ -100,7 +100,11 @@ class TenantDatabases:
     @contextmanager
     def writing(self, tenant: str) -> Iterator[sa.Connection]:
         """One transaction on the tenant's database (the matching write endpoints only)."""
-        with self._unavailable_as_503(tenant), self.engine(tenant).begin() as conn:
+        with self._unavailable_as_503(tenant), self.engine(tenant).connect() as conn, conn.begin():
+            if conn.dialect.name == "sqlite":
+                # Take the write lock up front: two deferred transactions that both read and
+                # then write deadlock in SQLite and fail at once instead of waiting their turn.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     @contextmanager
