@@ -56,7 +56,10 @@ def input_schema(view: View) -> dict[str, Any]:
 def output_schema(view: View) -> dict[str, Any]:
     schema = TypeAdapter(view.result).json_schema(mode="serialization", by_alias=True)
     if schema.get("type") != "object":
+        defs = schema.pop("$defs", None)
         schema = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+        if defs:
+            schema["$defs"] = defs  # "#/$defs/..." references resolve from the new root
     return schema
 
 
