@@ -1,0 +1,97 @@
+"""Products: ``GET /products/find``, resolve a product from a number, part of one, a name or
+a barcode. An array of ranked candidates, not a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from tools import schema as s
+from tools.text import contains, like_pattern
+from tools.view import View, ViewContext, register
+from tools.wire import Params, WireModel
+
+p = s.products
+
+MAX_LIMIT = 20
+
+
+class ProductFindParams(Params):
+    q: str = Field(
+        min_length=1,
+        description="Required. A product number, part of one, part of the description, or a barcode",
+    )
+    limit: int = Field(10, ge=1, description="Candidates to return. Default 10, max 20 (larger is clamped)")
+
+
+class ProductFindDto(WireModel):
+    product_id: int
+    product_number: str
+    description: str
+    barcode: str | None
+    is_active: bool
+
+
+def starts_with(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
+    """``column`` starts with ``text``, ignoring case, wildcards literal (as ``contains``)."""
+    return sa.func.lower(column).like(like_pattern(text).removeprefix("%"), escape="\\")
+
+
+def match_rank(q: str) -> sa.ColumnElement[int]:
+    """0 exact product number, 1 number prefix, 2 number substring, 3 description or barcode."""
+    number = p.c.ProductNumber
+    return sa.case(
+        (sa.func.lower(number) == q.lower(), 0),
+        (starts_with(number, q), 1),
+        (contains(number, q), 2),
+        else_=3,
+    )
+
+
+def find_products(conn: sa.Connection, ctx: ViewContext, params: ProductFindParams) -> list[ProductFindDto]:
+    q = params.q
+    rank = match_rank(q)
+    stmt = (
+        sa.select(p.c.Id, p.c.ProductNumber, p.c.Description, p.c.Barcode, p.c.IsActive)
+        .where(sa.or_(contains(p.c.ProductNumber, q), contains(p.c.Description, q), p.c.Barcode == q))
+        .order_by(rank, p.c.ProductNumber, p.c.Id)
+        .limit(min(params.limit, MAX_LIMIT))
+    )
+    return [_candidate(row._mapping) for row in conn.execute(stmt)]
+
+
+def _candidate(row: Any) -> ProductFindDto:
+    return ProductFindDto(
+        product_id=row["Id"],
+        product_number=row["ProductNumber"],
+        description=row["Description"],
+        barcode=row["Barcode"],
+        is_active=row["IsActive"],
+    )
+
+
+register(
+    View(
+        name="products-find",
+        tool="find_products",
+        method="GET",
+        path="/products/find",
+        params=ProductFindParams,
+        result=list[ProductFindDto],
+        query=find_products,
+        title="Find products",
+        description=(
+            "Resolve a product from what a person calls it: `q` is a product number, part of one, "
+            "part of the description, or a barcode (case-insensitive; % and _ match literally). "
+            "Returns an array (not a page) of at most `limit` candidates (default 10, max 20), "
+            "best first: exact product number, then numbers starting with q, then numbers "
+            "containing q, then description or exact barcode matches; ties by product number. "
+            "Inactive products are included with `isActive` false. Use it to get the `productId` "
+            "that list_vendor_prices, list_warehouse_stock, list_open_order_lines and "
+            "list_sales_invoice_lines filter on. If the right product is not among the results, "
+            "ask with a more specific q."
+        ),
+    )
+)
