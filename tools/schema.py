@@ -181,6 +181,7 @@ orders = sa.Table(
     sa.Index("ix_orders_date_due", "DateDue", "Id"),
     sa.Index("ix_orders_invoice_number", "InvoiceNumber"),
     sa.Index("ix_orders_purchase_number", "PurchaseNumber"),
+    sa.Index("ix_orders_total_ex_vat", "TotalExVat", "Id"),
 )
 
 order_items = sa.Table(

@@ -67,13 +67,16 @@ UtcDateTime = Annotated[
 ]
 
 
-def parse_query_datetime(value: Any) -> Any:
-    """A date alone means midnight UTC; a datetime may carry an offset (none means UTC)."""
-    if isinstance(value, str) and len(value) == 10:
+def parse_query_datetime(value: Any) -> datetime:
+    """ISO 8601 only: a date alone means midnight UTC; a datetime may carry an offset (none
+    means UTC). Numbers and other formats are refused rather than guessed."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value[:4].isdigit() or value[4:5] != "-":
+        raise ValueError("expected an ISO 8601 date (2026-05-20) or datetime (2026-05-20T00:00:00Z)")
+    if len(value) == 10:
         return datetime.combine(date.fromisoformat(value), time(), UTC)
-    if isinstance(value, str) and value.endswith(("Z", "z")):
-        return value[:-1] + "+00:00"
-    return value
+    return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
 
 
 QueryDateTime = Annotated[
