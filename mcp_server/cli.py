@@ -47,12 +47,38 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--today", type=date.fromisoformat, default=None)
     seed.set_defaults(run=run_seed)
 
+    evaluate = commands.add_parser(
+        "eval-matching", help="measure 3-way matching quality against generated ground truth"
+    )
+    evaluate.add_argument("--database-url", help="evaluate this seeded tenant (default: a fresh one)")
+    evaluate.add_argument("--lines", type=int, default=3200, help="invoice lines to generate")
+    evaluate.add_argument("--seed", type=int, default=11)
+    evaluate.add_argument("--bench-runs", type=int, default=50, help="suggest latency runs (0: skip)")
+    evaluate.set_defaults(run=run_eval_matching)
+
     serve = commands.add_parser("serve", help="production: serve the tenants of a config file")
     serve.add_argument("--config", type=Path, help="TOML file; ASSTIO_* variables override it")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=run_serve)
+
+    bench = commands.add_parser("bench", help="throughput and latency of every list view, both doors")
+    bench.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    bench.add_argument("--orders", type=int, default=1_000_000)
+    bench.add_argument("--database-url", help="bench this PostgreSQL tenant (seeded if empty)")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds per view and door")
+    bench.add_argument("--concurrency", type=int, default=8)
+    bench.add_argument("--views", help="comma-separated view names (default: every list view)")
+    bench.add_argument("--deep-page", type=int, default=1000, help="page reached via the cursor")
+    bench.add_argument("--output", type=Path, help="write the report into this file (docs/BENCHMARKS.md)")
+
+    def run_bench(args: argparse.Namespace) -> None:
+        from mcp_server.bench import run_bench
+
+        run_bench(args)
+
+    bench.set_defaults(run=run_bench)
     return top
 
 
@@ -165,6 +191,30 @@ def demo_banner(public_url: str, token: str) -> str:
             f"Try: curl -H 'Authorization: Bearer {token[:12]}...' {public_url}/api/v1/customers",
         ]
     )
+
+
+def run_eval_matching(args: argparse.Namespace) -> None:
+    import tempfile
+
+    import sqlalchemy as sa
+
+    from tools.demo.tenants import seed_database
+    from tools.matching.bench import bench_suggest
+    from tools.matching.evaluate import evaluate, format_report
+    from tools.matching.models import Tolerances
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url
+        if url is None:
+            url = f"sqlite:///{Path(tmp) / 'eval.db'}"
+            print(f"generating {args.lines} invoice lines (seed {args.seed}) ...", file=sys.stderr)
+            seed_database(url, seed=args.seed, orders=3000, today=_today(), draft_lines=args.lines)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            print(format_report(evaluate(conn, Tolerances())))
+        engine.dispose()
+    if args.bench_runs:
+        print(bench_suggest(runs=args.bench_runs).format())
 
 
 def run_token(args: argparse.Namespace) -> None:
