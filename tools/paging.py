@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -110,6 +110,15 @@ def order_by(keys: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
     return [k.column.desc() if k.descending else k.column.asc() for k in keys]
 
 
+class Paged(Protocol):
+    """Params of a paged view: ``cursor`` and ``pageSize`` beside its filters."""
+
+    cursor: str | None
+    page_size: int
+
+    def model_dump(self, *, exclude: set[str]) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class PageRequest:
     view: str
@@ -121,6 +130,32 @@ class PageRequest:
     @property
     def size(self) -> int:
         return min(self.page_size, self.max_page_size)
+
+    @classmethod
+    def of(cls, view: str, params: Paged, max_page_size: int) -> PageRequest:
+        """The page ``params`` ask for; every other parameter is a filter the cursor is bound to."""
+        return cls(
+            view=view,
+            filters=params.model_dump(exclude={"cursor", "page_size"}),
+            cursor=params.cursor,
+            page_size=params.page_size,
+            max_page_size=max_page_size,
+        )
+
+
+def resume_bound(request: PageRequest, keys: Sequence[SortKey], count: int) -> list[sa.ColumnElement[bool]]:
+    """Where the cursor resumes, on the first ``count`` sort keys (one table's, one direction).
+
+    It repeats part of the keyset condition on purpose: a row-value comparison spanning two
+    tables is no index range, this one is, so the driving index starts at the cursor instead
+    of at its beginning (page 10,000 costs what page 1 costs)."""
+    if not request.cursor:
+        return []
+    fp = fingerprint(request.view, request.filters)
+    last = decode_cursor(request.cursor, request.view, fp, len(keys))[:count]
+    columns = sa.tuple_(*(key.column for key in keys[:count]))
+    values = sa.tuple_(*(sa.literal(value) for value in last))
+    return [columns <= values if keys[0].descending else columns >= values]
 
 
 def fetch_page(

@@ -57,13 +57,7 @@ class DocumentParams(Params):
 
 
 def page_request(view: str, params: DocumentParams) -> PageRequest:
-    return PageRequest(
-        view=view,
-        filters=params.model_dump(exclude={"cursor", "page_size"}),
-        cursor=params.cursor,
-        page_size=params.page_size,
-        max_page_size=MAX_PAGE_SIZE,
-    )
+    return PageRequest.of(view, params, MAX_PAGE_SIZE)
 
 
 def header() -> sa.Select[Any]:

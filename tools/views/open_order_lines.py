@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, PageRequest, SortKey, decode_cursor, fetch_page, fingerprint, page_of
+from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of, resume_bound
+from tools.planning import looked_up, unindexed_status
 from tools.reference import SALESORDER
 from tools.statuses import status_ids
 from tools.view import View, ViewContext, register
@@ -53,39 +53,6 @@ class OpenOrderLineDto(WireModel):
     status_name: str
 
 
-def resume_bound(request: PageRequest, keys: Sequence[SortKey], count: int) -> list[sa.ColumnElement[bool]]:
-    """Where the cursor resumes, on the first ``count`` sort keys (one table's, one direction).
-
-    It repeats part of the keyset condition on purpose: a row-value comparison spanning two
-    tables is no index range, this one is, so the driving index starts at the cursor instead
-    of at its beginning (page 10,000 costs what page 1 costs)."""
-    if not request.cursor:
-        return []
-    fp = fingerprint(request.view, request.filters)
-    last = decode_cursor(request.cursor, request.view, fp, len(keys))[:count]
-    columns = sa.tuple_(*(key.column for key in keys[:count]))
-    values = sa.tuple_(*(sa.literal(value) for value in last))
-    return [columns <= values if keys[0].descending else columns >= values]
-
-
-def looked_up(column: sa.Column[Any], key: sa.ColumnElement[int]) -> sa.ScalarSelect[Any]:
-    """``column`` of the row whose Id is ``key`` (null when none), read for the page's rows only.
-
-    A subquery rather than a join: a join hands the planner another table to drive from
-    (SQLite then walks every customer or status and sorts), the page wants Orders' date index."""
-    return sa.select(column).where(column.table.c.Id == key).scalar_subquery()
-
-
-def unindexed_status(conn: sa.Connection, column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
-    """On SQLite, the status id as an expression no index matches (``+ 0``).
-
-    Several statuses share a flag and an index led by the status gives the date order for one
-    status only, yet SQLite's planner picks it and sorts every matching order (seconds on a
-    million orders); kept off it, it walks the date index and stops after one page. PostgreSQL
-    plans well from its statistics, which the expression would hide from it."""
-    return column + 0 if conn.dialect.name == "sqlite" else column
-
-
 def _line_filters(conn: sa.Connection, params: OpenOrderLineParams) -> list[sa.ColumnElement[bool]]:
     intake = status_ids(SALESORDER, flag="IsOrderIntake")
     where: list[sa.ColumnElement[bool]] = [unindexed_status(conn, o.c.OrderStatusId).in_(intake)]
@@ -126,13 +93,7 @@ def list_open_order_lines(
         .select_from(o)
         .join(i, i.c.OrderId == o.c.Id)
     )
-    request = PageRequest(
-        view="open-order-lines",
-        filters=params.model_dump(exclude={"cursor", "page_size"}),
-        cursor=params.cursor,
-        page_size=params.page_size,
-        max_page_size=100,
-    )
+    request = PageRequest.of("open-order-lines", params, 100)
     where = _line_filters(conn, params) + resume_bound(request, MOST_URGENT_FIRST, 2)
     rows, next_cursor = fetch_page(conn, stmt.where(*where), MOST_URGENT_FIRST, request)
     return page_of([_open_line(row._mapping) for row in rows], next_cursor, request)

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of, resume_bound
+from tools.planning import looked_up, unindexed_status
 from tools.reference import SALESINVOICE
 from tools.statuses import status_ids
 from tools.view import View, ViewContext, register
-from tools.views.open_order_lines import looked_up, resume_bound, unindexed_status
 from tools.wire import Money, Params, Quantity, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
 
 o, i, c, p, cur = s.orders, s.order_items, s.companies, s.products, s.currencies
@@ -113,13 +113,7 @@ def list_sales_invoice_lines(
         .select_from(o)
         .join(i, i.c.OrderId == o.c.Id)
     )
-    request = PageRequest(
-        view="sales-invoice-lines",
-        filters=params.model_dump(exclude={"cursor", "page_size"}),
-        cursor=params.cursor,
-        page_size=params.page_size,
-        max_page_size=100,
-    )
+    request = PageRequest.of("sales-invoice-lines", params, 100)
     where = _line_filters(conn, params) + resume_bound(request, NEWEST_FIRST, 2)
     rows, next_cursor = fetch_page(conn, stmt.where(*where), NEWEST_FIRST, request)
     return page_of([_invoice_line(row._mapping) for row in rows], next_cursor, request)

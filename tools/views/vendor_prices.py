@@ -72,13 +72,7 @@ def list_vendor_prices(
         .join(cur, cur.c.Id == sp.c.CurrencyId)
         .where(*_price_filters(params))
     )
-    request = PageRequest(
-        view="vendor-prices",
-        filters=params.model_dump(exclude={"cursor", "page_size"}),
-        cursor=params.cursor,
-        page_size=params.page_size,
-        max_page_size=100,
-    )
+    request = PageRequest.of("vendor-prices", params, 100)
     rows, next_cursor = fetch_page(conn, stmt, CHEAPEST_FIRST, request)
     return page_of([_vendor_price(row._mapping) for row in rows], next_cursor, request)
 
