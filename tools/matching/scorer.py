@@ -20,6 +20,8 @@ PriceExact              15      price variance rounds to 0.00 SEK
 PriceWithinTolerance    8       price variance inside the price tolerance
 DateProximity           5-10    receipt inside the date window: 10 at 0 days, 5 at the window edge
 SoloOpenLineBonus       5       the vendor has no other open receipt of this product
+OrderCoherence          10      at least two other goods lines of the draft claimed receipts on
+                                the same PO (second pass, after the draft-wide assignment)
 ======================  ======  ==================================================================
 
 Only receipts with an identity signal (VendorSku, VendorSkuNear, ProductNumber or Description)
@@ -47,7 +49,9 @@ the rest on this line and cannot be auto-eligible here (``ClaimedByOtherLine``).
 ``isAutoEligible`` = score >= autoEligibleScore AND every variance inside AND the candidate is
 in the line's leading group AND that group leads every other unclaimed candidate of the line by
 at least ``AMBIGUITY_MARGIN`` points (else ``Ambiguous``): two near-equal candidates are never
-both, nor either, auto-eligible. Unmatched receipts are the open receipts on the purchase orders
+both, nor either, auto-eligible. On a draft with more than one goods line, a candidate must
+also be corroborated by OrderCoherence (else ``OrderNotCorroborated``): an invoice pays for
+one or a few POs, and a lone line pointing elsewhere is the classic decoy. Unmatched receipts are the open receipts on the purchase orders
 the draft's lines claimed from that no line claimed. Whole-order options rank the vendor's POs
 with open receipts by the share of the draft's goods value (SEK) whose claimed receipts sit on
 them, then by how close their open received value is to that goods value.
