@@ -34,6 +34,20 @@ PG_ADMIN_URL = os.environ.get("ASSTIO_TEST_PG", "postgresql+psycopg://postgres@1
 REDIS_URL = os.environ.get("ASSTIO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
+# Arguments that exercise each list view on the seeded demo data (ids are found at run time).
+SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
+    "customers": [{"pageSize": 100}, {"q": "å", "inactive": True}, {"q": "%"}],
+    "sales-orders": [{"pageSize": 100}, {"statusKind": "any", "customerName": "ö"}],
+    "sales-invoices": [{"pageSize": 100}, {"documentType": "both", "q": "AB"}],
+    "purchase-orders": [{"pageSize": 100}, {"statusKind": "any", "openToInvoiceMin": "1"}],
+    "sales-invoice-lines": [{"pageSize": 100}, {"includeNonSales": True, "from": "2026-01-01"}],
+    "open-order-lines": [{"pageSize": 100}, {"includeFullyDelivered": True}],
+    "warehouse-stock": [{"pageSize": 200}],
+    "products-find": [{"q": "a", "limit": 20}, {"q": "M8"}],
+    "purchase-invoice-drafts": [{"pageSize": 100, "matchState": "any"}],
+}
+
+
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
 

@@ -72,3 +72,15 @@ async def test_unknown_api_paths_are_404_envelopes(server: LiveServer) -> None:
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert response.headers["x-asstio-api-version"] == "v1"
+
+
+async def test_a_foreign_browser_origin_is_refused_on_mcp(server: LiveServer) -> None:
+    headers = MCP_HEADERS | server.headers()
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        foreign = await client.post(
+            "/mcp", json=LIST_TOOLS, headers=headers | {"Origin": "http://evil.example"}
+        )
+        own = await client.post("/mcp", json=LIST_TOOLS, headers=headers | {"Origin": server.url})
+    assert foreign.status_code == 403
+    assert foreign.json()["code"] == "forbidden"
+    assert own.status_code == 200

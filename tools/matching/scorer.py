@@ -51,8 +51,10 @@ in the line's leading group AND that group leads every other unclaimed candidate
 at least ``AMBIGUITY_MARGIN`` points (else ``Ambiguous``): two near-equal candidates are never
 both, nor either, auto-eligible. On a draft with more than one goods line, a candidate must
 also be corroborated by OrderCoherence (else ``OrderNotCorroborated``): an invoice pays for
-one or a few POs, and a lone line pointing elsewhere is the classic decoy. Unmatched receipts are the open receipts on the purchase orders
-the draft's lines claimed from that no line claimed. Whole-order options rank the vendor's POs
+one or a few POs, and a lone line pointing elsewhere is the classic decoy.
+
+Unmatched receipts are the open receipts on the purchase orders the draft's lines claimed from
+that no line claimed. Whole-order options rank the vendor's POs
 with open receipts by the share of the draft's goods value (SEK) whose claimed receipts sit on
 them, then by how close their open received value is to that goods value.
 
