@@ -20,12 +20,13 @@ from auth.principal import Principal
 from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope
 from mcp_server.runner import current_principal
 from mcp_server.tracing import current_trace_id, new_trace_id
-from tools.errors import AsstioError, Forbidden, RateLimited, Unauthorized
+from tools.errors import AsstioError, BadRequest, Forbidden, RateLimited, Unauthorized
 
 log = logging.getLogger("asstio.access")
 API_PREFIX = "/api/v1"
 MCP_PATH = "/mcp"
 PUBLIC_PATHS = {API_PREFIX + "/openapi.json"}
+MAX_MCP_BODY_BYTES = 1024 * 1024
 
 Verify = Callable[[str], Awaitable[Principal]]
 ToolCallBudget = Callable[[Principal], Awaitable[bool]]
@@ -172,7 +173,10 @@ class McpGuard:
         if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await _read_body(receive, MAX_MCP_BODY_BYTES)
+        if body is None:
+            await send_envelope(send, BadRequest("The MCP request body is larger than 1 MB"))
+            return
         tools = _called_tools(body)
         if tools:
             scope["asstio.tool"] = ",".join(tools)
@@ -194,11 +198,16 @@ def origin_allowed(origin: str, allowed: set[str]) -> bool:
     return origin in allowed or f"{host}:*" in allowed
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None when it is larger than ``limit`` bytes."""
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 

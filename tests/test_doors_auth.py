@@ -84,3 +84,11 @@ async def test_a_foreign_browser_origin_is_refused_on_mcp(server: LiveServer) ->
     assert foreign.status_code == 403
     assert foreign.json()["code"] == "forbidden"
     assert own.status_code == 200
+
+
+async def test_an_oversized_mcp_body_is_a_400_envelope(server: LiveServer) -> None:
+    huge = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"pad": "x" * 2_000_000}}
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        response = await client.post("/mcp", json=huge, headers=MCP_HEADERS | server.headers())
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
