@@ -9,4 +9,4 @@ echo "== ruff check" >&2
 echo "== mypy --strict" >&2
 .venv/bin/mypy
 echo "== pytest" >&2
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q -rs "$@"
