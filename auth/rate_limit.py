@@ -8,6 +8,11 @@ takes a per-key ``asyncio.Lock``, and the Redis storage runs one Lua script
 Redis never admit more than the limit. ``SlidingWindowCounterRateLimiter`` is cheaper but only
 approximates a sliding window from two fixed-window counters, and ``FixedWindowRateLimiter``
 allows a double burst at the boundary.
+
+With ``memory://`` the synchronous storage is used: a hit is a few microseconds of work under a
+lock, and calling it straight from the event loop is atomic there (nothing else runs while it
+does). The async memory storage hops to a thread and sweeps every key on each hit, which cost
+about 0.6 ms per tool call in the benchmark.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import redis.asyncio
 from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter as SyncMovingWindowRateLimiter
 
 from auth.principal import Principal
 from tools.errors import ServiceUnavailable
@@ -46,17 +52,29 @@ class ToolCallLimiter:
             if _scheme(storage_uri) == "memory"
             else redis.asyncio.ConnectionPool.from_url(storage_uri.removeprefix("async+"))
         )
-        self._storage: Any = storage_from_string(async_uri, **self._storage_options(key_prefix))
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._in_memory: SyncMovingWindowRateLimiter | None = None
+        self._limiter: MovingWindowRateLimiter | None = None
+        if self._pool is None:
+            self._storage: Any = MemoryStorage()
+            self._in_memory = SyncMovingWindowRateLimiter(self._storage)
+        else:
+            self._storage = storage_from_string(async_uri, **self._storage_options(key_prefix))
+            self._limiter = MovingWindowRateLimiter(self._storage)
 
     async def hit(self, principal: Principal) -> bool:
+        if self._in_memory is not None:
+            return bool(self._in_memory.hit(self._item, principal.rate_key))
+        assert self._limiter is not None
         try:
             return bool(await self._limiter.hit(self._item, principal.rate_key))
         except StorageError as exc:
             raise ServiceUnavailable("rate-limit storage unavailable") from exc
 
     async def reset(self) -> None:
-        await self._storage.reset()
+        if self._in_memory is not None:
+            self._storage.reset()
+        else:
+            await self._storage.reset()
 
     async def aclose(self) -> None:
         """Closes the Redis connections (call it on shutdown); a no-op for memory."""

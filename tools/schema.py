@@ -182,6 +182,8 @@ orders = sa.Table(
     sa.Index("ix_orders_invoice_number", "InvoiceNumber"),
     sa.Index("ix_orders_purchase_number", "PurchaseNumber"),
     sa.Index("ix_orders_total_ex_vat", "TotalExVat", "Id"),
+    # A customer's documents by status: openOrderCount, orderCount and overdueOrderSum per row.
+    sa.Index("ix_orders_company_status", "CompanyId", "OrderStatusId"),
 )
 
 order_items = sa.Table(
@@ -202,6 +204,13 @@ order_items = sa.Table(
     sa.Column("SumIncVat", Money, nullable=False),
     sa.Index("ix_order_item_order", "OrderId", "LineNo"),
     sa.Index("ix_order_item_product", "ProductId", "OrderId"),
+    # Lines with something left to deliver: a small slice of all lines, asked for per order.
+    sa.Index(
+        "ix_order_item_open",
+        "OrderId",
+        sqlite_where=sa.text('"QtyDelivered" < "QtyOrdered"'),
+        postgresql_where=sa.text('"QtyDelivered" < "QtyOrdered"'),
+    ),
 )
 
 payments = sa.Table(
