@@ -10,7 +10,6 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,7 +24,7 @@ from auth.discovery import protected_resource_metadata, www_authenticate
 from auth.principal import Principal
 from auth.rate_limit import ToolCallLimiter
 from auth.verifier import JwtVerifier, VerifierConfig
-from mcp_server.mcp_door import build_mcp_server
+from mcp_server.mcp_door import NegotiatedTransport, build_mcp_server
 from mcp_server.metrics import Metrics
 from mcp_server.middleware import Authentication, McpGuard, RequestContext
 from mcp_server.openapi import openapi_document
@@ -113,21 +112,19 @@ def build_app(settings: Settings) -> Starlette:
     services = Services(settings)
     views = registered_views()
     mcp = build_mcp_server(views, services.runner, VERSION)
-    mcp.streamable_http_app(
-        stateless_http=True,
-        json_response=True,
-        transport_security=TransportSecuritySettings(
+    transport = NegotiatedTransport(
+        mcp,
+        TransportSecuritySettings(
             enable_dns_rebinding_protection=bool(settings.allowed_hosts),
             allowed_hosts=settings.allowed_hosts,
             allowed_origins=settings.allowed_origins,
         ),
     )
-    session_manager = mcp.session_manager
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.start_verifier(app)
-        async with session_manager.run():
+        async with transport.running():
             yield
         if services.http is not None:
             await services.http.aclose()
@@ -144,7 +141,7 @@ def build_app(settings: Settings) -> Starlette:
         Route("/api/v1/openapi.json", openapi),
         *discovery_routes(services),
         *rest_routes(views, services.runner),
-        Route("/mcp", StreamableHTTPASGIApp(session_manager)),
+        Route("/mcp", transport),
         Route("/api/v1/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     if services.dev_issuer is not None:

@@ -7,14 +7,20 @@ can read it and correct itself) rather than a protocol fault.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import TypeAdapter, model_validator
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
 
 from mcp_server.params import parse_params
 from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope, json_value, wire_value
@@ -95,6 +101,41 @@ def view_tool(view: View, runner: ViewRunner) -> Tool:
         is_async=True,
         annotations=READ_ONLY,
     )
+
+
+def prefers_event_stream(accept: str) -> bool:
+    """True when the client ranks text/event-stream above application/json (by q-value)."""
+    quality = {"application/json": 0.0, "text/event-stream": 0.0}
+    for part in accept.split(","):
+        media, *parameters = (piece.strip() for piece in part.split(";"))
+        q = next((p[2:] for p in parameters if p.startswith("q=")), "1")
+        if media.lower() in quality:
+            with contextlib.suppress(ValueError):
+                quality[media.lower()] = float(q)
+    return quality["text/event-stream"] > quality["application/json"]
+
+
+class NegotiatedTransport:
+    """Stateless streamable HTTP answering each POST as one JSON body, or as an SSE stream when
+    the client's Accept prefers it. Any replica can answer any request."""
+
+    def __init__(self, server: MCPServer[Any], security: TransportSecuritySettings) -> None:
+        self._managers = []
+        for json_response in (True, False):
+            server.streamable_http_app(
+                stateless_http=True, json_response=json_response, transport_security=security
+            )
+            self._managers.append(server.session_manager)
+        self._json, self._sse = (StreamableHTTPASGIApp(m) for m in self._managers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        accept = Headers(scope=scope).get("accept", "")
+        await (self._sse if prefers_event_stream(accept) else self._json)(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        async with self._managers[0].run(), self._managers[1].run():
+            yield
 
 
 def build_mcp_server(views: list[View], runner: ViewRunner, version: str) -> MCPServer[Any]:

@@ -92,3 +92,24 @@ async def test_an_oversized_mcp_body_is_a_400_envelope(server: LiveServer) -> No
         response = await client.post("/mcp", json=huge, headers=MCP_HEADERS | server.headers())
     assert response.status_code == 400
     assert response.json()["code"] == "bad_request"
+
+
+async def test_mcp_answers_json_or_an_event_stream_as_the_client_accepts(server: LiveServer) -> None:
+    call = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "list_customers", "arguments": {"pageSize": 1}},
+    }
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers(sub="accept-user")) as client:
+        as_json = await client.post(
+            "/mcp", json=call, headers={"Accept": "application/json, text/event-stream"}
+        )
+        as_stream = await client.post(
+            "/mcp", json=call, headers={"Accept": "text/event-stream, application/json;q=0.5"}
+        )
+    assert as_json.headers["content-type"].startswith("application/json")
+    assert as_json.json()["result"]["structuredContent"]["pageSizeApplied"] == 1
+    assert as_stream.headers["content-type"].startswith("text/event-stream")
+    data = [line[5:].strip() for line in as_stream.text.splitlines() if line.startswith("data:")]
+    assert any('"pageSizeApplied":1' in item for item in data)
