@@ -81,7 +81,9 @@ class Settings(BaseModel):
 def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Settings:
     """Settings from a TOML file with ``ASSTIO_*`` environment variables on top."""
     values: dict[str, Any] = tomllib.loads(path.read_text()) if path else {}
-    values |= env_overrides(os.environ if env is None else env)
+    overrides = env_overrides(os.environ if env is None else env)
+    tenants = values.get("tenants", {}) | overrides.pop("tenants", {})
+    values |= overrides | ({"tenants": tenants} if tenants else {})
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:
