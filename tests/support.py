@@ -185,6 +185,21 @@ async def mcp_session(
         yield session
 
 
+async def walk(rest: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every row of a filtered list view, following ``nextCursor`` to the end; each page must
+    say ``truncated`` exactly when it hands out a cursor."""
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = params | ({"cursor": cursor} if cursor else {})
+        body = (await rest.get(path, params=query)).raise_for_status().json()
+        rows += body["items"]
+        assert body["truncated"] == (body["nextCursor"] is not None)
+        if not body["truncated"]:
+            return rows
+        cursor = body["nextCursor"]
+
+
 @asynccontextmanager
 async def rest_client(
     server: LiveServer, tenant: str = "demo", sub: str = "test-user"

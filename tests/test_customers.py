@@ -10,7 +10,7 @@ import httpx
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
-from tests.support import TODAY, LiveServer
+from tests.support import TODAY, LiveServer, walk
 from tools import schema as s
 
 
@@ -25,19 +25,6 @@ def active_customer_ids(server: LiveServer, tenant: str = "demo", inactive: bool
         stmt = stmt.where(c.c.Inactive.is_(False))
     with tenant_engine(server, tenant).connect() as conn:
         return list(conn.scalars(stmt))
-
-
-async def walk(rest: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = params | ({"cursor": cursor} if cursor else {})
-        body = (await rest.get(path, params=query)).raise_for_status().json()
-        rows += body["items"]
-        assert body["truncated"] == (body["nextCursor"] is not None)
-        if not body["truncated"]:
-            return rows
-        cursor = body["nextCursor"]
 
 
 async def test_paging_through_customers_returns_every_customer_exactly_once_in_name_order(

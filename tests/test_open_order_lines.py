@@ -13,7 +13,7 @@ import httpx
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
-from tests.support import LiveServer
+from tests.support import LiveServer, walk
 from tools import schema as s
 from tools.reference import SALESORDER
 
@@ -64,19 +64,6 @@ def stocked_products(server: LiveServer) -> tuple[int, set[int]]:
         return warehouse, set(conn.scalars(stmt))
 
 
-async def walk(rest: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = params | ({"cursor": cursor} if cursor else {})
-        page = (await rest.get(PATH, params=query)).raise_for_status().json()
-        rows += page["items"]
-        assert page["truncated"] == (page["nextCursor"] is not None)
-        if not page["truncated"]:
-            return rows
-        cursor = page["nextCursor"]
-
-
 def busiest(values: list[Any]) -> Any:
     return max(set(values), key=values.count)
 
@@ -88,7 +75,7 @@ def ids(rows: list[dict[str, Any]]) -> list[int]:
 async def test_open_lines_come_most_urgent_first_each_exactly_once(
     server: LiveServer, rest: httpx.AsyncClient
 ) -> None:
-    rows = await walk(rest, pageSize=100)
+    rows = await walk(rest, PATH, pageSize=100)
     assert ids(rows) == [line.line_id for line in order_book_lines(server) if line.is_open]
     assert len(rows) > 100
     for row in rows:
@@ -113,7 +100,7 @@ async def test_each_filter_narrows_to_the_lines_the_raw_rows_give(
     for params, wanted in cases:
         expected = [line.line_id for line in lines if wanted(line)]
         assert expected, params
-        assert ids(await walk(rest, **params)) == expected, params
+        assert ids(await walk(rest, PATH, **params)) == expected, params
 
 
 async def test_fully_delivered_lines_appear_only_when_asked(
@@ -121,7 +108,7 @@ async def test_fully_delivered_lines_appear_only_when_asked(
 ) -> None:
     lines = order_book_lines(server)
     customer = busiest([line.customer_id for line in lines if not line.is_open])
-    rows = await walk(rest, customerId=customer, includeFullyDelivered="true", pageSize=100)
+    rows = await walk(rest, PATH, customerId=customer, includeFullyDelivered="true", pageSize=100)
     assert any(row["qtyLeftToDeliver"] <= 0 for row in rows)
     assert all(row["qtyLeftToDeliver"] == row["qtyOrdered"] - row["qtyDelivered"] for row in rows)
 
@@ -154,7 +141,7 @@ async def test_page_size_is_clamped_and_bad_parameters_are_400(rest: httpx.Async
 
 async def test_lines_of_another_tenant_never_appear(server: LiveServer, rest: httpx.AsyncClient) -> None:
     other = order_book_lines(server, "demo-b")
-    assert await walk(rest, customerId=busiest([line.customer_id for line in other])) == []
+    assert await walk(rest, PATH, customerId=busiest([line.customer_id for line in other])) == []
     first_page = (await rest.get(PATH, params={"pageSize": 100})).json()["items"]
     assert not {row["lineId"] for row in first_page} & {line.line_id for line in other}
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import LiveServer, mcp_session
+from tests.support import LiveServer, mcp_session, walk
 from tests.test_sales_orders import (
     CENT,
     Document,
@@ -24,7 +24,6 @@ from tests.test_sales_orders import (
     money,
     newest_order_first,
     utc,
-    walk,
 )
 
 ANY = {"statusKind": "any"}

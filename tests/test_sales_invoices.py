@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import LiveServer, mcp_session
+from tests.support import LiveServer, mcp_session, walk
 from tests.test_sales_orders import (
     START_OF_TODAY,
     Document,
@@ -25,7 +25,6 @@ from tests.test_sales_orders import (
     iso,
     money,
     utc,
-    walk,
 )
 
 TYPES = {"invoice": ("SALESINVOICE",), "credit": ("SALESCREDIT",), "both": ("SALESINVOICE", "SALESCREDIT")}

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.support import TODAY, LiveServer, mcp_session
+from tests.support import TODAY, LiveServer, mcp_session, walk
 from tools import schema as s
 
 CENT = Decimal("0.01")
@@ -202,20 +202,6 @@ def counts_as(d: Document, types: tuple[str, ...], params: dict[str, Any], flags
 def in_order_book_view(d: Document, params: dict[str, Any]) -> bool:
     flags = {"intake": d.is_order_intake, "sales": d.is_sales, "any": True}
     return counts_as(d, ORDER_TYPES, params, flags)
-
-
-async def walk(rest: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every row of a filtered list, following ``nextCursor`` to the end."""
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = params | ({"cursor": cursor} if cursor else {})
-        body = (await rest.get(path, params=query)).raise_for_status().json()
-        rows += body["items"]
-        assert body["truncated"] == (body["nextCursor"] is not None)
-        if not body["truncated"]:
-            return rows
-        cursor = body["nextCursor"]
 
 
 async def assert_bad_request(rest: httpx.AsyncClient, path: str, params: dict[str, Any], named: str) -> None:

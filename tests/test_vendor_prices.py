@@ -11,7 +11,7 @@ import httpx
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
-from tests.support import LiveServer
+from tests.support import LiveServer, walk
 from tools import schema as s
 
 PATH = "/vendor-prices"
@@ -53,19 +53,6 @@ def most_offered_product(prices: list[SupplierPrice]) -> int:
     return max(sorted(products), key=offers)
 
 
-async def walk(rest: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = params | ({"cursor": cursor} if cursor else {})
-        page = (await rest.get(PATH, params=query)).raise_for_status().json()
-        rows += page["items"]
-        assert page["truncated"] == (page["nextCursor"] is not None)
-        if not page["truncated"]:
-            return rows
-        cursor = page["nextCursor"]
-
-
 def offers(rows: list[dict[str, Any]]) -> list[tuple[int, str, float]]:
     return [(row["supplierId"], row["currencyIsoCode"], row["price"]) for row in rows]
 
@@ -83,7 +70,7 @@ async def test_a_products_prices_come_cheapest_in_sek_first_each_exactly_once(
     assert len({price.currency for price in mine}) > 1, (
         "the demo data prices some products in several currencies"
     )
-    assert offers(await walk(rest, productId=product, pageSize=1)) == expected(mine)
+    assert offers(await walk(rest, PATH, productId=product, pageSize=1)) == expected(mine)
 
 
 async def test_supplier_and_currency_narrow_the_list(server: LiveServer, rest: httpx.AsyncClient) -> None:
@@ -92,10 +79,10 @@ async def test_supplier_and_currency_narrow_the_list(server: LiveServer, rest: h
     mine = [price for price in prices if price.product_id == product]
     supplier, currency = mine[-1].supplier_id, mine[-1].currency
     by_supplier = [price for price in mine if price.supplier_id == supplier]
-    assert offers(await walk(rest, productId=product, supplierId=supplier)) == expected(by_supplier)
+    assert offers(await walk(rest, PATH, productId=product, supplierId=supplier)) == expected(by_supplier)
     in_currency = [price for price in mine if price.currency == currency]
-    assert offers(await walk(rest, productId=product, currencyCode=currency)) == expected(in_currency)
-    assert await walk(rest, productId=product, currencyCode="XXX") == []
+    assert offers(await walk(rest, PATH, productId=product, currencyCode=currency)) == expected(in_currency)
+    assert await walk(rest, PATH, productId=product, currencyCode="XXX") == []
 
 
 async def test_rows_have_every_field_of_the_seed_and_money_has_two_decimals(
@@ -150,7 +137,7 @@ async def test_a_cursor_of_another_view_or_product_is_400(
 
 async def test_prices_of_another_tenant_never_appear(server: LiveServer, rest: httpx.AsyncClient) -> None:
     other = supplier_prices(server, "demo-b")
-    assert await walk(rest, productId=most_offered_product(other)) == []
+    assert await walk(rest, PATH, productId=most_offered_product(other)) == []
 
 
 async def test_mcp_returns_the_same_body_as_rest(

@@ -10,7 +10,7 @@ import httpx
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
-from tests.support import LiveServer
+from tests.support import LiveServer, walk
 from tools import schema as s
 
 PATH = "/warehouse-stock"
@@ -33,19 +33,6 @@ def stock_rows(server: LiveServer, tenant: str = "demo") -> dict[Place, tuple[De
         return {(r[0], r[1], r[2]): (r[3], r[4], r[5]) for r in conn.execute(stmt)}
 
 
-async def walk(rest: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = params | ({"cursor": cursor} if cursor else {})
-        page = (await rest.get(PATH, params=query)).raise_for_status().json()
-        rows += page["items"]
-        assert page["truncated"] == (page["nextCursor"] is not None)
-        if not page["truncated"]:
-            return rows
-        cursor = page["nextCursor"]
-
-
 def places(rows: list[dict[str, Any]]) -> list[Place]:
     return [(row["productId"], row["warehouseId"], row["locationId"]) for row in rows]
 
@@ -59,7 +46,7 @@ async def test_a_warehouse_lists_its_stock_by_product_and_location_each_row_once
 ) -> None:
     stock = stock_rows(server)
     warehouse = busiest([place[1] for place in stock])
-    rows = await walk(rest, warehouseId=warehouse, pageSize=20)
+    rows = await walk(rest, PATH, warehouseId=warehouse, pageSize=20)
     assert places(rows) == sorted(place for place in stock if place[1] == warehouse)
     assert len(rows) > 20
 
@@ -78,8 +65,8 @@ async def test_each_filter_narrows_to_the_rows_the_raw_rows_give(
         ({"warehouseId": warehouse, "locationId": location}, lambda p: p[1:] == (warehouse, location)),
     ]  # fmt: skip
     for params, wanted in cases:
-        assert places(await walk(rest, **params)) == sorted(filter(wanted, stock)), params
-    assert len(await walk(rest, productId=product, pageSize=1)) > 1
+        assert places(await walk(rest, PATH, **params)) == sorted(filter(wanted, stock)), params
+    assert len(await walk(rest, PATH, productId=product, pageSize=1)) > 1
 
 
 async def test_distributable_is_in_stock_minus_outgoing_plus_incoming(
@@ -122,7 +109,7 @@ async def test_bad_parameters_and_foreign_cursors_are_400(rest: httpx.AsyncClien
 async def test_stock_of_another_tenant_never_appears(server: LiveServer, rest: httpx.AsyncClient) -> None:
     other = stock_rows(server, "demo-b")
     other_product = next(iter(other))[0]
-    assert await walk(rest, productId=other_product) == []
+    assert await walk(rest, PATH, productId=other_product) == []
     first_page = places((await rest.get(PATH, params={"pageSize": 200})).json()["items"])
     assert not set(first_page) & set(other)
 
