@@ -64,12 +64,13 @@ def require_node_clients() -> None:
     pytest.skip(message)
 
 
+# The real clients speak the same protocol to either backend: run them against SQLite only.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
-def sqlite_server(backend: str, request: pytest.FixtureRequest) -> LiveServer:
-    """The session's SQLite server; the real clients speak the same protocol to either backend."""
-    if backend != "sqlite":
-        pytest.skip("the real-client tests run against the SQLite server only (the protocol is the same)")
-    return request.getfixturevalue("server")  # type: ignore[no-any-return]
+def sqlite_server(server: LiveServer) -> LiveServer:
+    return server
 
 
 def unique_sub(client: str) -> str:
