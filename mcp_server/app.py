@@ -108,6 +108,13 @@ async def asstio_error(request: Request, exc: Exception) -> Response:
     return Response(dumps(envelope(exc, current_trace_id())), exc.status, media_type="application/json")
 
 
+def configure_logging(level: str) -> None:
+    """Our access log is one JSON line per request; the libraries' chatter stays below WARNING."""
+    logging.getLogger("asstio").setLevel(level)
+    for noisy in ("httpx", "httpcore", "mcp", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def build_app(settings: Settings) -> Starlette:
     services = Services(settings)
     views = registered_views()
@@ -169,6 +176,7 @@ def build_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={AsstioError: asstio_error},
     )
+    configure_logging(settings.log_level)
     app.state.services = services
     return app
 

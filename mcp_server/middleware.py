@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -87,6 +88,7 @@ class RequestContext:
         principal: Principal | None = scope.get("asstio.principal")
         door = "mcp" if is_mcp(scope["path"]) else "rest" if is_api(scope["path"]) else "other"
         event = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "traceId": trace_id,
             "iid": principal.tenant if principal else None,
             "sub": principal.sub if principal else None,

@@ -67,7 +67,9 @@ async def test_each_request_writes_one_json_log_line_without_the_token(
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "asstio.access"]
     mine = [line for line in lines if line["traceId"] == response.headers["x-trace-id"]]
     assert len(mine) == 1
-    assert mine[0] | {"durationMs": 0} == {
+    assert mine[0]["time"].endswith("Z")
+    assert mine[0] | {"durationMs": 0, "time": "t"} == {
+        "time": "t",
         "traceId": response.headers["x-trace-id"], "iid": "demo", "sub": "logged-user", "door": "rest",
         "method": "GET", "route": "/api/v1/customers/{customerId}", "tool": None, "status": 400,
         "durationMs": 0,
