@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     AfterValidator,
@@ -16,7 +16,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -52,7 +54,12 @@ Quantity = Annotated[
 
 def as_utc(value: datetime) -> datetime:
     """Naive database datetimes mean UTC; aware ones are converted to UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("date out of range") from exc
 
 
 def _iso_z(value: datetime) -> str:
@@ -104,7 +111,49 @@ class WireModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
-class Params(WireModel):
+DB_INT_MAX = 2**31 - 1  # ids are 32-bit integers in the ERP's tables
+AMOUNT_LIMIT = Decimal(10) ** 15
+CLAMPED = {"page_size", "limit"}  # clamped to the view's maximum, never sent to the database
+
+
+def _takes(annotation: Any, kind: type) -> bool:
+    return annotation is kind or kind in get_args(annotation)
+
+
+class InputModel(WireModel):
+    """What a caller sends (query, body or tool arguments), checked before it reaches SQL: ids
+    fit the database's integers, JSON booleans are not numbers, amounts are finite and bounded,
+    text carries no NUL (PostgreSQL cannot store it; SQLite would cut the pattern there)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        if isinstance(value, bool) and not _takes(annotation, bool):
+            raise ValueError("expected a number, got a boolean")
+        if isinstance(value, str) and _takes(annotation, int) and not _is_integer_text(value):
+            raise ValueError("expected a whole number")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _fits_the_database(cls, value: Any, info: ValidationInfo) -> Any:
+        is_id = isinstance(value, int) and not isinstance(value, bool) and info.field_name not in CLAMPED
+        if is_id and abs(value) > DB_INT_MAX:
+            raise ValueError(f"must be between {-DB_INT_MAX} and {DB_INT_MAX}")
+        if isinstance(value, Decimal) and (not value.is_finite() or abs(value) >= AMOUNT_LIMIT):
+            raise ValueError("must be a finite amount below 10^15")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+def _is_integer_text(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.removeprefix("-").isdigit()
+
+
+class Params(InputModel):
     """A view's parameters. Unknown parameters are ignored (v1 is additive)."""
 
     model_config = ConfigDict(

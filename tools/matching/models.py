@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
-from tools.wire import Money, Quantity, UtcDateTime
+from tools.wire import InputModel, Money, Quantity, UtcDateTime
 from tools.wire import WireModel as _Wire
 
 AutoBlock = Literal["Ambiguous", "ClaimedByOtherLine", "OrderNotCorroborated"]
@@ -101,17 +101,17 @@ class MatchResponse(_Wire):
     whole_order_options: list[WholeOrderOption]
 
 
-class ConfirmPair(_Wire):
+class ConfirmPair(InputModel):
     invoice_line_index: int = Field(ge=0)
     order_item_id: int
     inv_transaction_id: int
 
 
-class ConfirmRequest(_Wire):
+class ConfirmRequest(InputModel):
     matches: list[ConfirmPair] = Field(min_length=1)
 
 
-class WholeOrderRequest(_Wire):
+class WholeOrderRequest(InputModel):
     order_id: int
 
 
