@@ -73,7 +73,7 @@ def encode_cursor(view: str, fp: str, key: Sequence[KeyValue]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, view: str, fp: str, key_length: int) -> list[KeyValue]:
+def decode_cursor(cursor: str, view: str, fp: str, keys: Sequence[SortKey]) -> list[KeyValue]:
     """The last key of the previous page, or BadRequest naming what is wrong with the cursor."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -84,11 +84,24 @@ def decode_cursor(cursor: str, view: str, fp: str, key_length: int) -> list[KeyV
         raise BadRequest("Invalid parameter 'cursor': not a cursor this server issued") from exc
     if bound_to[0] != view:
         raise BadRequest(f"Invalid parameter 'cursor': it belongs to another view ({bound_to[0]})")
-    if bound_to[1] != fp or len(key) != key_length:
+    if bound_to[1] != fp or len(key) != len(keys):
         raise BadRequest(
             "Invalid parameter 'cursor': the filters changed since it was issued; restart paging"
         )
+    if not all(_fits(value, sort_key) for value, sort_key in zip(key, keys, strict=True)):
+        raise BadRequest("Invalid parameter 'cursor': not a cursor this server issued")
     return key
+
+
+def _fits(value: KeyValue, key: SortKey) -> bool:
+    """A key value of the sort column's own type (and an integer the database can hold)."""
+    try:
+        expected = key.column.type.python_type
+    except NotImplementedError:
+        return True
+    if isinstance(value, int) and abs(value) > 2**63 - 1:
+        return False
+    return isinstance(value, expected) or (expected is Decimal and isinstance(value, int))
 
 
 def after(keys: Sequence[SortKey], last: Sequence[KeyValue]) -> sa.ColumnElement[bool]:
@@ -132,11 +145,11 @@ class PageRequest:
         return min(self.page_size, self.max_page_size)
 
     @classmethod
-    def of(cls, view: str, params: Paged, max_page_size: int) -> PageRequest:
-        """The page ``params`` ask for; every other parameter is a filter the cursor is bound to."""
+    def of(cls, view: str, params: Paged, max_page_size: int, tenant: str) -> PageRequest:
+        """The page ``params`` ask for; the cursor is bound to the tenant and every other parameter."""
         return cls(
             view=view,
-            filters=params.model_dump(exclude={"cursor", "page_size"}),
+            filters=params.model_dump(exclude={"cursor", "page_size"}) | {"@tenant": tenant},
             cursor=params.cursor,
             page_size=params.page_size,
             max_page_size=max_page_size,
@@ -152,7 +165,7 @@ def resume_bound(request: PageRequest, keys: Sequence[SortKey], count: int) -> l
     if not request.cursor:
         return []
     fp = fingerprint(request.view, request.filters)
-    last = decode_cursor(request.cursor, request.view, fp, len(keys))[:count]
+    last = decode_cursor(request.cursor, request.view, fp, keys)[:count]
     columns = sa.tuple_(*(key.column for key in keys[:count]))
     values = sa.tuple_(*(sa.literal(value) for value in last))
     return [columns <= values if keys[0].descending else columns >= values]
@@ -165,7 +178,7 @@ def fetch_page(
     for one page; returns the rows and the next cursor."""
     fp = fingerprint(request.view, request.filters)
     if request.cursor:
-        last = decode_cursor(request.cursor, request.view, fp, len(keys))
+        last = decode_cursor(request.cursor, request.view, fp, keys)
         stmt = stmt.where(after(keys, last))
     stmt = stmt.add_columns(*(k.column.label(f"_k{i}") for i, k in enumerate(keys)))
     rows = list(conn.execute(stmt.order_by(*order_by(keys)).limit(request.size + 1)))

@@ -56,8 +56,8 @@ class DocumentParams(Params):
     page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
 
 
-def page_request(view: str, params: DocumentParams) -> PageRequest:
-    return PageRequest.of(view, params, MAX_PAGE_SIZE)
+def page_request(view: str, params: DocumentParams, tenant: str) -> PageRequest:
+    return PageRequest.of(view, params, MAX_PAGE_SIZE, tenant)
 
 
 def header() -> sa.Select[Any]:

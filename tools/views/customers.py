@@ -125,7 +125,7 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         c.c.Inactive,
         open_order_count(c.c.Id).label("OpenOrderCount"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
-    request = PageRequest.of("customers", params, 100)
+    request = PageRequest.of("customers", params, 100, ctx.tenant)
     rows, next_cursor = fetch_page(conn, stmt.where(*_customer_filters(params)), keys, request)
     return page_of([_customer(row._mapping) for row in rows], next_cursor, request)
 

@@ -93,7 +93,7 @@ def list_open_order_lines(
         .select_from(o)
         .join(i, i.c.OrderId == o.c.Id)
     )
-    request = PageRequest.of("open-order-lines", params, 100)
+    request = PageRequest.of("open-order-lines", params, 100, ctx.tenant)
     where = _line_filters(conn, params) + resume_bound(request, MOST_URGENT_FIRST, 2)
     rows, next_cursor = fetch_page(conn, stmt.where(*where), MOST_URGENT_FIRST, request)
     return page_of([_open_line(row._mapping) for row in rows], next_cursor, request)

@@ -83,7 +83,7 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
         .join(cur, cur.c.Id == d.c.CurrencyId)
         .where(*_filters(params, lines.element, matched.element))
     )
-    request = PageRequest.of("purchase-invoice-drafts", params, 100)
+    request = PageRequest.of("purchase-invoice-drafts", params, 100, ctx.tenant)
     keys = [SortKey(d.c.DateInvoice, descending=True), SortKey(d.c.Id, descending=True)]
     rows, next_cursor = fetch_page(conn, stmt, keys, request)
     return page_of([_draft(row._mapping) for row in rows], next_cursor, request)

@@ -50,15 +50,22 @@ def suggest_matches(conn: sa.Connection, ctx: ViewContext, params: SuggestParams
     return response
 
 
+def forget_suggestions_after_commit(ctx: ViewContext) -> None:
+    """Once the pairs are committed, no cached suggestion of the tenant may offer the claimed
+    receipts: other drafts of the vendor were offered them too. Forgetting before the commit
+    would let a suggest running meanwhile cache the old state again."""
+    ctx.after_commit.append(lambda: suggest_cache(ctx).invalidate_tenant(ctx.tenant))
+
+
 def confirm_matches(conn: sa.Connection, ctx: ViewContext, params: ConfirmParams) -> ConfirmResponse:
     response = confirm(conn, params.invoice_id, ConfirmRequest(matches=params.matches))
-    suggest_cache(ctx).invalidate(ctx.tenant, params.invoice_id)
+    forget_suggestions_after_commit(ctx)
     return response
 
 
 def confirm_whole_order(conn: sa.Connection, ctx: ViewContext, params: WholeOrderParams) -> ConfirmResponse:
     response = match_whole_order(conn, params.invoice_id, params.order_id, tolerances(ctx))
-    suggest_cache(ctx).invalidate(ctx.tenant, params.invoice_id)
+    forget_suggestions_after_commit(ctx)
     return response
 
 

@@ -155,7 +155,7 @@ def list_purchase_orders(
         received_qty().label("ReceivedQty"),
         ordered_qty().label("OrderedQty"),
     )
-    request = page_request("purchase-orders", params)
+    request = page_request("purchase-orders", params, ctx.tenant)
     where = _purchase_order_filters(conn, params)
     rows, next_cursor = fetch_page(conn, stmt.where(*where), NEWEST_ORDER_FIRST, request)
     return page_of([_purchase_order(row._mapping) for row in rows], next_cursor, request)

@@ -113,7 +113,7 @@ def list_sales_invoice_lines(
         .select_from(o)
         .join(i, i.c.OrderId == o.c.Id)
     )
-    request = PageRequest.of("sales-invoice-lines", params, 100)
+    request = PageRequest.of("sales-invoice-lines", params, 100, ctx.tenant)
     where = _line_filters(conn, params) + resume_bound(request, NEWEST_FIRST, 2)
     rows, next_cursor = fetch_page(conn, stmt.where(*where), NEWEST_FIRST, request)
     return page_of([_invoice_line(row._mapping) for row in rows], next_cursor, request)

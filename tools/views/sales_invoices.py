@@ -114,7 +114,7 @@ def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
 ) -> Page[SalesInvoiceDto]:
     stmt = header().add_columns(o.c.InvoiceNumber, paid_amount().label("PaidAmount"))
-    request = page_request("sales-invoices", params)
+    request = page_request("sales-invoices", params, ctx.tenant)
     where = _sales_invoice_filters(conn, params)
     rows, next_cursor = fetch_page(conn, stmt.where(*where), NEWEST_INVOICE_FIRST, request)
     return page_of([_sales_invoice(row._mapping, ctx) for row in rows], next_cursor, request)

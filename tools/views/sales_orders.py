@@ -112,7 +112,7 @@ def list_sales_orders(conn: sa.Connection, ctx: ViewContext, params: SalesOrderP
         has_qty_left_to_deliver().label("HasQtyLeftToDeliver"),
         has_qty_over_delivered().label("HasQtyOverDelivered"),
     )
-    request = page_request("sales-orders", params)
+    request = page_request("sales-orders", params, ctx.tenant)
     rows, next_cursor = fetch_page(
         conn, stmt.where(*_sales_order_filters(conn, params)), NEWEST_ORDER_FIRST, request
     )

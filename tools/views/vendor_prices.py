@@ -72,7 +72,7 @@ def list_vendor_prices(
         .join(cur, cur.c.Id == sp.c.CurrencyId)
         .where(*_price_filters(params))
     )
-    request = PageRequest.of("vendor-prices", params, 100)
+    request = PageRequest.of("vendor-prices", params, 100, ctx.tenant)
     rows, next_cursor = fetch_page(conn, stmt, CHEAPEST_FIRST, request)
     return page_of([_vendor_price(row._mapping) for row in rows], next_cursor, request)
 

@@ -70,7 +70,7 @@ def list_warehouse_stock(
         .join(loc, loc.c.Id == ps.c.WarehouseLocationId)
         .where(*_stock_filters(params))
     )
-    request = PageRequest.of("warehouse-stock", params, 200)
+    request = PageRequest.of("warehouse-stock", params, 200, ctx.tenant)
     rows, next_cursor = fetch_page(conn, stmt, STOCK_ORDER, request)
     return page_of([_stock_row(row._mapping) for row in rows], next_cursor, request)
 
