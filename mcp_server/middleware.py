@@ -179,19 +179,14 @@ class McpGuard:
         if body is None:
             await send_envelope(send, BadRequest("The MCP request body is larger than 1 MB"))
             return
-        tools = _called_tools(body)
-        if tools:
-            scope["asstio.tool"] = ",".join(tools)
-        if tools and not await self._admit(scope, len(tools)):
-            error = RateLimited("Rate limit exceeded: 60 tool calls per minute per user")
-            await send_envelope(send, error, [("Retry-After", "60")])
-            return
+        tool = _called_tool(body)
+        if tool is not None:
+            scope["asstio.tool"] = tool
+            if not await self.budget(scope["asstio.principal"]):
+                error = RateLimited("Rate limit exceeded: 60 tool calls per minute per user")
+                await send_envelope(send, error, [("Retry-After", "60")])
+                return
         await self.app(scope, _replay(body, receive), send)
-
-    async def _admit(self, scope: Scope, calls: int) -> bool:
-        principal: Principal = scope["asstio.principal"]
-        admitted = [await self.budget(principal) for _ in range(calls)]
-        return all(admitted)
 
 
 def origin_allowed(origin: str, allowed: set[str]) -> bool:
@@ -227,16 +222,14 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _called_tools(body: bytes) -> list[str]:
-    """Names of the tools a JSON-RPC message (or batch) calls; unparseable bodies call none
-    (the transport answers them with its own parse error)."""
+def _called_tool(body: bytes) -> str | None:
+    """The tool a JSON-RPC message calls; unparseable bodies call none (the transport answers
+    them with its own parse error)."""
     try:
         message = json.loads(body)
     except ValueError:
-        return []
-    messages = message if isinstance(message, list) else [message]
-    return [
-        str((m.get("params") or {}).get("name", "?"))
-        for m in messages
-        if isinstance(m, dict) and m.get("method") == "tools/call"
-    ]
+        return None
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
+        return None  # batches are not part of the protocol: the transport refuses them unbudgeted
+    params = message.get("params")
+    return str(params.get("name", "?")) if isinstance(params, dict) else "?"
