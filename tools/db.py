@@ -43,7 +43,9 @@ def create_tenant_engine(url: str, *, statement_timeout_ms: int = 10_000) -> sa.
     """An engine for one tenant database (SQLite file or PostgreSQL)."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 5})
+        engine = sa.create_engine(
+            parsed, connect_args={"check_same_thread": False, "timeout": 5}, hide_parameters=True
+        )
         _install_sqlite_guards(engine, statement_timeout_ms)
         return engine
     if parsed.drivername == "postgresql":
@@ -53,6 +55,7 @@ def create_tenant_engine(url: str, *, statement_timeout_ms: int = 10_000) -> sa.
     return sa.create_engine(
         parsed,
         pool_pre_ping=True,
+        hide_parameters=True,  # callers' search text never reaches a log through an error
         pool_size=10,
         max_overflow=10,
         connect_args={"options": options, "connect_timeout": 5},
