@@ -54,6 +54,9 @@ class ViewRunner:
     def _run(self, view: View, ctx: ViewContext, params: Params) -> Any:
         if view.writes:
             with self.databases.writing(ctx.tenant) as conn:
-                return view.query(conn, ctx, params)
+                result = view.query(conn, ctx, params)
+            for committed in ctx.after_commit:
+                committed()
+            return result
         with self.databases.reading(ctx.tenant) as conn:
             return view.query(conn, ctx, params)

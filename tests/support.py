@@ -106,7 +106,7 @@ def seed_demo_tenants(urls: dict[str, str], orders: int = TEST_ORDERS) -> None:
             today=TODAY,
             currency=tenant.currency,
             id_offset=tenant.id_offset,
-            draft_lines=120,
+            draft_lines=400,
         )
 
 

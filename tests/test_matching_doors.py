@@ -198,3 +198,33 @@ async def test_the_matching_writes_are_not_mcp_tools(mcp: ClientSession) -> None
     names = {tool.name for tool in (await mcp.list_tools()).tools}
     assert {"suggest_invoice_matches", "list_purchase_invoice_drafts"} <= names
     assert not names & {"confirm_invoice_matches", "match_whole_order"}
+
+
+async def offered_receipts(rest: httpx.AsyncClient, draft_id: int) -> list[dict[str, Any]]:
+    body = (await rest.get(f"/purchase-invoice-matches/{draft_id}")).json()
+    return [c for line in body["suggestions"] for c in line["candidates"]]
+
+
+async def test_a_receipt_confirmed_on_one_draft_is_no_longer_offered_on_another(
+    rest: httpx.AsyncClient,
+) -> None:
+    by_vendor: dict[int, list[dict[str, Any]]] = {}
+    for draft in await open_drafts(rest, matchState="any"):
+        by_vendor.setdefault(draft["vendorId"], []).append(draft)
+    first, second = next(
+        (a["invoiceId"], b["invoiceId"])
+        for drafts in by_vendor.values()
+        for a in drafts
+        for b in drafts
+        if a is not b and a["matchState"] == "unmatched"
+    )
+    candidate = (await offered_receipts(rest, first))[0]  # the suggestion for `first` is now cached
+    claim = {
+        "invoiceLineIndex": 0,
+        "orderItemId": candidate["orderItemId"],
+        "invTransactionId": candidate["invTransactionId"],
+    }
+    response = await rest.post(f"/purchase-invoice-matches/{second}/confirm", json={"matches": [claim]})
+    assert response.status_code == 200, response.text
+    offered = {c["invTransactionId"] for c in await offered_receipts(rest, first)}
+    assert candidate["invTransactionId"] not in offered

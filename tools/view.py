@@ -22,13 +22,15 @@ class ViewContext:
     """Who asks and when: the tenant comes from the verified token, never from a parameter.
 
     ``options`` is the tenant's own configuration (e.g. matching tolerances); ``state`` lives as
-    long as the app and is shared by every call (e.g. the suggest cache)."""
+    long as the app and is shared by every call (e.g. the suggest cache); ``after_commit`` runs
+    once a writing view's transaction has committed."""
 
     tenant: str
     sub: str
     today: date
     options: Mapping[str, Any] = field(default_factory=dict)
     state: MutableMapping[str, Any] = field(default_factory=dict)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 Query = Callable[[sa.Connection, ViewContext, Any], BaseModel | list[Any]]

@@ -340,6 +340,7 @@ class SuggestCache:
         self.max_entries = max_entries
         self._entries: dict[tuple[str, int], tuple[float, MatchResponse]] = {}
         self._invalidated: dict[tuple[str, int], float] = {}
+        self._tenant_invalidated: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, tenant: str, draft_id: int) -> MatchResponse | None:
@@ -356,10 +357,21 @@ class SuggestCache:
         now = self.clock()
         key = (tenant, draft_id)
         with self._lock:
-            if started_at is not None and self._invalidated.get(key, float("-inf")) >= started_at:
+            invalidated = max(
+                self._invalidated.get(key, float("-inf")),
+                self._tenant_invalidated.get(tenant, float("-inf")),
+            )
+            if started_at is not None and invalidated >= started_at:
                 return
             self._evict(now)
             self._entries[key] = (now if started_at is None else started_at, response)
+
+    def invalidate_tenant(self, tenant: str) -> None:
+        """Every draft of ``tenant``: a confirm claims receipts other drafts were offered."""
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == tenant]:
+                del self._entries[key]
+            self._tenant_invalidated[tenant] = self.clock()
 
     def invalidate(self, tenant: str, draft_id: int) -> None:
         with self._lock:
@@ -371,6 +383,8 @@ class SuggestCache:
             del self._entries[key]
         for key in [k for k, at in self._invalidated.items() if now - at >= self.ttl_seconds]:
             del self._invalidated[key]
+        for tenant in [t for t, at in self._tenant_invalidated.items() if now - at >= self.ttl_seconds]:
+            del self._tenant_invalidated[tenant]
         while len(self._entries) >= self.max_entries:
             del self._entries[min(self._entries, key=lambda k: self._entries[k][0])]
 
