@@ -152,6 +152,8 @@ class JwtVerifier:
             return mapped
         if not isinstance(claimed, str) or not claimed:
             raise Unauthorized(f"token lacks the '{self._config.tenant_claim}' tenant claim")
+        if claimed in (self._config.tenant_by_issuer or {}).values():
+            raise Unauthorized("token tenant belongs to another issuer")
         return claimed
 
     async def _signing_key(self, issuer: str, kid: object, algorithm: str) -> jwt.PyJWK:

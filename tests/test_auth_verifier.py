@@ -308,6 +308,7 @@ async def test_the_tenant_can_come_from_the_issuer(
     assert (await verifier.verify(idp_b.token(iid="demo-b"))).tenant == "demo-b"
     assert (await verifier.verify(idp.token())).tenant == "demo"
     assert await refused(verifier, idp_b.token(iid="demo")) == "token tenant does not match its issuer"
+    assert await refused(verifier, idp.token(iid="demo-b")) == "token tenant belongs to another issuer"
 
 
 async def test_a_token_signed_by_another_trusted_issuer_is_refused(
