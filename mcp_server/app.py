@@ -12,6 +12,7 @@ import anyio.to_thread
 import httpx
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -108,6 +109,18 @@ async def asstio_error(request: Request, exc: Exception) -> Response:
     return Response(dumps(envelope(exc, current_trace_id())), exc.status, media_type="application/json")
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unknown method on a known path) in the error envelope."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+    body = {
+        "code": code,
+        "message": f"{request.method} {request.url.path}: {exc.detail}",
+        "traceId": current_trace_id(),
+    }
+    return Response(dumps(body), exc.status_code, exc.headers, media_type="application/json")
+
+
 def configure_logging(level: str) -> None:
     """Our access log is one JSON line per request; the libraries' chatter stays below WARNING."""
     logging.getLogger("asstio").setLevel(level)
@@ -174,7 +187,7 @@ def build_app(settings: Settings) -> Starlette:
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={AsstioError: asstio_error},
+        exception_handlers={AsstioError: asstio_error, HTTPException: http_error},
     )
     configure_logging(settings.log_level)
     app.state.services = services

@@ -113,3 +113,11 @@ async def test_mcp_answers_json_or_an_event_stream_as_the_client_accepts(server:
     assert as_stream.headers["content-type"].startswith("text/event-stream")
     data = [line[5:].strip() for line in as_stream.text.splitlines() if line.startswith("data:")]
     assert any('"pageSizeApplied":1' in item for item in data)
+
+
+async def test_an_unsupported_method_is_an_envelope_too(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers()) as client:
+        response = await client.request("OPTIONS", "/api/v1/customers")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response.headers["x-asstio-api-version"] == "v1"
