@@ -87,17 +87,23 @@ def _today() -> date:
 
 
 def run_seed(args: argparse.Namespace) -> None:
+    import sqlalchemy as sa
+
+    from tools.demo.generate import DemoDataExists
     from tools.demo.tenants import seed_database
 
-    seed_database(
-        args.database_url,
-        seed=args.seed,
-        orders=args.orders,
-        today=args.today or _today(),
-        currency=args.currency,
-        id_offset=args.id_offset,
-        progress=args.orders >= 50_000,
-    )
+    try:
+        seed_database(
+            args.database_url,
+            seed=args.seed,
+            orders=args.orders,
+            today=args.today or _today(),
+            currency=args.currency,
+            id_offset=args.id_offset,
+            progress=args.orders >= 50_000,
+        )
+    except (DemoDataExists, ValueError, sa.exc.ArgumentError, sa.exc.OperationalError) as exc:
+        raise SystemExit(f"asstio-mcp seed: {exc}") from exc
     print(f"seeded {args.orders} orders into {_redacted(args.database_url)}", file=sys.stderr)
 
 
