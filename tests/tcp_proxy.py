@@ -1,17 +1,19 @@
-"""A TCP relay on a loopback port, to take a real database away from a running server and
-bring it back, without stopping the PostgreSQL that other tests share."""
+"""A TCP relay on a loopback port: takes a real database away from a running server and
+brings it back (without stopping the PostgreSQL other tests share), and, given several
+targets, spreads connections round-robin over them like a load balancer in front of replicas."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from concurrent.futures import Future
 from typing import Any
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int, listen_port: int) -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, targets: list[tuple[str, int]], listen_port: int) -> None:
+        self.targets = itertools.cycle(targets)
         self.port = listen_port
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -49,7 +51,7 @@ class TcpProxy:
 
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+            upstream_reader, upstream_writer = await asyncio.open_connection(*next(self.targets))
         except OSError:
             client_writer.close()
             return

@@ -80,7 +80,7 @@ async def test_each_request_writes_one_json_log_line_without_the_token(
 @pytest.fixture
 def proxied_server(postgres_tenants: dict[str, str], tmp_path: Path) -> Iterator[tuple[LiveServer, TcpProxy]]:
     require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
-    proxy = TcpProxy("127.0.0.1", 5432, free_port())
+    proxy = TcpProxy([("127.0.0.1", 5432)], free_port())
     proxy.start()
     via_proxy = {
         iid: sa.make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.support import AUDIENCE, REDIS_URL, LiveServer, free_port, redis_reachable, require_service
+from tests.tcp_proxy import TcpProxy
 
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
@@ -138,3 +139,37 @@ async def test_two_replicas_with_redis_share_one_budget(server: LiveServer, two_
         ]
     assert statuses.count(429) == 1
     assert statuses[-1] == 429
+
+
+@pytest.mark.redis
+async def test_two_replicas_behind_one_address_serve_both_doors_and_share_the_budget(
+    server: LiveServer, two_replicas: list[str]
+) -> None:
+    ports = [int(url.rsplit(":", 1)[1]) for url in two_replicas]
+    balancer = TcpProxy([("127.0.0.1", port) for port in ports], free_port())
+    balancer.start()
+    address = f"http://127.0.0.1:{balancer.port}"
+    token = server.token(sub=user())
+    try:
+        # No keep-alive: every request is a new connection, so the balancer alternates replicas.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            rest = await client.get(
+                address + "/api/v1/customers", headers={"Authorization": f"Bearer {token}"}
+            )
+            statuses = [(await post(client, address + "/mcp", token, call())).status_code for _ in range(61)]
+            served = [tool_calls((await client.get(url + "/metrics")).text) for url in two_replicas]
+    finally:
+        balancer.close()
+    assert rest.status_code == 200
+    assert statuses == [200] * 60 + [429]
+    assert all(count > 0 for count in served) and sum(served) == 61, served
+
+
+def tool_calls(metrics: str) -> float:
+    """tools/call requests of list_customers a replica answered, whatever their status."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("asstio_requests_total{") and 'tool="list_customers"' in line
+    )
