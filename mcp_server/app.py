@@ -35,7 +35,7 @@ from mcp_server.runner import ViewRunner, utc_today
 from mcp_server.settings import Settings
 from mcp_server.tracing import current_trace_id
 from tools.db import TenantDatabases
-from tools.errors import AsstioError, NotFound, ServiceUnavailable, Unauthorized
+from tools.errors import AsstioError, ServiceUnavailable, Unauthorized
 from tools.view import registered_views
 
 VERSION = "0.1.0"
@@ -162,7 +162,6 @@ def build_app(settings: Settings) -> Starlette:
         *discovery_routes(services),
         *rest_routes(views, services.runner),
         Route("/mcp", transport),
-        Route("/api/v1/{rest:path}", not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     if services.dev_issuer is not None:
         routes += dev_oauth_routes(
@@ -196,10 +195,6 @@ def build_app(settings: Settings) -> Starlette:
 
 def allowed_origins(settings: Settings) -> list[str]:
     return [*settings.allowed_origins, settings.public_url.rstrip("/")]
-
-
-async def not_found(request: Request) -> Response:
-    raise NotFound(f"No endpoint {request.method} {request.url.path}")
 
 
 def discovery_routes(services: Services) -> list[Route]:

@@ -19,12 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.principal import Principal
 from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope
+from mcp_server.rest import API_PREFIX
 from mcp_server.runner import current_principal
 from mcp_server.tracing import current_trace_id, new_trace_id
 from tools.errors import AsstioError, BadRequest, Forbidden, RateLimited, Unauthorized
 
 log = logging.getLogger("asstio.access")
-API_PREFIX = "/api/v1"
 MCP_PATH = "/mcp"
 PUBLIC_PATHS = {API_PREFIX + "/openapi.json"}
 MAX_MCP_BODY_BYTES = 1024 * 1024
