@@ -13,7 +13,10 @@ Outcomes:
   server just cannot check it, so the caller should retry rather than re-authenticate.
 
 Keys come only from the issuer's discovery document, never from ``jku``/``x5u`` headers.
-They are cached per issuer for ``jwks_cache_seconds``; an unknown ``kid`` triggers a refetch, at
+A verified token is remembered (by its SHA-256, at most ``verified_cache_size`` of them) until
+its ``exp`` or until its issuer's keys are reloaded, whichever comes first, so a client's
+repeated calls with one token cost one hash, not a signature check.
+Keys are cached per issuer for ``jwks_cache_seconds``; an unknown ``kid`` triggers a refetch, at
 most one per ``jwks_min_refresh_seconds`` per issuer, and concurrent requests share it. If a
 refresh of an expired cache fails, the stale keys keep working until the issuer answers again.
 
@@ -25,9 +28,11 @@ a tenant claim that disagrees with it is refused. Issuers not in the map use the
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +70,7 @@ class VerifierConfig:
     jwks_min_refresh_seconds: float = 60.0
     jwks_cache_seconds: float = 3600.0
     max_token_bytes: int = 8192
+    verified_cache_size: int = 4096
 
     def __post_init__(self) -> None:
         if not self.issuers or not self.audience:
@@ -93,6 +99,13 @@ class _IssuerKeys:
         self.jwks, self.parsed, self.loaded_at = jwks, {}, now
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    expires: float  # the token's exp (epoch seconds)
+    keys_loaded_at: float | None  # the issuer's key set it was checked against
+
+
 class JwtVerifier:
     """Turns a bearer token into a ``Principal``; give ``http`` sensible timeouts."""
 
@@ -102,19 +115,43 @@ class JwtVerifier:
         http: httpx.AsyncClient,
         *,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
         self._http = http
         self._clock = clock
+        self._wall_clock = wall_clock
         self._keys = {issuer: _IssuerKeys() for issuer in config.issuers}
+        self._verified: OrderedDict[bytes, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(digest)
+        if cached is not None and self._still_valid(cached):
+            self._verified.move_to_end(digest)
+            return cached.principal
         header = _unverified_header(token, self._config.max_token_bytes)
         algorithm = self._allowed_algorithm(header)
         issuer = self._trusted_issuer(token)
         key = await self._signing_key(issuer, header.get("kid"), algorithm)
         claims = self._verified_claims(token, key, algorithm, issuer)
-        return Principal(issuer=issuer, sub=_subject(claims), tenant=self._tenant(issuer, claims))
+        principal = Principal(issuer=issuer, sub=_subject(claims), tenant=self._tenant(issuer, claims))
+        self._remember(digest, principal, claims["exp"])
+        return principal
+
+    def _still_valid(self, cached: _Verified) -> bool:
+        keys = self._keys[cached.principal.issuer]
+        fresh_keys = keys.loaded_at == cached.keys_loaded_at and not self._expired(keys)
+        return fresh_keys and self._wall_clock() < cached.expires
+
+    def _remember(self, digest: bytes, principal: Principal, expires: Any) -> None:
+        if not isinstance(expires, int | float) or expires <= self._wall_clock():
+            return  # accepted within the leeway: checked again on every use
+        loaded_at = self._keys[principal.issuer].loaded_at
+        self._verified[digest] = _Verified(principal, float(expires), loaded_at)
+        self._verified.move_to_end(digest)
+        while len(self._verified) > self._config.verified_cache_size:
+            self._verified.popitem(last=False)
 
     def _allowed_algorithm(self, header: dict[str, Any]) -> str:
         algorithm = header.get("alg")

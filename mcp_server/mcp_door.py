@@ -1,32 +1,62 @@
 """The MCP door: one read-only tool per registered view, generated from the same declaration.
 
-Arguments are named exactly as the REST parameters and validated by the view's params model,
-so a bad argument comes back as an ``isError`` result carrying the error envelope (the model
-can read it and correct itself) rather than a protocol fault.
+Tools are served by the SDK's low-level ``Server`` through its public handler API: the input
+schema is the view's params model (strict: an argument the tool does not have is refused),
+the output schema its result model. A bad argument comes back as an ``isError`` result
+carrying the error envelope (the model can read it and correct itself) rather than a
+protocol fault.
+
+``NegotiatedTransport`` answers the two calls that make up nearly all traffic, stateless JSON
+``tools/call`` and ``tools/list``, through the SDK's own request kernel (``serve_one``: its
+types, validation, middleware and handlers) without building a per-request session and
+message streams; everything else (initialize, SSE, notifications, GET/DELETE, every malformed
+or unusual request) takes the SDK's streamable HTTP transport unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.tools.base import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import TypeAdapter, model_validator
+import anyio
+import orjson
+from mcp.server import Server, ServerRequestContext
+from mcp.server.connection import Connection
+from mcp.server.runner import serve_one
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.shared.exceptions import NoBackChannelError
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+from mcp.shared.message import ServerMessageMetadata
+from mcp.shared.transport_context import TransportContext
+from mcp_types import (
+    DEFAULT_NEGOTIATED_VERSION,
+    CallToolRequestParams,
+    CallToolResult,
+    ErrorData,
+    JSONRPCRequest,
+    ListToolsResult,
+    PaginatedRequestParams,
+    RequestId,
+    TextContent,
+    Tool,
+    ToolAnnotations,
+)
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from mcp_server.params import parse_params
-from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope, json_value, wire_value
+from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope, json_value
 from mcp_server.runner import ViewRunner
 from mcp_server.tracing import current_trace_id
-from tools.errors import AsstioError
+from tools.errors import AsstioError, BadRequest
 from tools.view import View
 
 log = logging.getLogger("asstio.mcp")
@@ -41,21 +71,15 @@ INSTRUCTIONS = (
     "Money is exact to the cent with `currencyIsoCode` on each row; dates are UTC."
 )
 
-
-class RawArguments(ArgModelBase):
-    """Hands the caller's arguments through untouched; the view's params model validates them."""
-
-    arguments: dict[str, Any]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _wrap(cls, data: Any) -> Any:
-        return {"arguments": data if isinstance(data, dict) else {}}
+# The scope key under which McpGuard leaves the JSON-RPC message it parsed (parsed once).
+MESSAGE_KEY = "asstio.mcp_message"
+LEAN_METHODS = frozenset({"tools/call", "tools/list"})
 
 
 def input_schema(view: View) -> dict[str, Any]:
     schema = view.params.model_json_schema(by_alias=True)
     schema.pop("title", None)
+    schema["additionalProperties"] = False
     return schema
 
 
@@ -69,9 +93,15 @@ def output_schema(view: View) -> dict[str, Any]:
     return schema
 
 
-def structured(view: View, result: Any) -> dict[str, Any]:
-    value = json_value(result)
-    return value if isinstance(value, dict) else {"result": value}
+def tool_of(view: View) -> Tool:
+    return Tool(
+        name=view.tool,
+        title=view.title,
+        description=view.description,
+        input_schema=input_schema(view),
+        output_schema=output_schema(view),
+        annotations=READ_ONLY,
+    )
 
 
 def error_result(error: AsstioError) -> CallToolResult:
@@ -79,27 +109,68 @@ def error_result(error: AsstioError) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=dumps(body))], is_error=True)
 
 
-def view_tool(view: View, runner: ViewRunner) -> Tool:
-    async def call(arguments: dict[str, Any]) -> CallToolResult:
+def success_result(result: Any) -> CallToolResult:
+    """The result rendered once: its JSON values are ``structuredContent`` and, serialized, the
+    text block (which parses to the same numbers as the REST body)."""
+    value = json_value(result)
+    text = TextContent(type="text", text=orjson.dumps(value).decode())
+    structured = value if isinstance(value, dict) else {"result": value}
+    return CallToolResult(content=[text], structured_content=structured)
+
+
+def unknown_arguments(tool: Tool, arguments: Mapping[str, Any]) -> BadRequest | None:
+    """MCP arguments are strict (REST ignores unknown parameters, as v1 promises)."""
+    known = tool.input_schema.get("properties", {})
+    unknown = [name for name in arguments if name not in known]
+    if not unknown:
+        return None
+    names = ", ".join(f"'{name[:40]}'" for name in unknown[:5])
+    noun = "argument" if len(unknown) == 1 else "arguments"
+    return BadRequest(f"Unknown {noun} {names}; {tool.name} takes: {', '.join(known) or 'no arguments'}")
+
+
+class ViewTools:
+    """The tools/list and tools/call handlers of the SDK's low-level server."""
+
+    def __init__(self, views: list[View], runner: ViewRunner) -> None:
+        self.runner = runner
+        self.views = {view.tool: view for view in views if not view.writes}
+        self.tools = {name: tool_of(view) for name, view in self.views.items()}
+        self.listing = ListToolsResult(tools=list(self.tools.values()))
+
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        return self.listing
+
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any], params: CallToolRequestParams
+    ) -> CallToolResult:
+        view = self.views.get(params.name)
+        if view is None:
+            return error_result(BadRequest(f"Unknown tool '{params.name[:80]}'"))
+        arguments = params.arguments or {}
         try:
-            result = await runner.run(view, parse_params(view.params, arguments))
+            if refused := unknown_arguments(self.tools[params.name], arguments):
+                raise refused
+            result = await self.runner.run(view, parse_params(view.params, arguments))
         except AsstioError as error:
             return error_result(error)
         except Exception:  # the tool's top-level handler: log it, reveal nothing
             log.exception("tool %s failed (traceId %s)", view.tool, current_trace_id())
             return error_result(AsstioError(INTERNAL_ERROR_MESSAGE))
-        text = TextContent(type="text", text=dumps(wire_value(result)))
-        return CallToolResult(content=[text], structured_content=structured(view, result))
+        return success_result(result)
 
-    return Tool(
-        fn=call,
-        name=view.tool,
-        title=view.title,
-        description=view.description,
-        parameters=input_schema(view),
-        fn_metadata=FuncMetadata(arg_model=RawArguments, output_schema=output_schema(view)),
-        is_async=True,
-        annotations=READ_ONLY,
+
+def build_mcp_server(views: list[View], runner: ViewRunner, version: str) -> Server[Any]:
+    tools = ViewTools(views, runner)
+    return Server(
+        "asstio-mcp",
+        version=version,
+        instructions=INSTRUCTIONS,
+        get_tool_input_schema=lambda name: tool.input_schema if (tool := tools.tools.get(name)) else None,
+        on_list_tools=tools.list_tools,
+        on_call_tool=tools.call_tool,
     )
 
 
@@ -115,29 +186,116 @@ def prefers_event_stream(accept: str) -> bool:
     return quality["text/event-stream"] > quality["application/json"]
 
 
+@dataclass
+class OneExchange:
+    """The SDK's dispatch context for one JSON request: no back-channel (a JSON response has
+    nowhere to carry a server request or notification, as on the SDK's JSON transport)."""
+
+    transport: TransportContext
+    request_id: RequestId
+    message_metadata: ServerMessageMetadata
+    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
+    can_send_request: bool = False
+
+    async def send_raw_request(self, method: str, params: Mapping[str, Any] | None, opts: Any = None) -> Any:
+        raise NoBackChannelError(method)
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None, opts: Any = None) -> None:
+        return None
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        return None
+
+
 class NegotiatedTransport:
     """Stateless streamable HTTP answering each POST as one JSON body, or as an SSE stream when
     the client's Accept prefers it. Any replica can answer any request."""
 
-    def __init__(self, server: MCPServer[Any], security: TransportSecuritySettings) -> None:
-        self._managers = []
-        for json_response in (True, False):
-            server.streamable_http_app(
-                stateless_http=True, json_response=json_response, transport_security=security
+    def __init__(self, server: Server[Any], security: TransportSecuritySettings) -> None:
+        self._server = server
+        self._security = TransportSecurityMiddleware(security)
+        self._managers = [
+            StreamableHTTPSessionManager(
+                server, json_response=json, stateless=True, security_settings=security
             )
-            self._managers.append(server.session_manager)
+            for json in (True, False)
+        ]
         self._json, self._sse = (StreamableHTTPASGIApp(m) for m in self._managers)
+        self._lifespan_state: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         accept = Headers(scope=scope).get("accept", "")
-        await (self._sse if prefers_event_stream(accept) else self._json)(scope, receive, send)
+        if prefers_event_stream(accept):
+            await self._sse(scope, receive, send)
+        elif not await self._answered_lean(scope, receive, send):
+            await self._json(scope, receive, send)
+
+    async def _answered_lean(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        request = self._lean_request(scope)
+        if request is None:
+            return False
+        http = Request(scope, receive)
+        if await self._security.validate_request(http, is_post=True) is not None:
+            return False  # the SDK transport answers with its own refusal
+        if not check_accept_headers(http)[0]:
+            return False
+        version = http.headers.get("mcp-protocol-version", DEFAULT_NEGOTIATED_VERSION)
+        body = await self._serve(request, version, http)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    def _lean_request(self, scope: Scope) -> JSONRPCRequest | None:
+        """The request when it is a plain stateless tools/call or tools/list, else None."""
+        message = scope.get(MESSAGE_KEY)
+        if (
+            scope["method"] != "POST"
+            or not isinstance(message, dict)
+            or message.get("method") not in LEAN_METHODS
+        ):
+            return None
+        headers = Headers(scope=scope)
+        if "mcp-session-id" in headers:
+            return None
+        if headers.get("mcp-protocol-version", DEFAULT_NEGOTIATED_VERSION) not in HANDSHAKE_PROTOCOL_VERSIONS:
+            return None  # the SDK's modern (2026) entry owns those
+        try:
+            return JSONRPCRequest.model_validate(message, by_name=False)
+        except ValidationError:
+            return None
+
+    async def _serve(self, request: JSONRPCRequest, version: str, http: Request) -> bytes:
+        context = OneExchange(
+            transport=TransportContext(kind="streamable-http", can_send_request=False),
+            request_id=request.id,
+            message_metadata=ServerMessageMetadata(request_context=http),
+        )
+        connection = Connection.from_envelope(version, None, None)
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request.id}
+        try:
+            reply["result"] = await serve_one(
+                self._server,
+                context,
+                request.method,
+                request.params,
+                connection=connection,
+                lifespan_state=self._lifespan_state,
+            )
+        except Exception as exc:
+            error = handler_exception_to_error_data(exc)
+            if error is None:
+                log.exception("MCP %s failed (traceId %s)", request.method, current_trace_id())
+                error = ErrorData(code=0, message=INTERNAL_ERROR_MESSAGE)
+            reply["error"] = error.model_dump(by_alias=True, exclude_none=True)
+        return orjson.dumps(reply)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        async with self._managers[0].run(), self._managers[1].run():
+        async with (
+            self._server.lifespan(self._server) as state,
+            self._managers[0].run(),
+            self._managers[1].run(),
+        ):
+            self._lifespan_state = state
             yield
-
-
-def build_mcp_server(views: list[View], runner: ViewRunner, version: str) -> MCPServer[Any]:
-    tools = [view_tool(view, runner) for view in views if not view.writes]
-    return MCPServer("asstio-mcp", version=version, instructions=INSTRUCTIONS, tools=tools)

@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.principal import Principal
+from mcp_server.mcp_door import MESSAGE_KEY
 from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope
 from mcp_server.rest import API_PREFIX
 from mcp_server.runner import current_principal
@@ -179,7 +181,9 @@ class McpGuard:
         if body is None:
             await send_envelope(send, BadRequest("The MCP request body is larger than 1 MB"))
             return
-        tool = _called_tool(body)
+        message = _json_message(body)
+        scope[MESSAGE_KEY] = message  # parsed once: the MCP door's lean path reads it here
+        tool = _called_tool(message)
         if tool is not None:
             scope["asstio.tool"] = tool
             if not await self.budget(scope["asstio.principal"]):
@@ -222,13 +226,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _called_tool(body: bytes) -> str | None:
-    """The tool a JSON-RPC message calls; unparseable bodies call none (the transport answers
-    them with its own parse error)."""
+def _json_message(body: bytes) -> Any:
+    """The body as JSON; None when it is not (the transport answers with its own parse error)."""
     try:
-        message = json.loads(body)
-    except ValueError:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
+
+
+def _called_tool(message: Any) -> str | None:
+    """The tool a JSON-RPC message calls; unparseable bodies call none."""
     if not isinstance(message, dict) or message.get("method") != "tools/call":
         return None  # batches are not part of the protocol: the transport refuses them unbudgeted
     params = message.get("params")

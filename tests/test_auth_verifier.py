@@ -426,3 +426,28 @@ def test_symmetric_algorithms_cannot_be_configured(algorithm: str) -> None:
 def test_the_tenant_map_may_only_name_trusted_issuers() -> None:
     with pytest.raises(ValueError, match="untrusted"):
         VerifierConfig(issuers=(ISSUER,), audience=AUDIENCE, tenant_by_issuer={ISSUER_B: "demo-b"})
+
+
+async def test_a_forged_signature_is_refused_after_the_genuine_token_was_accepted(
+    verifier: JwtVerifier, idp: LocalIssuer
+) -> None:
+    genuine = idp.token()
+    assert (await verifier.verify(genuine)).sub == "user-1"
+    header, claims, _ = genuine.split(".")
+    forged = f"{header}.{claims}.{b64url(b'not the signature')}"
+    assert await refused(verifier, forged) == "token signature is invalid"
+    assert (await verifier.verify(genuine)).sub == "user-1"
+
+
+async def test_an_accepted_token_is_checked_again_when_its_issuers_keys_are_reloaded(
+    http: httpx.AsyncClient, idp: LocalIssuer, clock: Clock
+) -> None:
+    verifier = JwtVerifier(VerifierConfig(issuers=(ISSUER,), audience=AUDIENCE), http, clock=clock)
+    token = idp.token()
+    await verifier.verify(token)
+    await verifier.verify(token)
+    assert idp.jwks_fetches == 1
+    del idp.signing_keys["key-1"]  # the issuer withdraws the key
+    idp.add_key("key-2", "RS256")
+    clock.now += 3600
+    assert await refused(verifier, token) == "token signing key is unknown"

@@ -1,6 +1,7 @@
 """Tenant databases: one engine per tenant, read-only connections for the views.
 
-Guardrails live here, not in the views: read-only sessions, a statement time limit, a
+Guardrails live here, not in the views: connections made read-only once when they are opened
+(a second, writable pool serves only the matching write endpoints), a statement time limit, a
 Unicode ``lower()`` on SQLite that matches PostgreSQL's, and an unreachable database turned
 into ``ServiceUnavailable`` so callers get a 503 envelope instead of a crash.
 """
@@ -24,12 +25,14 @@ def _sqlite_lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
 
-def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int) -> None:
+def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         # SQLite's built-in lower() folds ASCII only; PostgreSQL folds all of Unicode.
         dbapi_conn.create_function("lower", 1, _sqlite_lower, deterministic=True)
         dbapi_conn.execute("PRAGMA busy_timeout = 5000")
+        if read_only:
+            dbapi_conn.execute("PRAGMA query_only = ON")
 
     @event.listens_for(engine, "before_cursor_execute")
     def on_execute(conn: sa.Connection, *_args: Any) -> None:
@@ -39,19 +42,24 @@ def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int) -> None
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
 
 
-def create_tenant_engine(url: str, *, statement_timeout_ms: int = 10_000) -> sa.Engine:
-    """An engine for one tenant database (SQLite file or PostgreSQL)."""
+def create_tenant_engine(
+    url: str, *, statement_timeout_ms: int = 10_000, read_only: bool = False
+) -> sa.Engine:
+    """An engine for one tenant database (SQLite file or PostgreSQL); with ``read_only`` every
+    connection refuses writes from the moment it is opened."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": 5}, hide_parameters=True
         )
-        _install_sqlite_guards(engine, statement_timeout_ms)
+        _install_sqlite_guards(engine, statement_timeout_ms, read_only)
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     # JIT compilation costs more than it saves on these short, index-driven statements.
     options = f"-c statement_timeout={statement_timeout_ms} -c jit=off"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
     return sa.create_engine(
         parsed,
         pool_pre_ping=True,
@@ -68,7 +76,7 @@ class TenantDatabases:
     def __init__(self, urls: Mapping[str, str], *, statement_timeout_ms: int = 10_000) -> None:
         self._urls = dict(urls)
         self._timeout = statement_timeout_ms
-        self._engines: dict[str, sa.Engine] = {}
+        self._engines: dict[tuple[str, bool], sa.Engine] = {}
         self._lock = threading.Lock()
 
     @property
@@ -78,33 +86,26 @@ class TenantDatabases:
     def knows(self, tenant: str) -> bool:
         return tenant in self._urls
 
-    def engine(self, tenant: str) -> sa.Engine:
+    def engine(self, tenant: str, *, writable: bool = False) -> sa.Engine:
+        """The tenant's read-only engine, or its writable one."""
         with self._lock:
-            if tenant not in self._engines:
-                self._engines[tenant] = create_tenant_engine(
-                    self._urls[tenant], statement_timeout_ms=self._timeout
+            if (tenant, writable) not in self._engines:
+                self._engines[tenant, writable] = create_tenant_engine(
+                    self._urls[tenant], statement_timeout_ms=self._timeout, read_only=not writable
                 )
-            return self._engines[tenant]
+            return self._engines[tenant, writable]
 
     @contextmanager
     def reading(self, tenant: str) -> Iterator[sa.Connection]:
-        """A read-only connection to the tenant's database, rolled back afterwards."""
+        """A read-only connection to the tenant's database (rolled back when it returns to the pool)."""
         with self._unavailable_as_503(tenant), self.engine(tenant).connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SET TRANSACTION READ ONLY"))
-            else:
-                conn.exec_driver_sql("PRAGMA query_only = ON")
-            try:
-                yield conn
-            finally:
-                conn.rollback()
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("PRAGMA query_only = OFF")
+            yield conn
 
     @contextmanager
     def writing(self, tenant: str) -> Iterator[sa.Connection]:
         """One transaction on the tenant's database (the matching write endpoints only)."""
-        with self._unavailable_as_503(tenant), self.engine(tenant).connect() as conn, conn.begin():
+        engine = self.engine(tenant, writable=True)
+        with self._unavailable_as_503(tenant), engine.connect() as conn, conn.begin():
             if conn.dialect.name == "sqlite":
                 # Take the write lock up front: two deferred transactions that both read and
                 # then write deadlock in SQLite and fail at once instead of waiting their turn.
