@@ -33,7 +33,6 @@ from limits.storage import storage_from_string
 from auth.principal import Principal
 from tools.errors import ServiceUnavailable
 
-WINDOW_SECONDS = 60
 _ASYNC_SCHEMES = {"memory": "async+memory", "redis": "async+redis", "rediss": "async+rediss"}
 
 
@@ -43,8 +42,6 @@ class ToolCallLimiter:
     A Redis failure during ``hit`` raises ``ServiceUnavailable`` (fail closed, 503) rather than
     letting calls through unmetered.
     """
-
-    retry_after_seconds = WINDOW_SECONDS
 
     def __init__(
         self, storage_uri: str = "memory://", per_minute: int = 60, *, key_prefix: str = "asstio"
