@@ -56,7 +56,7 @@ class ToolCallLimiter:
         self._in_memory: InProcessWindow | None = None
         self._limiter: MovingWindowRateLimiter | None = None
         if self._pool is None:
-            self._in_memory = InProcessWindow(per_minute, WINDOW_SECONDS)
+            self._in_memory = InProcessWindow(per_minute, self._item.get_expiry())
         else:
             self._storage: Any = storage_from_string(async_uri, **self._storage_options(key_prefix))
             self._limiter = MovingWindowRateLimiter(self._storage)
