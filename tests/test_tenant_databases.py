@@ -3,12 +3,20 @@ only the matching write endpoints get a writable one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine.default import CACHE_HIT
 
+from mcp_server.params import parse_params
+from mcp_server.rendering import wire_value
+from tests.support import SAMPLE_ARGUMENTS, TODAY
 from tools import schema as s
 from tools.db import TenantDatabases
 from tools.errors import ServiceUnavailable
+from tools.view import View, ViewContext, registered_views
 
 # SQLite: "attempt to write a readonly database"; PostgreSQL: "cannot execute UPDATE in a
 # read-only transaction".
@@ -49,3 +57,30 @@ def test_a_writing_connection_writes_and_reading_stays_read_only_afterwards(
         touch_a_product(conn)
     with databases.reading("demo") as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(s.products)).scalar_one() > 0
+
+
+def run_view(databases: TenantDatabases, view: View[Any, Any], arguments: dict[str, Any]) -> Any:
+    ctx = ViewContext(tenant="demo", sub="t", today=TODAY)
+    with databases.reading("demo") as conn:
+        return wire_value(view.query(conn, ctx, parse_params(view.params, arguments)))
+
+
+def test_every_read_view_reuses_its_compiled_statements_on_the_next_call(databases: TenantDatabases) -> None:
+    """Statements are compiled once per shape: the next call with other values is a cache hit."""
+    views = {view.name: view for view in registered_views()}
+    seen: list[Any] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[4].cache_hit)
+
+    event.listen(databases.engine("demo"), "after_cursor_execute", record)
+    for name, samples in SAMPLE_ARGUMENTS.items():
+        first = run_view(databases, views[name], samples[0])
+        seen.clear()
+        if isinstance(first, dict) and first.get("nextCursor"):
+            run_view(databases, views[name], samples[0] | {"cursor": first["nextCursor"]})
+            seen.clear()
+            run_view(databases, views[name], samples[0] | {"cursor": first["nextCursor"]})
+        else:
+            run_view(databases, views[name], samples[0])
+        assert seen and all(hit is CACHE_HIT for hit in seen), name
