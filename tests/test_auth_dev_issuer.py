@@ -15,6 +15,7 @@ from auth.dev_issuer import KEY_FILE_NAME, DevIssuer, _thumbprint
 from auth.dev_oauth import dev_oauth_routes
 from auth.principal import Principal
 from auth.verifier import JwtVerifier, VerifierConfig
+from tests.support import dev_issuer
 from tools.errors import Unauthorized
 
 ISSUER_URL = "http://127.0.0.1:8000"
@@ -23,7 +24,7 @@ AUDIENCE = "asstio-demo"
 
 @pytest.fixture
 def issuer(tmp_path: Path) -> DevIssuer:
-    return DevIssuer.load_or_create(tmp_path / "data", ISSUER_URL)
+    return dev_issuer(tmp_path / "data", ISSUER_URL)
 
 
 @pytest.fixture
