@@ -26,10 +26,10 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 
-from auth.dev_issuer import KEY_FILE_NAME, DevIssuer
+from demo.dev_issuer import KEY_FILE_NAME, DevIssuer
+from demo.tenants import DEMO_TENANTS, seed_database
 from mcp_server.app import build_app
 from mcp_server.settings import Settings
-from tools.demo.tenants import DEMO_TENANTS, seed_database
 
 TODAY = date(2026, 11, 20)
 TEST_ORDERS = 1500

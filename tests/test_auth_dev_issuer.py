@@ -11,10 +11,10 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
-from auth.dev_issuer import KEY_FILE_NAME, DevIssuer, _thumbprint
-from auth.dev_oauth import dev_oauth_routes
 from auth.principal import Principal
 from auth.verifier import JwtVerifier, VerifierConfig
+from demo.dev_issuer import KEY_FILE_NAME, DevIssuer, _thumbprint
+from demo.dev_oauth import dev_oauth_routes
 from tests.support import dev_issuer
 from tools.errors import Unauthorized
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.dev_oauth import dev_oauth_routes
 from auth.principal import Principal
 from auth.verifier import JwtVerifier, VerifierConfig
+from demo.dev_oauth import dev_oauth_routes
 from tests.support import dev_issuer
 
 ISSUER_URL = "http://127.0.0.1:8000"

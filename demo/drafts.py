@@ -41,6 +41,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
+from demo.truth import demo_match_truth
 from tools import schema as s
 from tools.matching.models import Tolerances
 from tools.reference import PURCHASEORDER
@@ -303,7 +304,7 @@ class Rows:
             (s.inv_transactions, self.receipts),
             (s.purchase_invoice_drafts, self.drafts),
             (s.purchase_invoice_draft_lines, self.lines),
-            (s.demo_match_truth, self.truth),
+            (demo_match_truth, self.truth),
         ):
             if rows:
                 conn.execute(table.insert(), rows)
