@@ -132,10 +132,8 @@ def test_an_unknown_draft_is_not_found(shop: Shop) -> None:
         suggest(conn, 999, TOLERANCES)
 
 
-def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_draft() -> None:
-    now = [1000.0]
-    cache = SuggestCache(clock=lambda: now[0])
-    response = MatchResponse(
+def empty_response() -> MatchResponse:
+    return MatchResponse(
         invoice_id=1,
         company_id=2,
         tolerances=TOLERANCES,
@@ -143,6 +141,12 @@ def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_dr
         unmatched_receipts=[],
         whole_order_options=[],
     )
+
+
+def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_draft() -> None:
+    now = [1000.0]
+    cache = SuggestCache(clock=lambda: now[0])
+    response = empty_response()
     cache.put("demo", 1, response)
     now[0] += 29.9
     assert cache.get("demo", 1) is response
@@ -154,14 +158,7 @@ def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_dr
 def test_a_confirm_invalidates_the_cache_and_a_slower_suggest_cannot_refill_it() -> None:
     now = [0.0]
     cache = SuggestCache(clock=lambda: now[0])
-    response = MatchResponse(
-        invoice_id=1,
-        company_id=2,
-        tolerances=TOLERANCES,
-        suggestions=[],
-        unmatched_receipts=[],
-        whole_order_options=[],
-    )
+    response = empty_response()
     cache.put("demo", 1, response)
     started = now[0] = 1.0
     now[0] = 2.0
@@ -172,15 +169,7 @@ def test_a_confirm_invalidates_the_cache_and_a_slower_suggest_cannot_refill_it()
 
 def test_cache_lookups_from_many_threads_are_each_counted_once() -> None:
     cache = SuggestCache()
-    empty = MatchResponse(
-        invoice_id=1,
-        company_id=2,
-        tolerances=TOLERANCES,
-        suggestions=[],
-        unmatched_receipts=[],
-        whole_order_options=[],
-    )
-    cache.put("demo", 1, empty)
+    cache.put("demo", 1, empty_response())
 
     def look_up(n: int) -> None:
         for _ in range(2000):
