@@ -22,7 +22,7 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from auth.dev_issuer import DevIssuer
+from demo.dev_issuer import DevIssuer
 from mcp_server.app import build_app
 from mcp_server.settings import Settings
 from tests.support import AUDIENCE, TODAY, free_port, in_ci
