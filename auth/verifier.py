@@ -8,6 +8,8 @@ Outcomes:
 
 - ``Unauthorized`` (401) for every token that cannot be accepted; the message is safe to show
   and never contains the token.
+- ``Forbidden`` (403) for a valid token that names no tenant: the caller is who they say, but
+  has no access to any tenant's resources (the contract's 403).
 - ``ServiceUnavailable`` (503, "identity provider unreachable") when an issuer's discovery
   document or JWKS cannot be fetched and no cached key can decide. The token may be fine; the
   server just cannot check it, so the caller should retry rather than re-authenticate.
@@ -36,7 +38,7 @@ import httpx
 import jwt
 
 from auth.principal import Principal
-from tools.errors import ServiceUnavailable, Unauthorized
+from tools.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +153,7 @@ class JwtVerifier:
                 raise Unauthorized("token tenant does not match its issuer")
             return mapped
         if not isinstance(claimed, str) or not claimed:
-            raise Unauthorized(f"token lacks the '{self._config.tenant_claim}' tenant claim")
+            raise Forbidden(f"token lacks the '{self._config.tenant_claim}' tenant claim")
         if claimed in (self._config.tenant_by_issuer or {}).values():
             raise Unauthorized("token tenant belongs to another issuer")
         return claimed

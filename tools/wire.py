@@ -26,11 +26,13 @@ CENT = Decimal("0.01")
 
 
 def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return abs(cents) if cents.is_zero() else cents  # never -0.00 on the wire
 
 
 def _quantity(value: Decimal) -> Decimal:
     normal = value.normalize()
+    normal = abs(normal) if normal.is_zero() else normal
     return normal.quantize(Decimal("0.1")) if normal == normal.to_integral_value() else normal
 
 

@@ -1,7 +1,7 @@
 """Wire shapes of the purchase-invoice matching endpoints (seed: ``PurchaseInvoiceMatch*Dto``).
 
-Money and quantities are ``Decimal``; unit prices keep their four decimals; datetimes are UTC.
-Unknown fields are ignored.
+Money and quantities are ``Decimal``; money (unit prices included) has two decimals on the wire;
+datetimes are UTC. Unknown fields are ignored.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tools.wire import WireModel as _Wire
 
 AutoBlock = Literal["Ambiguous", "ClaimedByOtherLine", "OrderNotCorroborated"]
 
-# An exact number that keeps its decimals (unit prices have four, tolerances are fractions).
+# An exact number that keeps its decimals (tolerances are fractions, coverage a percentage).
 Number = Annotated[
     Decimal,
     PlainSerializer(float, return_type=float, when_used="json"),
@@ -42,7 +42,7 @@ class MatchCandidate(_Wire):
     vendor_product_number: str | None
     description: str | None
     receipt_quantity: Quantity
-    receipt_unit_price_sek: Number
+    receipt_unit_price_sek: Money
     receipt_date: UtcDateTime
     score: int = Field(ge=0, le=100)
     reasons: list[str]
@@ -51,9 +51,19 @@ class MatchCandidate(_Wire):
     )
     price_variance_sek: Money = Field(description="Invoice unit price in SEK minus receipt unit price")
     date_variance_days: int = Field(description="Receipt date minus invoice date, in days")
-    is_auto_eligible: bool
+    is_auto_eligible: bool = Field(
+        description="The contract's rule: score >= autoEligibleScore and every variance inside its tolerance"
+    )
+    is_auto_recommended: bool = Field(
+        description="Safe to confirm without a person: auto-eligible, clearly ahead of the line's "
+        "runner-up, not claimed by another line and, on multi-line drafts, on a PO other lines "
+        "match too"
+    )
     auto_block_reason: AutoBlock | None = Field(
-        None, description="Why a candidate that passes score and tolerances is still not auto-eligible"
+        None, description="Why an auto-eligible candidate is not recommended (null otherwise)"
+    )
+    claimed_by_line_index: int | None = Field(
+        None, description="The other invoice line of this draft that claims this receipt, if any"
     )
 
 
@@ -63,7 +73,7 @@ class LineSuggestion(_Wire):
     product_number: str | None
     description: str
     quantity: Quantity
-    unit_price: Number
+    unit_price: Money
     total_ex_vat: Money
     is_extra_charge: bool
     candidates: list[MatchCandidate]
@@ -78,7 +88,7 @@ class UnmatchedReceipt(_Wire):
     vendor_product_number: str | None
     description: str | None
     receipt_quantity: Quantity
-    receipt_unit_price_sek: Number
+    receipt_unit_price_sek: Money
     receipt_date: UtcDateTime
 
 
