@@ -127,6 +127,8 @@ class JwtVerifier:
     def _trusted_issuer(self, token: str) -> str:
         issuer = _unverified_claims(token).get("iss")
         if not isinstance(issuer, str) or issuer not in self._keys:
+            # For the operator only (the caller learns no more than "not trusted").
+            log.warning("token refused: issuer %.200r is not one of the trusted %s", issuer, list(self._keys))
             raise Unauthorized("token issuer is not trusted")
         return issuer
 

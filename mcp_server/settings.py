@@ -41,6 +41,9 @@ class Settings(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     statement_timeout_ms: int = 10_000
+    request_body_timeout_seconds: float = Field(
+        15.0, gt=0, description="Longest wait for each part of a request body before a 408"
+    )
     dev_issuer_dir: Path | None = Field(None, description="Demo only: be our own token issuer")
     fixed_today: date | None = Field(None, description="Tests only: the server's 'today'")
     log_level: str = "INFO"

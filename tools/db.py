@@ -7,6 +7,7 @@ into ``ServiceUnavailable`` so callers get a 503 envelope instead of a crash.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -18,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from tools.errors import ServiceUnavailable
+
+log = logging.getLogger("asstio.db")
 
 
 def _sqlite_lower(value: str | None) -> str | None:
@@ -116,6 +119,8 @@ class TenantDatabases:
         try:
             yield
         except sa.exc.OperationalError as exc:
+            # The cause for the operator (the driver's message, never the statement's parameters).
+            log.warning("tenant %s database: %s", tenant, str(exc.orig).strip().splitlines()[0][:300])
             if _is_timeout(exc):
                 raise ServiceUnavailable(
                     "The query took longer than the server's time limit; narrow the filters"

@@ -117,8 +117,11 @@ class ConfirmPair(InputModel):
     inv_transaction_id: int
 
 
+MAX_CONFIRM_PAIRS = 1000  # one request's pairs; far below PostgreSQL's 65,535 bind parameters
+
+
 class ConfirmRequest(InputModel):
-    matches: list[ConfirmPair] = Field(min_length=1)
+    matches: list[ConfirmPair] = Field(min_length=1, max_length=MAX_CONFIRM_PAIRS)
 
 
 class WholeOrderRequest(InputModel):
@@ -127,3 +130,8 @@ class WholeOrderRequest(InputModel):
 
 class ConfirmResponse(_Wire):
     invoice_id: int
+    attached: list[ConfirmPair] = Field(
+        default_factory=list,
+        description="The pairs this request saved; pairs that were already saved are not repeated "
+        "(empty when there was nothing left to attach)",
+    )

@@ -157,8 +157,8 @@ PairsFor = Callable[[sa.Connection, DraftHead], Sequence[ConfirmPair]]
 
 
 def confirm(db: sa.Engine | sa.Connection, draft_id: int, request: ConfirmRequest) -> ConfirmResponse:
-    _write_pairs(db, draft_id, lambda conn, head: request.matches)
-    return ConfirmResponse(invoice_id=draft_id)
+    attached = _write_pairs(db, draft_id, lambda conn, head: request.matches)
+    return ConfirmResponse(invoice_id=draft_id, attached=attached)
 
 
 def match_whole_order(
@@ -179,8 +179,8 @@ def match_whole_order(
             for r in found
         ]
 
-    _write_pairs(db, draft_id, pairs)
-    return ConfirmResponse(invoice_id=draft_id)
+    attached = _write_pairs(db, draft_id, pairs)
+    return ConfirmResponse(invoice_id=draft_id, attached=attached)
 
 
 def _check_purchase_order(conn: sa.Connection, order_id: int, head: DraftHead) -> None:
@@ -199,7 +199,8 @@ def _check_purchase_order(conn: sa.Connection, order_id: int, head: DraftHead) -
         )
 
 
-def _write_pairs(db: sa.Engine | sa.Connection, draft_id: int, pairs_for: PairsFor) -> None:
+def _write_pairs(db: sa.Engine | sa.Connection, draft_id: int, pairs_for: PairsFor) -> list[ConfirmPair]:
+    """The pairs written (those already stored are not written again)."""
     for _ in range(WRITE_ATTEMPTS):
         try:
             with _transaction(db) as conn:
@@ -207,7 +208,7 @@ def _write_pairs(db: sa.Engine | sa.Connection, draft_id: int, pairs_for: PairsF
                 new_rows = _validated(conn, head, pairs_for(conn, head))
                 if new_rows:
                     conn.execute(m.insert(), new_rows)
-            return
+            return [_attached(row) for row in new_rows]
         except IntegrityError:
             continue  # another request claimed one of these receipts first: validate again
     raise BadRequest(f"Matches of draft {draft_id} kept changing while saving; send the request again")
@@ -309,6 +310,16 @@ def _pair_problem(
     if earlier is not None and earlier[1] != pair.invoice_line_index:
         return f"the receipt is also requested for invoice line {earlier[1]} (matches[{earlier[0]}])"
     return None
+
+
+def _attached(row: dict[str, object]) -> ConfirmPair:
+    return ConfirmPair.model_validate(
+        {
+            "invoiceLineIndex": row["LineIndex"],
+            "orderItemId": row["OrderItemId"],
+            "invTransactionId": row["InvTransactionId"],
+        }
+    )
 
 
 def _match_row(draft_id: int, pair: ConfirmPair, now: datetime) -> dict[str, object]:

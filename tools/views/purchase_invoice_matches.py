@@ -6,7 +6,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from pydantic import Field
 
-from tools.matching.models import ConfirmPair, ConfirmRequest, ConfirmResponse, MatchResponse, Tolerances
+from tools.matching.models import (
+    MAX_CONFIRM_PAIRS,
+    ConfirmPair,
+    ConfirmRequest,
+    ConfirmResponse,
+    MatchResponse,
+    Tolerances,
+)
 from tools.matching.service import SuggestCache, confirm, match_whole_order, suggest
 from tools.view import View, ViewContext, register
 from tools.wire import Params
@@ -19,7 +26,10 @@ class SuggestParams(Params):
 class ConfirmParams(Params):
     invoice_id: int = Field(description="The purchase-invoice draft's id")
     matches: list[ConfirmPair] = Field(
-        min_length=1, description="Pairs to save; repeat invoiceLineIndex to attach several receipts"
+        min_length=1,
+        max_length=MAX_CONFIRM_PAIRS,
+        description=f"Pairs to save (at most {MAX_CONFIRM_PAIRS}); repeat invoiceLineIndex to attach "
+        "several receipts",
     )
 
 
@@ -132,7 +142,8 @@ register(
         description=(
             "Attaches every unbooked, unclaimed receipt of the chosen purchase order to the draft, "
             "each on its best-fitting invoice line (leftovers on the first goods line), in one "
-            "transaction. Idempotent. Never books the voucher."
+            "transaction, and answers the pairs it attached (`attached`: empty when another request "
+            "took them first or nothing was open). Idempotent. Never books the voucher."
         ),
         writes=True,
     )
