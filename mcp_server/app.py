@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import date
@@ -58,7 +59,12 @@ class Services:
         self.databases = TenantDatabases(
             settings.tenant_urls(), statement_timeout_ms=settings.statement_timeout_ms
         )
-        self.runner = ViewRunner(self.databases, self._today, settings.tenant_options())
+        self.runner = ViewRunner(
+            self.databases,
+            self._today,
+            settings.tenant_options(),
+            deadline_seconds=settings.request_deadline_seconds,
+        )
         self.limiter = ToolCallLimiter(settings.rate_limit_storage, settings.rate_limit_per_minute)
         self.dev_issuer = (
             DevIssuer.load_or_create(settings.dev_issuer_dir, settings.issuers[0])
@@ -276,8 +282,9 @@ async def readiness(services: Services) -> tuple[dict[str, Any], int]:
 
 
 async def _tenant_health(services: Services, tenant: str) -> str:
+    ping = functools.partial(services.databases.ping, tenant)
     try:
-        await anyio.to_thread.run_sync(services.databases.ping, tenant, abandon_on_cancel=True)
+        await services.runner.in_tenant_thread(tenant, ping, READYZ_DEADLINE_SECONDS)
     except ServiceUnavailable:
         return "unavailable"
     return "ok"

@@ -41,6 +41,11 @@ class Settings(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     statement_timeout_ms: int = 10_000
+    request_deadline_ms: int | None = Field(
+        None,
+        gt=0,
+        description="Longest wait for a tenant database per request (default: statement timeout + 2 s)",
+    )
     request_body_timeout_seconds: float = Field(
         15.0, gt=0, description="Longest wait for each part of a request body before a 408"
     )
@@ -71,6 +76,10 @@ class Settings(BaseModel):
 
     def tenant_options(self) -> dict[str, dict[str, Any]]:
         return {tenant: {"matching": tolerances} for tenant, tolerances in self.matching.items()}
+
+    @property
+    def request_deadline_seconds(self) -> float:
+        return (self.request_deadline_ms or self.statement_timeout_ms + 2000) / 1000
 
     @property
     def mcp_url(self) -> str:

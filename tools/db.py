@@ -42,6 +42,19 @@ def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int) -> None
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
 
 
+POOL_TIMEOUT_SECONDS = 2
+# A link that stops answering: connecting gives up after 3 s; TCP keepalive probes an idle
+# connection after 5 s; data unacknowledged for 5 s (tcp_user_timeout) ends the connection.
+LINK_TIMEOUTS = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 5000,
+}
+
+
 def create_tenant_engine(url: str, *, statement_timeout_ms: int = 10_000) -> sa.Engine:
     """An engine for one tenant database (SQLite file or PostgreSQL)."""
     parsed = sa.make_url(url)
@@ -61,7 +74,8 @@ def create_tenant_engine(url: str, *, statement_timeout_ms: int = 10_000) -> sa.
         hide_parameters=True,  # callers' search text never reaches a log through an error
         pool_size=10,
         max_overflow=10,
-        connect_args={"options": options, "connect_timeout": 5},
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"options": options, **LINK_TIMEOUTS},
     )
 
 
@@ -118,6 +132,9 @@ class TenantDatabases:
     def _unavailable_as_503(self, tenant: str) -> Iterator[None]:
         try:
             yield
+        except sa.exc.TimeoutError as exc:  # every pooled connection is busy (or stuck)
+            log.warning("tenant %s database: %s", tenant, exc)
+            raise ServiceUnavailable(f"The database of tenant '{tenant}' is busy; try again") from exc
         except sa.exc.OperationalError as exc:
             # The cause for the operator (the driver's message, never the statement's parameters).
             log.warning("tenant %s database: %s", tenant, str(exc.orig).strip().splitlines()[0][:300])
