@@ -64,7 +64,7 @@ def create_tenant_engine(url: str, *, statement_timeout_ms: int = 10_000) -> sa.
         )
         _install_sqlite_guards(engine, statement_timeout_ms)
         return engine
-    if parsed.drivername == "postgresql":
+    if parsed.drivername in {"postgresql", "postgres"}:  # postgres:// as Heroku and others write it
         parsed = parsed.set(drivername="postgresql+psycopg")
     # JIT compilation costs more than it saves on these short, index-driven statements.
     options = f"-c statement_timeout={statement_timeout_ms} -c jit=off"
