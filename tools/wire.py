@@ -25,9 +25,11 @@ from pydantic.alias_generators import to_camel
 CENT = Decimal("0.01")
 
 
-def _money(value: Decimal) -> Decimal:
+def money(value: Decimal) -> Decimal:
+    """``value`` rounded to the cent, half up (how the ERP rounds every amount it stores);
+    never -0.00."""
     cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    return abs(cents) if cents.is_zero() else cents  # never -0.00 on the wire
+    return abs(cents) if cents.is_zero() else cents
 
 
 def _quantity(value: Decimal) -> Decimal:
@@ -42,7 +44,7 @@ def _number_in_json(value: Decimal) -> float:
 
 Money = Annotated[
     Decimal,
-    AfterValidator(_money),
+    AfterValidator(money),
     PlainSerializer(_number_in_json, return_type=float, when_used="json"),
     WithJsonSchema({"type": "number", "description": "Exact amount, two decimals"}),
 ]
@@ -105,6 +107,11 @@ QueryDateTime = Annotated[
 def to_db_datetime(value: datetime) -> datetime:
     """Datetimes are stored naive, meaning UTC."""
     return as_utc(value).replace(tzinfo=None)
+
+
+def midnight(day: date) -> datetime:
+    """The start of ``day`` as the database stores it (naive, meaning UTC)."""
+    return datetime.combine(day, time())
 
 
 class WireModel(BaseModel):

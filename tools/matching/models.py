@@ -1,4 +1,5 @@
-"""Wire shapes of the purchase-invoice matching endpoints (seed: ``PurchaseInvoiceMatch*Dto``).
+"""Wire shapes of the purchase-invoice matching endpoints (``PurchaseInvoiceMatch*Dto`` in the
+OpenAPI document).
 
 Money and quantities are ``Decimal``; money (unit prices included) has two decimals on the wire;
 datetimes are UTC. Unknown fields are ignored.
@@ -122,10 +123,6 @@ MAX_CONFIRM_PAIRS = 1000  # one request's pairs; far below PostgreSQL's 65,535 b
 
 class ConfirmRequest(InputModel):
     matches: list[ConfirmPair] = Field(min_length=1, max_length=MAX_CONFIRM_PAIRS)
-
-
-class WholeOrderRequest(InputModel):
-    order_id: int
 
 
 class ConfirmResponse(_Wire):
