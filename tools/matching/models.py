@@ -127,8 +127,10 @@ class ConfirmRequest(InputModel):
 
 class ConfirmResponse(_Wire):
     invoice_id: int
+
+
+class WholeOrderResponse(ConfirmResponse):
     attached: list[ConfirmPair] = Field(
-        default_factory=list,
-        description="The pairs this request saved; pairs that were already saved are not repeated "
-        "(empty when there was nothing left to attach)",
+        description="The pairs this request saved: empty when another request attached the order's "
+        "receipts first or none was open (pairs already saved are not repeated)"
     )

@@ -26,7 +26,14 @@ from sqlalchemy.exc import IntegrityError
 
 from tools import schema as s
 from tools.errors import BadRequest, NotFound
-from tools.matching.models import ConfirmPair, ConfirmRequest, ConfirmResponse, MatchResponse, Tolerances
+from tools.matching.models import (
+    ConfirmPair,
+    ConfirmRequest,
+    ConfirmResponse,
+    MatchResponse,
+    Tolerances,
+    WholeOrderResponse,
+)
 from tools.matching.scorer import DraftHead, InvoiceLine, Receipt, distribute, suggest_matches
 from tools.reference import PURCHASEORDER
 
@@ -157,13 +164,13 @@ PairsFor = Callable[[sa.Connection, DraftHead], Sequence[ConfirmPair]]
 
 
 def confirm(db: sa.Engine | sa.Connection, draft_id: int, request: ConfirmRequest) -> ConfirmResponse:
-    attached = _write_pairs(db, draft_id, lambda conn, head: request.matches)
-    return ConfirmResponse(invoice_id=draft_id, attached=attached)
+    _write_pairs(db, draft_id, lambda conn, head: request.matches)
+    return ConfirmResponse(invoice_id=draft_id)
 
 
 def match_whole_order(
     db: sa.Engine | sa.Connection, draft_id: int, order_id: int, tolerances: Tolerances
-) -> ConfirmResponse:
+) -> WholeOrderResponse:
     def pairs(conn: sa.Connection, head: DraftHead) -> list[ConfirmPair]:
         _check_purchase_order(conn, order_id, head)
         found = receipts(conn, open_receipts(head.vendor_id, draft_id, order_id=order_id))
@@ -180,7 +187,7 @@ def match_whole_order(
         ]
 
     attached = _write_pairs(db, draft_id, pairs)
-    return ConfirmResponse(invoice_id=draft_id, attached=attached)
+    return WholeOrderResponse(invoice_id=draft_id, attached=attached)
 
 
 def _check_purchase_order(conn: sa.Connection, order_id: int, head: DraftHead) -> None:

@@ -13,6 +13,7 @@ from tools.matching.models import (
     ConfirmResponse,
     MatchResponse,
     Tolerances,
+    WholeOrderResponse,
 )
 from tools.matching.service import SuggestCache, confirm, match_whole_order, suggest
 from tools.view import View, ViewContext, register
@@ -73,7 +74,9 @@ def confirm_matches(conn: sa.Connection, ctx: ViewContext, params: ConfirmParams
     return response
 
 
-def confirm_whole_order(conn: sa.Connection, ctx: ViewContext, params: WholeOrderParams) -> ConfirmResponse:
+def confirm_whole_order(
+    conn: sa.Connection, ctx: ViewContext, params: WholeOrderParams
+) -> WholeOrderResponse:
     response = match_whole_order(conn, params.invoice_id, params.order_id, tolerances(ctx))
     forget_suggestions_after_commit(ctx)
     return response
@@ -136,7 +139,7 @@ register(
         path="/purchase-invoice-matches/{invoiceId}/match-whole-order",
         path_params=("invoiceId",),
         params=WholeOrderParams,
-        result=ConfirmResponse,
+        result=WholeOrderResponse,
         query=confirm_whole_order,
         title="Attach every open receipt of one purchase order to the draft (REST only)",
         description=(
