@@ -1,15 +1,19 @@
 """Matching exactly as the contract words it (audit items 1-3): `isAutoEligible` is the
-contract's rule and only that, money has two decimals, candidates are ranked by score."""
+contract's rule and only that, money has two decimals, candidates are ranked by score; and
+purchase-order values at the line's price after its discount (item 4)."""
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
-from tests.support import walk
+from tests.support import LiveServer, walk
+from tools import schema as s
 
 
 async def every_suggestion(rest: httpx.AsyncClient) -> list[tuple[str, dict[str, Any]]]:
@@ -108,3 +112,42 @@ async def test_candidates_are_ranked_by_score_and_a_receipt_claimed_by_another_l
                 assert c["autoBlockReason"] in {None, "ClaimedByOtherLine"} and not c["isAutoRecommended"]
                 assert offered[claimant][c["invTransactionId"]]["claimedByLineIndex"] is None
     assert claimed_seen > 0
+
+
+def receipt_values(server: LiveServer) -> dict[int, tuple[Decimal, Decimal, bool]]:
+    """Per purchase order, from its goods receipts: (received, invoiced) at the line's price
+    after its discount, rounded to the cent, and whether a discounted line was received."""
+    t, i = s.inv_transactions, s.order_items
+    engine = sa.create_engine(server.settings.tenants["demo"])
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(i.c.OrderId, t.c.Qty, i.c.Price, i.c.Discount, t.c.IsBooked).join(
+                i, i.c.Id == t.c.OrderItemId
+            )
+        ).all()
+    engine.dispose()
+    sums: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])
+    for order_id, qty, price, discount, booked in rows:
+        value = Decimal(str(qty)) * Decimal(str(price)) * (100 - Decimal(str(discount))) / 100
+        sums[order_id][0] += value
+        sums[order_id][1] += value if booked else 0
+        sums[order_id][2] += Decimal(str(discount))
+    cent = Decimal("0.01")
+    return {
+        order: (received.quantize(cent, ROUND_HALF_UP), invoiced.quantize(cent, ROUND_HALF_UP), discounts > 0)
+        for order, (received, invoiced, discounts) in sums.items()
+    }
+
+
+async def test_purchase_order_values_honour_line_discounts(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    expected = receipt_values(server)
+    orders = await walk(rest, "/purchase-orders", statusKind="any", pageSize=100)
+    discounted = 0
+    for order in orders:
+        received, invoiced, has_discount = expected.get(order["id"], (Decimal(0), Decimal(0), False))
+        assert Decimal(str(order["receivedValueExVat"])) == received, order["id"]
+        assert Decimal(str(order["invoicedValueExVat"])) == invoiced, order["id"]
+        discounted += has_discount
+    assert discounted > 0
