@@ -44,10 +44,16 @@ class ToolCallLimiter:
     retry_after_seconds = WINDOW_SECONDS
 
     def __init__(
-        self, storage_uri: str = "memory://", per_minute: int = 60, *, key_prefix: str = "asstio"
+        self,
+        storage_uri: str = "memory://",
+        per_minute: int = 60,
+        *,
+        key_prefix: str = "asstio",
+        namespace: str = "tool-call",
     ) -> None:
         async_uri = _async_uri(storage_uri)
-        self._item = RateLimitItemPerMinute(per_minute, namespace="tool-call")
+        self.per_minute = per_minute
+        self._item = RateLimitItemPerMinute(per_minute, namespace=namespace)
         self._pool = (
             None
             if _scheme(storage_uri) == "memory"

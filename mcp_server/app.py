@@ -30,7 +30,7 @@ from auth.rate_limit import ToolCallLimiter
 from auth.verifier import JwtVerifier, VerifierConfig
 from mcp_server.mcp_door import NegotiatedTransport, build_mcp_server
 from mcp_server.metrics import Metrics
-from mcp_server.middleware import Authentication, BodyLimit, McpGuard, RequestContext
+from mcp_server.middleware import Authentication, BodyLimit, McpGuard, RequestContext, RestBudget
 from mcp_server.openapi import openapi_document
 from mcp_server.rendering import dumps, envelope
 from mcp_server.rest import rest_routes
@@ -66,6 +66,13 @@ class Services:
             deadline_seconds=settings.request_deadline_seconds,
         )
         self.limiter = ToolCallLimiter(settings.rate_limit_storage, settings.rate_limit_per_minute)
+        self.rest_limiter = (
+            ToolCallLimiter(
+                settings.rate_limit_storage, settings.rest_rate_limit_per_minute, namespace="rest"
+            )
+            if settings.rest_rate_limit_per_minute
+            else None
+        )
         self.dev_issuer = (
             DevIssuer.load_or_create(settings.dev_issuer_dir, settings.issuers[0])
             if settings.dev_issuer_dir
@@ -171,6 +178,8 @@ def build_app(settings: Settings) -> Starlette:
         if services.http is not None:
             await services.http.aclose()
         await services.limiter.aclose()
+        if services.rest_limiter is not None:
+            await services.rest_limiter.aclose()
         services.databases.dispose()
 
     document = openapi_document(views, settings.public_url, VERSION)
@@ -209,6 +218,14 @@ def build_app(settings: Settings) -> Starlette:
             retry_after_seconds=services.limiter.retry_after_seconds,
         ),
     ]
+    if services.rest_limiter is not None:
+        rest_budget = Middleware(
+            RestBudget,
+            budget=services.rest_limiter.hit,
+            per_minute=services.rest_limiter.per_minute,
+            retry_after_seconds=services.rest_limiter.retry_after_seconds,
+        )
+        middleware.insert(3, rest_budget)
     if services.dev_issuer is not None:
         # Browser-based clients (MCP Inspector) fetch the demo's discovery and token endpoints.
         middleware.insert(1, Middleware(EnvelopedCors, **LOCAL_CORS))

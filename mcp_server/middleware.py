@@ -284,6 +284,37 @@ class McpGuard:
             raise RateLimited(f"Rate limit exceeded: {self.per_minute} tool calls per minute per user")
 
 
+class RestBudget:
+    """Operators may turn on a per-user limit for REST (``rest_rate_limit_per_minute``; off by
+    default, as the contract says). Same storage and sliding window as the MCP budget, a budget
+    of its own."""
+
+    def __init__(
+        self, app: ASGIApp, budget: ToolCallBudget, per_minute: int, retry_after_seconds: int
+    ) -> None:
+        self.app = app
+        self.budget = budget
+        self.per_minute = per_minute
+        self.retry_after_seconds = retry_after_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal = scope.get("asstio.principal")
+        if scope["type"] != "http" or principal is None or not is_api(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        try:
+            admitted = await self.budget(principal)
+        except AsstioError as error:
+            guard_log.warning("REST budget unavailable: %s (%s)", error.message, error.__cause__)
+            await send_envelope(send, error)
+            return
+        if not admitted:
+            refusal = RateLimited(f"Rate limit exceeded: {self.per_minute} REST requests per minute per user")
+            await send_envelope(send, refusal, [("Retry-After", str(self.retry_after_seconds))])
+            return
+        await self.app(scope, receive, send)
+
+
 def origin_allowed(origin: str, allowed: set[str]) -> bool:
     """Exact match, or ``scheme://host:*`` for any port of that host (as the MCP SDK allows)."""
     host = origin.rsplit(":", 1)[0] if origin.count(":") == 2 else origin

@@ -40,7 +40,12 @@ class Settings(BaseModel):
     )
     scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"])
     rate_limit_storage: str = "memory://"
-    rate_limit_per_minute: int = 60
+    rate_limit_per_minute: int = Field(60, gt=0, description="MCP tool calls per user and minute")
+    rest_rate_limit_per_minute: int | None = Field(
+        None,
+        gt=0,
+        description="REST requests per user and minute; off by default (the contract: no REST limit)",
+    )
     allowed_hosts: list[str] = Field(default_factory=list)
     allowed_origins: list[str] = Field(default_factory=list)
     statement_timeout_ms: int = 10_000

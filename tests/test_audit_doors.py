@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from tests.support import AUDIENCE, LiveServer, free_port, start_server
 from tools import schema as s
@@ -261,3 +262,62 @@ async def test_readyz_counts_tenants_without_naming_them(server: LiveServer) -> 
     assert ready.json()["tenants"] == {"ok": 2, "unavailable": 0}
     assert "demo" not in ready.text
     assert json.loads(ready.text)["rateLimitStorage"] == "ok"
+
+
+async def test_operators_can_turn_on_a_per_user_rest_limit_with_a_budget_of_its_own(own_server: Any) -> None:
+    live = own_server(rest_rate_limit_per_minute=2)
+    async with httpx.AsyncClient(
+        base_url=live.url, headers=live.headers(sub="rest-limited"), timeout=30
+    ) as client:
+        statuses = [(await client.get("/api/v1/customers")).status_code for _ in range(3)]
+        refused = await client.get("/api/v1/customers")
+        tool = await client.post("/mcp", json=tool_call("list_customers"), headers=MCP_HEADERS)
+    assert statuses == [200, 200, 429]
+    assert (
+        is_envelope(refused, 429, "rate_limited")
+        and "2 REST requests per minute" in refused.json()["message"]
+    )
+    assert refused.headers["retry-after"] == "60"
+    assert tool.status_code == 200 and not tool.json()["result"]["isError"]
+
+
+async def test_rest_has_no_per_user_limit_by_default(server: LiveServer) -> None:
+    async with httpx.AsyncClient(
+        base_url=server.url, headers=server.headers(sub="rest-free"), timeout=30
+    ) as client:
+        statuses = {
+            (await client.get("/api/v1/customers", params={"pageSize": 1})).status_code for _ in range(70)
+        }
+    assert statuses == {200}
+
+
+async def test_a_connection_that_never_finishes_its_headers_is_closed(
+    sqlite_tenants: dict[str, str], tmp_path: Path
+) -> None:
+    from mcp_server.app import build_app
+    from mcp_server.serving import HeaderDeadlineProtocol
+    from mcp_server.settings import Settings
+
+    class QuickDeadline(HeaderDeadlineProtocol):
+        header_timeout_seconds = 1.0
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(tenants=sqlite_tenants, public_url=url, issuers=[url], audience=AUDIENCE)
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(settings), port=port, http=QuickDeadline, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the blank line never comes
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), timeout=5) == b""  # closed by the server
+        writer.close()
+        async with httpx.AsyncClient(base_url=url) as client:
+            assert (await client.get("/healthz")).status_code == 200
+    finally:
+        server.should_exit = True
+        await task
