@@ -14,7 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from auth.dev_issuer import DevIssuer
+from demo.dev_issuer import DevIssuer
 from tests.support import AUDIENCE, LiveServer, free_port, start_server
 
 CLI = [sys.executable, "-m", "mcp_server"]
