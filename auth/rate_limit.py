@@ -33,6 +33,8 @@ from limits.storage import storage_from_string
 from auth.principal import Principal
 from tools.errors import ServiceUnavailable
 
+WINDOW_SECONDS = 60
+REDIS_TIMEOUT_SECONDS = 2.0  # connect and each command: a Redis that stalls is a 503, not a hang
 _ASYNC_SCHEMES = {"memory": "async+memory", "redis": "async+redis", "rediss": "async+rediss"}
 
 
@@ -43,15 +45,27 @@ class ToolCallLimiter:
     letting calls through unmetered.
     """
 
+    retry_after_seconds = WINDOW_SECONDS
+
     def __init__(
-        self, storage_uri: str = "memory://", per_minute: int = 60, *, key_prefix: str = "asstio"
+        self,
+        storage_uri: str = "memory://",
+        per_minute: int = 60,
+        *,
+        key_prefix: str = "asstio",
+        namespace: str = "tool-call",
     ) -> None:
         async_uri = _async_uri(storage_uri)
-        self._item = RateLimitItemPerMinute(per_minute, namespace="tool-call")
+        self.per_minute = per_minute
+        self._item = RateLimitItemPerMinute(per_minute, namespace=namespace)
         self._pool = (
             None
             if _scheme(storage_uri) == "memory"
-            else redis.asyncio.ConnectionPool.from_url(storage_uri.removeprefix("async+"))
+            else redis.asyncio.ConnectionPool.from_url(
+                storage_uri.removeprefix("async+"),
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+            )
         )
         self._in_memory: InProcessWindow | None = None
         self._limiter: MovingWindowRateLimiter | None = None
@@ -69,6 +83,15 @@ class ToolCallLimiter:
             return bool(await self._limiter.hit(self._item, principal.rate_key))
         except StorageError as exc:
             raise ServiceUnavailable("rate-limit storage unavailable") from exc
+
+    async def storage_answers(self) -> bool:
+        """True when the storage answers a ping (memory always does)."""
+        if self._pool is None:
+            return True
+        try:
+            return bool(await redis.asyncio.Redis(connection_pool=self._pool).ping())
+        except redis.RedisError:
+            return False
 
     async def reset(self) -> None:
         if self._in_memory is not None:

@@ -8,6 +8,8 @@ Outcomes:
 
 - ``Unauthorized`` (401) for every token that cannot be accepted; the message is safe to show
   and never contains the token.
+- ``Forbidden`` (403) for a valid token that names no tenant: the caller is who they say, but
+  has no access to any tenant's resources (the contract's 403).
 - ``ServiceUnavailable`` (503, "identity provider unreachable") when an issuer's discovery
   document or JWKS cannot be fetched and no cached key can decide. The token may be fine; the
   server just cannot check it, so the caller should retry rather than re-authenticate.
@@ -41,7 +43,7 @@ import httpx
 import jwt
 
 from auth.principal import Principal
-from tools.errors import ServiceUnavailable, Unauthorized
+from tools.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,8 @@ class JwtVerifier:
     def _trusted_issuer(self, token: str) -> str:
         issuer = _unverified_claims(token).get("iss")
         if not isinstance(issuer, str) or issuer not in self._keys:
+            # For the operator only (the caller learns no more than "not trusted").
+            log.warning("token refused: issuer %.200r is not one of the trusted %s", issuer, list(self._keys))
             raise Unauthorized("token issuer is not trusted")
         return issuer
 
@@ -188,7 +192,7 @@ class JwtVerifier:
                 raise Unauthorized("token tenant does not match its issuer")
             return mapped
         if not isinstance(claimed, str) or not claimed:
-            raise Unauthorized(f"token lacks the '{self._config.tenant_claim}' tenant claim")
+            raise Forbidden(f"token lacks the '{self._config.tenant_claim}' tenant claim")
         if claimed in (self._config.tenant_by_issuer or {}).values():
             raise Unauthorized("token tenant belongs to another issuer")
         return claimed

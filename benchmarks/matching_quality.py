@@ -2,12 +2,15 @@
 
 - top-1: the line's first candidate is a true receipt (lines that have one);
 - recall@5: some true receipt among the candidates (at most 5) (lines that have one);
-- auto precision: auto-eligible candidates that are true receipts;
+- auto precision: auto-eligible candidates (the contract's ``isAutoEligible``) that are true
+  receipts;
 - auto coverage: lines with a true receipt where some true receipt is auto-eligible;
-- false auto: lines with no true receipt (extra charge, nothing received yet) that still got an
-  auto-eligible candidate;
-- inconsistent: candidates whose ``isAutoEligible`` disagrees with their own score, variances
-  and block reason under the response's tolerances (must be 0).
+- rec. precision and rec. coverage: the same for ``isAutoRecommended`` (the stricter safety for
+  confirming without a person);
+- false auto / false rec.: lines with no true receipt (extra charge, nothing received yet) that
+  still got an auto-eligible / recommended candidate;
+- inconsistent: candidates whose ``isAutoEligible`` or ``isAutoRecommended`` disagrees with
+  their own score, variances and block reason under the response's tolerances (must be 0).
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class ScenarioStats:
     auto_true: int = 0
     lines_without_truth: int = 0
     false_auto_lines: int = 0
+    recommended_covered: int = 0
+    recommended_candidates: int = 0
+    recommended_true: int = 0
+    false_recommended_lines: int = 0
     inconsistent: int = 0
 
     def add(self, other: ScenarioStats) -> None:
@@ -57,6 +64,14 @@ class ScenarioStats:
     @property
     def coverage(self) -> float | None:
         return _rate(self.covered, self.lines_with_truth)
+
+    @property
+    def recommended_precision(self) -> float | None:
+        return _rate(self.recommended_true, self.recommended_candidates)
+
+    @property
+    def recommended_coverage(self) -> float | None:
+        return _rate(self.recommended_covered, self.lines_with_truth)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -105,6 +120,7 @@ def evaluate(conn: sa.Connection, tolerances: Tolerances) -> EvalReport:
 def line_stats(line: LineSuggestion, true_receipts: set[int], tolerances: Tolerances) -> ScenarioStats:
     candidates = line.candidates
     auto = [c for c in candidates if c.is_auto_eligible]
+    recommended = [c for c in candidates if c.is_auto_recommended]
     has_truth = bool(true_receipts)
     return ScenarioStats(
         lines=1,
@@ -116,6 +132,12 @@ def line_stats(line: LineSuggestion, true_receipts: set[int], tolerances: Tolera
         auto_true=sum(c.inv_transaction_id in true_receipts for c in auto),
         lines_without_truth=int(not has_truth),
         false_auto_lines=int(not has_truth and bool(auto)),
+        recommended_covered=int(
+            has_truth and any(c.inv_transaction_id in true_receipts for c in recommended)
+        ),
+        recommended_candidates=len(recommended),
+        recommended_true=sum(c.inv_transaction_id in true_receipts for c in recommended),
+        false_recommended_lines=int(not has_truth and bool(recommended)),
         inconsistent=sum(not auto_eligibility_agrees(c, line.quantity, tolerances) for c in candidates),
     )
 
@@ -124,7 +146,19 @@ def _percent(rate: float | None) -> str:
     return "-" if rate is None else f"{100 * rate:.1f} %"
 
 
-COLUMNS = ("scenario", "lines", "top-1", "recall@5", "auto prec.", "auto cov.", "false auto", "inconsist.")
+COLUMNS = (
+    "scenario",
+    "lines",
+    "top-1",
+    "recall@5",
+    "auto prec.",
+    "auto cov.",
+    "rec. prec.",
+    "rec. cov.",
+    "false auto",
+    "false rec.",
+    "inconsist.",
+)
 
 
 def format_report(report: EvalReport) -> str:
@@ -145,7 +179,9 @@ def format_report(report: EvalReport) -> str:
 
 
 def _row(name: str, stats: ScenarioStats) -> tuple[str, ...]:
-    false_auto = f"{stats.false_auto_lines}/{stats.lines_without_truth}" if stats.lines_without_truth else "-"
+    without = stats.lines_without_truth
+    false_auto = f"{stats.false_auto_lines}/{without}" if without else "-"
+    false_recommended = f"{stats.false_recommended_lines}/{without}" if without else "-"
     return (
         name,
         str(stats.lines),
@@ -153,6 +189,9 @@ def _row(name: str, stats: ScenarioStats) -> tuple[str, ...]:
         _percent(stats.recall5_rate),
         _percent(stats.precision),
         _percent(stats.coverage),
+        _percent(stats.recommended_precision),
+        _percent(stats.recommended_coverage),
         false_auto,
+        false_recommended,
         str(stats.inconsistent),
     )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Any
 
+import anyio
 import anyio.to_thread
 import httpx
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -25,7 +28,7 @@ from auth.rate_limit import ToolCallLimiter
 from auth.verifier import JwtVerifier, VerifierConfig
 from mcp_server.mcp_door import NegotiatedTransport, build_mcp_server
 from mcp_server.metrics import Metrics
-from mcp_server.middleware import Authentication, McpGuard, RequestContext
+from mcp_server.middleware import Authentication, BodyLimit, McpGuard, RequestContext, RestBudget
 from mcp_server.openapi import openapi_document
 from mcp_server.rendering import dumps, envelope
 from mcp_server.rest import rest_routes
@@ -33,7 +36,7 @@ from mcp_server.runner import ViewRunner, utc_today
 from mcp_server.settings import Settings
 from mcp_server.tracing import current_trace_id
 from tools.db import TenantDatabases
-from tools.errors import AsstioError, ServiceUnavailable, Unauthorized
+from tools.errors import AsstioError, BadRequest, ServiceUnavailable, Unauthorized
 from tools.view import registered_views
 
 VERSION = "0.1.0"
@@ -66,8 +69,20 @@ class Services:
         self.databases = TenantDatabases(
             settings.tenant_urls(), statement_timeout_ms=settings.statement_timeout_ms
         )
-        self.runner = ViewRunner(self.databases, self._today, settings.tenant_options())
+        self.runner = ViewRunner(
+            self.databases,
+            self._today,
+            settings.tenant_options(),
+            deadline_seconds=settings.request_deadline_seconds,
+        )
         self.limiter = ToolCallLimiter(settings.rate_limit_storage, settings.rate_limit_per_minute)
+        self.rest_limiter = (
+            ToolCallLimiter(
+                settings.rate_limit_storage, settings.rest_rate_limit_per_minute, namespace="rest"
+            )
+            if settings.rest_rate_limit_per_minute
+            else None
+        )
         self.development_routes = development_sign_in(settings, self.databases.tenants)
         self.metrics = Metrics(self.runner.state)
         self.http: httpx.AsyncClient | None = None
@@ -127,6 +142,20 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return Response(dumps(body), exc.status_code, exc.headers, media_type="application/json")
 
 
+class EnvelopedCors(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the error envelope."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = bytes(response.body).decode(errors="replace")
+        error = BadRequest(f"CORS preflight refused: {detail}")
+        return Response(
+            dumps(envelope(error, current_trace_id())), error.status, media_type="application/json"
+        )
+
+
 def configure_logging(level: str) -> None:
     """Our access log is one JSON line per request; the libraries' chatter stays below WARNING."""
     logging.getLogger("asstio").setLevel(level)
@@ -155,6 +184,8 @@ def build_app(settings: Settings) -> Starlette:
         if services.http is not None:
             await services.http.aclose()
         await services.limiter.aclose()
+        if services.rest_limiter is not None:
+            await services.rest_limiter.aclose()
         services.databases.dispose()
 
     document = openapi_document(views, settings.public_url, VERSION)
@@ -172,17 +203,33 @@ def build_app(settings: Settings) -> Starlette:
     routes += services.development_routes
     middleware = [
         Middleware(RequestContext, observe=services.metrics.observe),
+        Middleware(BodyLimit, timeout_seconds=settings.request_body_timeout_seconds),
         Middleware(
             Authentication,
             verify=services.verify,
             knows_tenant=services.databases.knows,
             challenge=services.challenge,
         ),
-        Middleware(McpGuard, allowed_origins=set(allowed_origins(settings)), budget=services.limiter.hit),
+        Middleware(
+            McpGuard,
+            allowed_origins=set(allowed_origins(settings)),
+            budget=services.limiter.hit,
+            known_tools=frozenset(view.tool for view in views if not view.writes),
+            per_minute=settings.rate_limit_per_minute,
+            retry_after_seconds=services.limiter.retry_after_seconds,
+        ),
     ]
+    if services.rest_limiter is not None:
+        rest_budget = Middleware(
+            RestBudget,
+            budget=services.rest_limiter.hit,
+            per_minute=services.rest_limiter.per_minute,
+            retry_after_seconds=services.rest_limiter.retry_after_seconds,
+        )
+        middleware.insert(3, rest_budget)
     if services.development_routes:
         # Browser-based clients (MCP Inspector) fetch the demo's discovery and token endpoints.
-        middleware.insert(1, Middleware(CORSMiddleware, **LOCAL_CORS))
+        middleware.insert(1, Middleware(EnvelopedCors, **LOCAL_CORS))
     app = Starlette(
         routes=routes,
         middleware=middleware,
@@ -213,11 +260,7 @@ def operations_routes(services: Services) -> list[Route]:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        tenants = {tenant: await _tenant_health(services, tenant) for tenant in services.databases.tenants}
-        ready = all(state == "ok" for state in tenants.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "tenants": tenants}, 200 if ready else 503
-        )
+        return JSONResponse(*await readiness(services))
 
     async def metrics(request: Request) -> Response:
         return Response(services.metrics.render(), media_type=services.metrics.content_type)
@@ -225,9 +268,41 @@ def operations_routes(services: Services) -> list[Route]:
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
 
 
+READYZ_DEADLINE_SECONDS = 3.0
+
+
+async def readiness(services: Services) -> tuple[dict[str, Any], int]:
+    """Ready when every tenant database answers within the deadline. Tenants are counted, not
+    named (the log names the unavailable ones); the rate-limit storage is reported beside them
+    (when it is down tool calls get 503, REST still answers)."""
+    tenants = services.databases.tenants
+    states: dict[str, str] = dict.fromkeys(tenants, "unavailable")
+    storage = "unavailable"
+
+    async def check_tenant(tenant: str) -> None:
+        states[tenant] = await _tenant_health(services, tenant)
+
+    async def check_storage() -> None:
+        nonlocal storage
+        storage = "ok" if await services.limiter.storage_answers() else "unavailable"
+
+    with anyio.move_on_after(READYZ_DEADLINE_SECONDS):
+        async with anyio.create_task_group() as group:
+            for tenant in tenants:
+                group.start_soon(check_tenant, tenant)
+            group.start_soon(check_storage)
+    down = sorted(tenant for tenant, state in states.items() if state != "ok")
+    if down:
+        log.warning("readyz: tenant databases unavailable: %s", ", ".join(down))
+    counts = {"ok": len(tenants) - len(down), "unavailable": len(down)}
+    body = {"status": "unavailable" if down else "ready", "tenants": counts, "rateLimitStorage": storage}
+    return body, 503 if down else 200
+
+
 async def _tenant_health(services: Services, tenant: str) -> str:
+    ping = functools.partial(services.databases.ping, tenant)
     try:
-        await anyio.to_thread.run_sync(services.databases.ping, tenant)
+        await services.runner.in_tenant_thread(tenant, ping, READYZ_DEADLINE_SECONDS)
     except ServiceUnavailable:
         return "unavailable"
     return "ok"

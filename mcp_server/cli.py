@@ -19,51 +19,70 @@ def main(argv: list[str] | None = None) -> None:
     args.run(args)
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port between 1 and 65535, got {value}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="asstio-mcp", description=__doc__)
     commands = top.add_subparsers(required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="generate the demo tenants on first use and serve them")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    demo.add_argument("--orders", type=int, default=DEFAULT_DEMO_ORDERS)
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=help, description=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        )
+
+    demo = command("demo", "generate the demo tenants on first use and serve them")
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    demo.add_argument("--port", type=port_number, default=8000, help="port to listen on")
+    demo.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where the demo keeps its data")
+    demo.add_argument("--orders", type=positive, default=DEFAULT_DEMO_ORDERS, help="orders per demo tenant")
     demo.set_defaults(run=run_demo)
 
-    token = commands.add_parser("token", help="print one development JWT for the demo")
-    token.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    token.add_argument("--tenant", default="demo")
-    token.add_argument("--sub", default="demo-user")
-    token.add_argument("--ttl", type=int, default=3600 * 12, help="seconds (default 12 hours)")
-    token.add_argument("--issuer", help="the demo's URL (default: the one the demo last served)")
+    token = command("token", "print one development JWT for the running demo")
+    token.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the demo's --data-dir")
+    token.add_argument("--tenant", default="demo", help="tenant iid (demo or demo-b)")
+    token.add_argument("--sub", default="demo-user", help="the user (sub claim)")
+    token.add_argument("--ttl", type=positive, default=3600 * 12, help="lifetime in seconds")
+    token.add_argument("--issuer", help="the demo's URL (default: the one the demo in --data-dir serves)")
     token.set_defaults(run=run_token)
 
-    seed = commands.add_parser("seed", help="write generated ERP data into any database URL")
-    seed.add_argument("--database-url", required=True)
-    seed.add_argument("--orders", type=int, default=DEFAULT_DEMO_ORDERS)
-    seed.add_argument("--seed", type=int, default=1)
-    seed.add_argument("--currency", default="SEK")
-    seed.add_argument("--id-offset", type=int, default=0)
-    seed.add_argument("--today", type=date.fromisoformat, default=None)
+    seed = command("seed", "write generated ERP data into any database URL")
+    seed.add_argument("--database-url", required=True, help="SQLAlchemy URL of an empty database")
+    seed.add_argument("--orders", type=positive, default=DEFAULT_DEMO_ORDERS, help="orders to generate")
+    seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    seed.add_argument("--currency", default="SEK", help="the tenant's home currency")
+    seed.add_argument("--id-offset", type=int, default=0, help="added to every generated id")
+    seed.add_argument(
+        "--today", type=date.fromisoformat, default=None, help="the data's today (default: UTC today)"
+    )
     seed.set_defaults(run=run_seed)
 
-    evaluate = commands.add_parser(
-        "eval-matching", help="measure 3-way matching quality against generated ground truth"
-    )
+    evaluate = command("eval-matching", "measure 3-way matching quality against generated ground truth")
     evaluate.add_argument("--database-url", help="evaluate this seeded tenant (default: a fresh one)")
-    evaluate.add_argument("--lines", type=int, default=3200, help="invoice lines to generate")
-    evaluate.add_argument("--seed", type=int, default=11)
+    evaluate.add_argument("--lines", type=positive, default=3200, help="invoice lines to generate")
+    evaluate.add_argument("--seed", type=int, default=11, help="random seed")
     evaluate.add_argument("--bench-runs", type=int, default=50, help="suggest latency runs (0: skip)")
     evaluate.set_defaults(run=run_eval_matching)
 
-    serve = commands.add_parser("serve", help="production: serve the tenants of a config file")
+    serve = command("serve", "production: serve the tenants of a config file")
     serve.add_argument("--config", type=Path, help="TOML file; ASSTIO_* variables override it")
-    serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    serve.add_argument("--port", type=port_number, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=positive, default=1, help="worker processes")
     serve.set_defaults(run=run_serve)
 
-    sync = commands.add_parser("sync", help="sync source-backed tenants (Fortnox, ...) into their databases")
+    sync = command("sync", "sync source-backed tenants (Fortnox, ...) into their databases")
     sync.add_argument("--config", type=Path, help="TOML file; ASSTIO_* variables override it")
     sync.add_argument("--tenant", help="only this tenant (default: every tenant with a [sources] entry)")
     when = sync.add_mutually_exclusive_group()
@@ -72,14 +91,16 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("--full", action="store_true", help="refetch everything and notice deletions")
     sync.set_defaults(run=run_sync)
 
-    bench = commands.add_parser("bench", help="throughput and latency of every list view, both doors")
-    bench.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    bench.add_argument("--orders", type=int, default=1_000_000)
+    bench = command("bench", "throughput and latency of every list view, both doors")
+    bench.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where the bench tenant is kept"
+    )
+    bench.add_argument("--orders", type=positive, default=1_000_000, help="orders in the bench tenant")
     bench.add_argument("--database-url", help="bench this PostgreSQL tenant (seeded if empty)")
     bench.add_argument("--duration", type=float, default=10.0, help="seconds per view and door")
-    bench.add_argument("--concurrency", type=int, default=8)
+    bench.add_argument("--concurrency", type=positive, default=8, help="concurrent clients")
     bench.add_argument("--views", help="comma-separated view names (default: every list view)")
-    bench.add_argument("--deep-page", type=int, default=1000, help="page reached via the cursor")
+    bench.add_argument("--deep-page", type=positive, default=1000, help="page reached via the cursor")
     bench.add_argument("--output", type=Path, help="write the report into this file (docs/BENCHMARKS.md)")
 
     def run_bench(args: argparse.Namespace) -> None:
@@ -117,9 +138,14 @@ def run_seed(args: argparse.Namespace) -> None:
 
 
 def _redacted(url: str) -> str:
-    import sqlalchemy as sa
+    """The URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit
 
-    return sa.make_url(url).render_as_string(hide_password=True)
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def demo_state(data_dir: Path) -> dict[str, Any]:
@@ -174,12 +200,25 @@ def run_demo(args: argparse.Namespace) -> None:
 
     public_url = f"http://{args.host}:{args.port}"
     tenants = ensure_demo_data(args.data_dir, args.orders)
-    (args.data_dir / "demo.json").write_text(json.dumps({"issuer": public_url}))
+    state = {"issuer": public_url, "audience": DEMO_AUDIENCE, "tenants": sorted(tenants)}
+    (args.data_dir / "demo.json").write_text(json.dumps(state))
     issuer = DevIssuer.load_or_create(args.data_dir, public_url)
     token = issuer.mint(tenant="demo", sub="demo-user", ttl_seconds=12 * 3600, audience=DEMO_AUDIENCE)
     print(demo_banner(public_url, token), file=sys.stderr)
     app = build_app(demo_settings(args.data_dir, public_url, tenants))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, **uvicorn_options(args.host, args.port))
+
+
+def uvicorn_options(host: str, port: int) -> dict[str, Any]:
+    from mcp_server.serving import KEEP_ALIVE_SECONDS, HeaderDeadlineProtocol
+
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "http": HeaderDeadlineProtocol,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    }
 
 
 def demo_banner(public_url: str, token: str) -> str:
@@ -187,8 +226,8 @@ def demo_banner(public_url: str, token: str) -> str:
         "mcpServers": {
             "asstio": {
                 "command": "npx",
-                "args": ["-y", "mcp-remote", f"{public_url}/mcp", "--header", "Authorization:${AUTH}"],
-                "env": {"AUTH": f"Bearer {token}"},
+                "args": ["-y", "mcp-remote", f"{public_url}/mcp", "--header", "Authorization:${ASSTIO_AUTH}"],
+                "env": {"ASSTIO_AUTH": f"Bearer {token}"},
             }
         }
     }
@@ -203,7 +242,7 @@ def demo_banner(public_url: str, token: str) -> str:
             "Claude Desktop (claude_desktop_config.json):",
             json.dumps(snippet, indent=2),
             "",
-            f"Try: curl -H 'Authorization: Bearer {token[:12]}...' {public_url}/api/v1/customers",
+            f"Try: curl -H 'Authorization: Bearer {token}' '{public_url}/api/v1/customers?pageSize=3'",
         ]
     )
 
@@ -235,6 +274,11 @@ def run_eval_matching(args: argparse.Namespace) -> None:
 def run_token(args: argparse.Namespace) -> None:
     from demo.dev_issuer import DevIssuer
 
+    if not args.data_dir.is_dir():
+        raise SystemExit(
+            f"asstio-mcp token: no demo data in {args.data_dir}: pass the --data-dir the demo was "
+            "started with (asstio-mcp demo --data-dir DIR)"
+        )
     issuer_url = args.issuer or demo_state(args.data_dir).get("issuer", "http://127.0.0.1:8000")
     issuer = DevIssuer.load_or_create(args.data_dir, issuer_url)
     print(issuer.mint(tenant=args.tenant, sub=args.sub, ttl_seconds=args.ttl, audience=DEMO_AUDIENCE))
@@ -246,18 +290,27 @@ def run_serve(args: argparse.Namespace) -> None:
     from mcp_server.settings import load_settings
 
     settings = load_settings(args.config)
+    print(startup_line(settings, args.host, args.port, args.workers), file=sys.stderr, flush=True)
     if args.workers > 1:
         if args.config:
             import os
 
             os.environ["ASSTIO_CONFIG"] = str(args.config)
-        uvicorn.run(
-            "mcp_server.asgi:app", host=args.host, port=args.port, workers=args.workers, log_level="warning"
-        )
+        uvicorn.run("mcp_server.asgi:app", workers=args.workers, **uvicorn_options(args.host, args.port))
         return
     from mcp_server.app import build_app
 
-    uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(build_app(settings), **uvicorn_options(args.host, args.port))
+
+
+def startup_line(settings: Any, host: str, port: int, workers: int) -> str:
+    tenants = sorted(settings.tenant_urls())
+    shown = ", ".join(tenants[:10]) + (f" and {len(tenants) - 10} more" if len(tenants) > 10 else "")
+    return (
+        f"asstio-mcp serving on http://{host}:{port} ({workers} worker{'s' if workers > 1 else ''}); "
+        f"MCP at {settings.mcp_url}; {len(tenants)} tenant{'s' if len(tenants) != 1 else ''}: {shown}; "
+        f"rate limit {settings.rate_limit_per_minute}/min in {_redacted(settings.rate_limit_storage)}"
+    )
 
 
 def run_sync(args: argparse.Namespace) -> None:

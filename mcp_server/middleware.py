@@ -1,8 +1,13 @@
 """Plain ASGI middleware around both doors, outermost first:
 
 ``RequestContext`` (traceId, API version header, one JSON log line, the last-resort 500),
-``Authentication`` (bearer token -> Principal, tenant known), ``McpGuard`` (Origin check and
-the per-user tool-call budget on /mcp). Each passes through what it does not handle.
+``BodyLimit`` (one size limit and one read deadline for every request body),
+``Authentication`` (bearer token -> Principal, tenant known), ``McpGuard`` (Origin check, the
+stateless transport's methods and media type, and the per-user tool-call budget on /mcp). Each
+passes through what it does not handle.
+
+Logs and metric labels carry only names the server knows (its routes, its tools); anything a
+caller invents is ``unknown``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,12 +30,23 @@ from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope
 from mcp_server.rest import API_PREFIX
 from mcp_server.runner import current_principal
 from mcp_server.tracing import current_trace_id, new_trace_id
-from tools.errors import AsstioError, BadRequest, Forbidden, RateLimited, Unauthorized
+from tools.errors import (
+    AsstioError,
+    BadRequest,
+    Forbidden,
+    MethodNotAllowed,
+    RateLimited,
+    RequestTimeout,
+    Unauthorized,
+)
 
 log = logging.getLogger("asstio.access")
+guard_log = logging.getLogger("asstio.mcp")
+auth_log = logging.getLogger("asstio.auth")
 MCP_PATH = "/mcp"
 PUBLIC_PATHS = {API_PREFIX + "/openapi.json"}
-MAX_MCP_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+UNKNOWN = "unknown"
 
 Verify = Callable[[str], Awaitable[Principal]]
 ToolCallBudget = Callable[[Principal], Awaitable[bool]]
@@ -107,9 +124,54 @@ class RequestContext:
 
 
 def _route_template(scope: Scope) -> str:
+    """The matched route's template; a path no route knows is ``unknown`` (callers cannot
+    grow the logs or the metric labels by inventing paths)."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else scope["path"]
+    return path if isinstance(path, str) else UNKNOWN
+
+
+class BodyLimit:
+    """Every request body, on every path: at most ``max_bytes`` (a 400 envelope, before reading
+    when Content-Length says so), and each part within ``timeout_seconds`` (a 408 envelope), so a
+    declared body that never comes does not hold the connection for ever."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, timeout_seconds: float = 15.0) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout_seconds = timeout_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await send_envelope(send, self.too_large())
+            return
+        await self.app(scope, self._bounded(receive), send)
+
+    def too_large(self) -> BadRequest:
+        return BadRequest(f"The request body is larger than {self.max_bytes // 1024} KB")
+
+    def _bounded(self, receive: Receive) -> Receive:
+        size, complete = 0, False
+
+        async def bounded() -> Message:
+            nonlocal size, complete
+            if complete:  # after the body, receive() only waits for the disconnect: no deadline
+                return await receive()
+            with anyio.move_on_after(self.timeout_seconds) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise RequestTimeout(f"The request body did not arrive within {self.timeout_seconds:g} s")
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                raise self.too_large()
+            complete = not message.get("more_body", False)
+            return message
+
+        return bounded
 
 
 class Authentication:
@@ -135,9 +197,11 @@ class Authentication:
         try:
             principal = await self._principal(Headers(scope=scope))
         except Unauthorized as error:
+            auth_log.info("refused (traceId %s): %s", current_trace_id(), error.message)
             await send_envelope(send, error, [("WWW-Authenticate", self.challenge(error))])
             return
         except AsstioError as error:
+            auth_log.info("refused (traceId %s): %s", current_trace_id(), error.message)
             await send_envelope(send, error)
             return
         scope["asstio.principal"] = principal
@@ -158,39 +222,101 @@ class Authentication:
 
 
 class McpGuard:
-    """On /mcp: refuse foreign browser Origins (DNS rebinding) and spend the caller's
-    tool-call budget on each ``tools/call``; other MCP methods are free."""
+    """On /mcp: refuse foreign browser Origins (DNS rebinding); answer 405 to anything but POST
+    (a stateless server offers no GET event stream); refuse bodies that are not one JSON-RPC
+    message; and spend the caller's tool-call budget on each ``tools/call`` (other MCP methods
+    are free)."""
 
-    def __init__(self, app: ASGIApp, allowed_origins: set[str], budget: ToolCallBudget) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_origins: set[str],
+        budget: ToolCallBudget,
+        known_tools: frozenset[str] = frozenset(),
+        per_minute: int = 60,
+        retry_after_seconds: int = 60,
+    ) -> None:
         self.app = app
         self.allowed_origins = allowed_origins
         self.budget = budget
+        self.known_tools = known_tools
+        self.per_minute = per_minute
+        self.retry_after_seconds = retry_after_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_mcp(scope["path"]):
             await self.app(scope, receive, send)
             return
-        origin = Headers(scope=scope).get("origin")
-        if origin is not None and not origin_allowed(origin, self.allowed_origins):
-            await send_envelope(send, Forbidden(f"Origin '{origin[:100]}' is not allowed"))
+        try:
+            body = await self._checked_body(scope, receive)
+            message = _json_message(body)
+            scope[MESSAGE_KEY] = message
+            tool = _called_tool(message)
+            if tool is not None:
+                scope["asstio.tool"] = tool if tool in self.known_tools else UNKNOWN
+                await self._spend_budget(scope["asstio.principal"])
+        except RateLimited as error:
+            await send_envelope(send, error, [("Retry-After", str(self.retry_after_seconds))])
             return
+        except MethodNotAllowed as error:
+            await send_envelope(send, error, [("Allow", "POST")])
+            return
+        except AsstioError as error:
+            await send_envelope(send, error)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _checked_body(self, scope: Scope, receive: Receive) -> bytes:
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is not None and not origin_allowed(origin, self.allowed_origins):
+            raise Forbidden(f"Origin '{origin[:100]}' is not allowed")
         if scope["method"] != "POST":
+            raise MethodNotAllowed(f"{scope['method']} /mcp: this stateless server answers POST only")
+        media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise BadRequest("Content-Type must be application/json (one JSON-RPC message)")
+        return await _read_body(receive)
+
+    async def _spend_budget(self, principal: Principal) -> None:
+        try:
+            admitted = await self.budget(principal)
+        except AsstioError as error:
+            guard_log.warning("tool-call budget unavailable: %s (%s)", error.message, error.__cause__)
+            raise
+        if not admitted:
+            raise RateLimited(f"Rate limit exceeded: {self.per_minute} tool calls per minute per user")
+
+
+class RestBudget:
+    """Operators may turn on a per-user limit for REST (``rest_rate_limit_per_minute``; off by
+    default, as the contract says). Same storage and sliding window as the MCP budget, a budget
+    of its own."""
+
+    def __init__(
+        self, app: ASGIApp, budget: ToolCallBudget, per_minute: int, retry_after_seconds: int
+    ) -> None:
+        self.app = app
+        self.budget = budget
+        self.per_minute = per_minute
+        self.retry_after_seconds = retry_after_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal = scope.get("asstio.principal")
+        if scope["type"] != "http" or principal is None or not is_api(scope["path"]):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive, MAX_MCP_BODY_BYTES)
-        if body is None:
-            await send_envelope(send, BadRequest("The MCP request body is larger than 1 MB"))
+        try:
+            admitted = await self.budget(principal)
+        except AsstioError as error:
+            guard_log.warning("REST budget unavailable: %s (%s)", error.message, error.__cause__)
+            await send_envelope(send, error)
             return
-        message = _json_message(body)
-        scope[MESSAGE_KEY] = message  # parsed once: the MCP door's lean path reads it here
-        tool = _called_tool(message)
-        if tool is not None:
-            scope["asstio.tool"] = tool
-            if not await self.budget(scope["asstio.principal"]):
-                error = RateLimited("Rate limit exceeded: 60 tool calls per minute per user")
-                await send_envelope(send, error, [("Retry-After", "60")])
-                return
-        await self.app(scope, _replay(body, receive), send)
+        if not admitted:
+            refusal = RateLimited(f"Rate limit exceeded: {self.per_minute} REST requests per minute per user")
+            await send_envelope(send, refusal, [("Retry-After", str(self.retry_after_seconds))])
+            return
+        await self.app(scope, receive, send)
 
 
 def origin_allowed(origin: str, allowed: set[str]) -> bool:
@@ -199,16 +325,12 @@ def origin_allowed(origin: str, allowed: set[str]) -> bool:
     return origin in allowed or f"{host}:*" in allowed
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None when it is larger than ``limit`` bytes."""
-    chunks, size = [], 0
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body (``BodyLimit`` bounds its size and its wait)."""
+    chunks = []
     while True:
         message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -227,16 +349,24 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def _json_message(body: bytes) -> Any:
-    """The body as JSON; None when it is not (the transport answers with its own parse error)."""
+    """The body as JSON, parsed once (the MCP door's lean path reads it from the scope); None
+    when it is not JSON (the transport answers with its own parse error). A batch or a too
+    deeply nested body is refused here."""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc) or "recursion" in str(exc).lower():
+            raise BadRequest("The JSON body is nested too deeply") from exc
         return None
+    if isinstance(message, list):
+        raise BadRequest("JSON-RPC batches are not supported: send one message per request")
+    return message
 
 
 def _called_tool(message: Any) -> str | None:
     """The tool a JSON-RPC message calls; unparseable bodies call none."""
     if not isinstance(message, dict) or message.get("method") != "tools/call":
-        return None  # batches are not part of the protocol: the transport refuses them unbudgeted
+        return None
     params = message.get("params")
-    return str(params.get("name", "?")) if isinstance(params, dict) else "?"
+    name = params.get("name") if isinstance(params, dict) else None
+    return name if isinstance(name, str) else UNKNOWN

@@ -7,12 +7,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mcp_server.rendering import dumps
 from tools.errors import BadRequest
 from tools.wire import Params
 
 
-def parse_params(model: type[Params], raw: Mapping[str, Any]) -> Params:
+def parse_params(model: type[Params], raw: Mapping[str, Any], *, strict: bool = False) -> Params:
+    """``strict``: the values are JSON and keep their JSON types (no text for numbers or booleans)."""
     try:
+        if strict:
+            return model.model_validate_json(dumps(dict(raw)), strict=True)
         return model.model_validate(dict(raw))
     except ValidationError as exc:
         raise BadRequest(describe(exc)) from exc

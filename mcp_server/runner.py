@@ -1,19 +1,29 @@
-"""Runs a view for a caller: the tenant's read-only connection, off the event loop."""
+"""Runs a view for a caller: the tenant's read-only connection, off the event loop.
+
+Every wait is bounded: each tenant has threads of its own (``TENANT_THREADS``, the size of its
+connection pool), so a tenant whose database stalls can hold only its own; and a request that
+has no answer within ``deadline_seconds`` is a 503 (its thread is abandoned and ends when the
+driver's own timeouts, or the database, let it go).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
+import anyio
 import anyio.to_thread
 
 from auth.principal import Principal
 from tools.db import TenantDatabases
-from tools.errors import Unauthorized
+from tools.errors import ServiceUnavailable, Unauthorized
 from tools.view import View, ViewContext
 from tools.wire import Params
+
+TENANT_THREADS = 20
 
 # Set by the authentication middleware for the request being served (both doors).
 current_principal: ContextVar[Principal | None] = ContextVar("current_principal", default=None)
@@ -29,11 +39,26 @@ class ViewRunner:
         databases: TenantDatabases,
         today: Callable[[], date] = utc_today,
         tenant_options: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        deadline_seconds: float = 12.0,
     ) -> None:
         self.databases = databases
         self.today = today
         self.tenant_options = tenant_options or {}
+        self.deadline_seconds = deadline_seconds
         self.state: dict[str, Any] = {}
+        self._threads: dict[str, anyio.CapacityLimiter] = {}
+
+    def threads(self, tenant: str) -> anyio.CapacityLimiter:
+        if tenant not in self._threads:
+            self._threads[tenant] = anyio.CapacityLimiter(TENANT_THREADS)
+        return self._threads[tenant]
+
+    async def in_tenant_thread(self, tenant: str, work: Callable[[], Any], deadline: float) -> Any:
+        """``work()`` on one of the tenant's threads; a 503 when it has not ended by ``deadline``."""
+        with anyio.move_on_after(deadline):
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self.threads(tenant))
+        raise ServiceUnavailable(f"The database of tenant '{tenant}' did not answer within {deadline:g} s")
 
     def context(self, principal: Principal) -> ViewContext:
         return ViewContext(
@@ -49,7 +74,8 @@ class ViewRunner:
         if principal is None:
             raise Unauthorized("Missing bearer token")
         ctx = self.context(principal)
-        return await anyio.to_thread.run_sync(self._run, view, ctx, params)
+        work = functools.partial(self._run, view, ctx, params)
+        return await self.in_tenant_thread(ctx.tenant, work, self.deadline_seconds)
 
     def _run(self, view: View, ctx: ViewContext, params: Params) -> Any:
         if view.writes:

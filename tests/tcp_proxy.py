@@ -1,6 +1,8 @@
 """A TCP relay on a loopback port: takes a real database away from a running server and
-brings it back (without stopping the PostgreSQL other tests share), and, given several
-targets, spreads connections round-robin over them like a load balancer in front of replicas."""
+brings it back (without stopping the PostgreSQL other tests share), freezes the link (accepts
+and holds connections, relays nothing: a network path that stalls rather than refuses), and,
+given several targets, spreads connections round-robin over them like a load balancer in front
+of replicas."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._thread.start()
 
     def _run(self, coro: Any) -> Any:
@@ -31,6 +35,13 @@ class TcpProxy:
     def stop(self) -> None:
         """Refuse new connections and cut every open one, as a dead database host would."""
         self._run(self._stop())
+
+    def stall(self) -> None:
+        """Keep every connection open and accept new ones, but relay no byte in either direction."""
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def resume(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.set)
 
     def close(self) -> None:
         self.stop()
@@ -50,6 +61,8 @@ class TcpProxy:
         self._writers.clear()
 
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self._writers.add(client_writer)
+        await self._flowing.wait()
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*next(self.targets))
         except OSError:
@@ -63,6 +76,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from auth.principal import Principal
 from auth.verifier import JwtVerifier, VerifierConfig
-from tools.errors import ServiceUnavailable, Unauthorized
+from tools.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 ISSUER = "https://idp.example.test"
 ISSUER_B = "https://tenant-b.idp.example.test"
@@ -305,10 +305,12 @@ async def test_a_token_without_a_subject_is_refused(
 
 
 @pytest.mark.parametrize("tenant", [None, "", 42])
-async def test_a_token_without_a_tenant_is_refused(
+async def test_a_valid_token_without_a_tenant_is_forbidden(
     verifier: JwtVerifier, idp: LocalIssuer, tenant: object
 ) -> None:
-    assert await refused(verifier, idp.token(iid=tenant)) == "token lacks the 'iid' tenant claim"
+    with pytest.raises(Forbidden) as caught:
+        await verifier.verify(idp.token(iid=tenant))
+    assert caught.value.message == "token lacks the 'iid' tenant claim"
 
 
 async def test_the_tenant_claim_name_is_configurable(

@@ -46,7 +46,7 @@ async def auto_pairs(rest: httpx.AsyncClient, draft_id: int) -> list[dict[str, i
         }
         for line in body["suggestions"]
         for c in line["candidates"]
-        if c["isAutoEligible"]
+        if c["isAutoRecommended"]
     ]
 
 
@@ -55,7 +55,7 @@ async def a_draft_with_auto_pairs(rest: httpx.AsyncClient) -> tuple[int, list[di
         pairs = await auto_pairs(rest, draft["invoiceId"])
         if len(pairs) >= 2:
             return draft["invoiceId"], pairs
-    raise AssertionError("the demo data has drafts with auto-eligible matches")
+    raise AssertionError("the demo data has drafts with recommended matches")
 
 
 async def test_drafts_list_shows_what_waits_to_be_matched(rest: httpx.AsyncClient) -> None:

@@ -45,7 +45,7 @@ def test_an_exact_receipt_is_the_top_candidate_and_auto_eligible(shop: Shop) -> 
         assert top.qty_variance == 0 and top.price_variance_sek == 0
 
 
-def test_two_near_equal_receipts_are_not_both_auto_eligible(shop: Shop) -> None:
+def test_two_near_equal_receipts_are_neither_recommended(shop: Shop) -> None:
     vendor = shop.vendors[0]
     offers = vendor.offers[:4]
     receive(shop, vendor, [(offers[0], [12]), (offers[0], [12]), *((offer, [5]) for offer in offers[1:])])
@@ -56,7 +56,7 @@ def test_two_near_equal_receipts_are_not_both_auto_eligible(shop: Shop) -> None:
     twins = suggestions(shop, draft_id).suggestions[0].candidates
 
     assert twins[0].score == twins[1].score
-    assert not any(c.is_auto_eligible for c in twins)
+    assert not any(c.is_auto_recommended for c in twins)
     assert twins[0].auto_block_reason == "Ambiguous"
 
 

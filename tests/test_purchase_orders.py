@@ -38,7 +38,7 @@ def purchase_orders(server: LiveServer, **params: Any) -> list[Document]:
 
 
 def received_value(d: Document, *, booked_only: bool = False) -> Decimal:
-    values = (r.qty * r.line_price for r in d.receipts if r.booked or not booked_only)
+    values = (r.qty * r.net_line_price for r in d.receipts if r.booked or not booked_only)
     return sum(values, Decimal(0)).quantize(CENT, ROUND_HALF_UP)
 
 

@@ -39,7 +39,7 @@ class Line:
 @dataclass(frozen=True)
 class Receipt:
     qty: Decimal
-    line_price: Decimal
+    net_line_price: Decimal  # the line's price after its discount
     booked: bool
 
 
@@ -116,8 +116,9 @@ def _load(conn: sa.Connection) -> list[Document]:
     i, r = s.order_items, s.inv_transactions
     for line in conn.execute(sa.select(i)):
         docs[line.OrderId].lines.append(Line(line.QtyOrdered, line.QtyDelivered, line.Price))
-    for rec in conn.execute(sa.select(r.c.Qty, r.c.IsBooked, i.c.OrderId, i.c.Price).join(i)):
-        docs[rec.OrderId].receipts.append(Receipt(rec.Qty, rec.Price, bool(rec.IsBooked)))
+    for rec in conn.execute(sa.select(r.c.Qty, r.c.IsBooked, i.c.OrderId, i.c.Price, i.c.Discount).join(i)):
+        net_price = Decimal(rec.Price) * (100 - Decimal(rec.Discount)) / 100
+        docs[rec.OrderId].receipts.append(Receipt(rec.Qty, net_price, bool(rec.IsBooked)))
     return list(docs.values())
 
 

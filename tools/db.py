@@ -8,6 +8,7 @@ into ``ServiceUnavailable`` so callers get a 503 envelope instead of a crash.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -19,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from tools.errors import ServiceUnavailable
+
+log = logging.getLogger("asstio.db")
 
 
 def _sqlite_lower(value: str | None) -> str | None:
@@ -42,6 +45,19 @@ def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int, read_on
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
 
 
+POOL_TIMEOUT_SECONDS = 2
+# A link that stops answering: connecting gives up after 3 s; TCP keepalive probes an idle
+# connection after 5 s; data unacknowledged for 5 s (tcp_user_timeout) ends the connection.
+LINK_TIMEOUTS = {
+    "connect_timeout": 3,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 5000,
+}
+
+
 def create_tenant_engine(
     url: str, *, statement_timeout_ms: int = 10_000, read_only: bool = False
 ) -> sa.Engine:
@@ -54,7 +70,7 @@ def create_tenant_engine(
         )
         _install_sqlite_guards(engine, statement_timeout_ms, read_only)
         return engine
-    if parsed.drivername == "postgresql":
+    if parsed.drivername in {"postgresql", "postgres"}:  # postgres:// as Heroku and others write it
         parsed = parsed.set(drivername="postgresql+psycopg")
     # JIT compilation costs more than it saves on these short, index-driven statements.
     options = f"-c statement_timeout={statement_timeout_ms} -c jit=off"
@@ -66,7 +82,8 @@ def create_tenant_engine(
         hide_parameters=True,  # callers' search text never reaches a log through an error
         pool_size=10,
         max_overflow=10,
-        connect_args={"options": options, "connect_timeout": 5},
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"options": options, **LINK_TIMEOUTS},
     )
 
 
@@ -116,7 +133,12 @@ class TenantDatabases:
     def _unavailable_as_503(self, tenant: str) -> Iterator[None]:
         try:
             yield
+        except sa.exc.TimeoutError as exc:  # every pooled connection is busy (or stuck)
+            log.warning("tenant %s database: %s", tenant, exc)
+            raise ServiceUnavailable(f"The database of tenant '{tenant}' is busy; try again") from exc
         except sa.exc.OperationalError as exc:
+            # The cause for the operator (the driver's message, never the statement's parameters).
+            log.warning("tenant %s database: %s", tenant, str(exc.orig).strip().splitlines()[0][:300])
             if _is_timeout(exc):
                 raise ServiceUnavailable(
                     "The query took longer than the server's time limit; narrow the filters"

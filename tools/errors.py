@@ -46,3 +46,13 @@ class RateLimited(AsstioError):
 class ServiceUnavailable(AsstioError):
     code = "service_unavailable"
     status = 503
+
+
+class MethodNotAllowed(AsstioError):
+    code = "method_not_allowed"
+    status = 405
+
+
+class RequestTimeout(AsstioError):
+    code = "request_timeout"
+    status = 408

@@ -26,12 +26,15 @@ CENT = Decimal("0.01")
 
 
 def money(value: Decimal) -> Decimal:
-    """``value`` rounded to the cent, half up (how the ERP rounds every amount it stores)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """``value`` rounded to the cent, half up (how the ERP rounds every amount it stores);
+    never -0.00."""
+    cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return abs(cents) if cents.is_zero() else cents
 
 
 def _quantity(value: Decimal) -> Decimal:
     normal = value.normalize()
+    normal = abs(normal) if normal.is_zero() else normal
     return normal.quantize(Decimal("0.1")) if normal == normal.to_integral_value() else normal
 
 

@@ -1,8 +1,8 @@
 """Wire shapes of the purchase-invoice matching endpoints (``PurchaseInvoiceMatch*Dto`` in the
 OpenAPI document).
 
-Money and quantities are ``Decimal``; unit prices keep their four decimals; datetimes are UTC.
-Unknown fields are ignored.
+Money and quantities are ``Decimal``; money (unit prices included) has two decimals on the wire;
+datetimes are UTC. Unknown fields are ignored.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tools.wire import WireModel as _Wire
 
 AutoBlock = Literal["Ambiguous", "ClaimedByOtherLine", "OrderNotCorroborated"]
 
-# An exact number that keeps its decimals (unit prices have four, tolerances are fractions).
+# An exact number that keeps its decimals (tolerances are fractions, coverage a percentage).
 Number = Annotated[
     Decimal,
     PlainSerializer(float, return_type=float, when_used="json"),
@@ -43,7 +43,7 @@ class MatchCandidate(_Wire):
     vendor_product_number: str | None
     description: str | None
     receipt_quantity: Quantity
-    receipt_unit_price_sek: Number
+    receipt_unit_price_sek: Money
     receipt_date: UtcDateTime
     score: int = Field(ge=0, le=100)
     reasons: list[str]
@@ -52,9 +52,19 @@ class MatchCandidate(_Wire):
     )
     price_variance_sek: Money = Field(description="Invoice unit price in SEK minus receipt unit price")
     date_variance_days: int = Field(description="Receipt date minus invoice date, in days")
-    is_auto_eligible: bool
+    is_auto_eligible: bool = Field(
+        description="The contract's rule: score >= autoEligibleScore and every variance inside its tolerance"
+    )
+    is_auto_recommended: bool = Field(
+        description="Safe to confirm without a person: auto-eligible, clearly ahead of the line's "
+        "runner-up, not claimed by another line and, on multi-line drafts, on a PO other lines "
+        "match too"
+    )
     auto_block_reason: AutoBlock | None = Field(
-        None, description="Why a candidate that passes score and tolerances is still not auto-eligible"
+        None, description="Why an auto-eligible candidate is not recommended (null otherwise)"
+    )
+    claimed_by_line_index: int | None = Field(
+        None, description="The other invoice line of this draft that claims this receipt, if any"
     )
 
 
@@ -64,7 +74,7 @@ class LineSuggestion(_Wire):
     product_number: str | None
     description: str
     quantity: Quantity
-    unit_price: Number
+    unit_price: Money
     total_ex_vat: Money
     is_extra_charge: bool
     candidates: list[MatchCandidate]
@@ -79,7 +89,7 @@ class UnmatchedReceipt(_Wire):
     vendor_product_number: str | None
     description: str | None
     receipt_quantity: Quantity
-    receipt_unit_price_sek: Number
+    receipt_unit_price_sek: Money
     receipt_date: UtcDateTime
 
 
@@ -108,9 +118,19 @@ class ConfirmPair(InputModel):
     inv_transaction_id: int
 
 
+MAX_CONFIRM_PAIRS = 1000  # one request's pairs; far below PostgreSQL's 65,535 bind parameters
+
+
 class ConfirmRequest(InputModel):
-    matches: list[ConfirmPair] = Field(min_length=1)
+    matches: list[ConfirmPair] = Field(min_length=1, max_length=MAX_CONFIRM_PAIRS)
 
 
 class ConfirmResponse(_Wire):
     invoice_id: int
+
+
+class WholeOrderResponse(ConfirmResponse):
+    attached: list[ConfirmPair] = Field(
+        description="The pairs this request saved: empty when another request attached the order's "
+        "receipts first or none was open (pairs already saved are not repeated)"
+    )

@@ -43,15 +43,17 @@ of that set is scored against the set's sum: its ``qtyVariance`` is invoice qty 
 and it earns SplitDelivery instead of a qty signal. Parts of one set are one answer, not rivals.
 
 Draft-wide assignment: lines, best first, claim their best unclaimed group (a split set or one
-receipt) when it scores at least ``CLAIM_FLOOR``. A receipt claimed by another line ranks after
-the rest on this line and cannot be auto-eligible here (``ClaimedByOtherLine``).
+receipt) when it scores at least ``CLAIM_FLOOR``. Candidates are listed by score, best first; a
+receipt claimed by another line keeps its place and names that line (``claimedByLineIndex``).
 
-``isAutoEligible`` = score >= autoEligibleScore AND every variance inside AND the candidate is
-in the line's leading group AND that group leads every other unclaimed candidate of the line by
-at least ``AMBIGUITY_MARGIN`` points (else ``Ambiguous``): two near-equal candidates are never
-both, nor either, auto-eligible. On a draft with more than one goods line, a candidate must
-also be corroborated by OrderCoherence (else ``OrderNotCorroborated``): an invoice pays for
-one or a few POs, and a lone line pointing elsewhere is the classic decoy.
+``isAutoEligible`` is the contract's rule and only that: score >= autoEligibleScore AND every
+variance inside its tolerance. ``isAutoRecommended`` (additive) is the stricter safety for
+confirming without a person: auto-eligible AND not claimed by another line (else
+``ClaimedByOtherLine``) AND in the line's leading unclaimed group, which leads every other
+unclaimed candidate of the line by at least ``AMBIGUITY_MARGIN`` points (else ``Ambiguous``);
+on a draft with more than one goods line it must also be corroborated by OrderCoherence (else
+``OrderNotCorroborated``): an invoice pays for one or a few POs, and a lone line pointing
+elsewhere is the classic decoy. ``autoBlockReason`` says which, for auto-eligible candidates.
 
 Unmatched receipts are the open receipts on the purchase orders the draft's lines claimed from
 that no line claimed. Whole-order options rank the vendor's POs
@@ -220,11 +222,12 @@ def candidate_inside(candidate: MatchCandidate, line_quantity: Decimal, tol: Tol
 
 
 def auto_eligibility_agrees(candidate: MatchCandidate, line_quantity: Decimal, tol: Tolerances) -> bool:
-    """``isAutoEligible`` is what its score, variances and block reason say it is."""
+    """``isAutoEligible`` is what its score and variances say it is; ``isAutoRecommended`` holds
+    exactly when it is auto-eligible with no block reason."""
     passes = candidate.score >= tol.auto_eligible_score and candidate_inside(candidate, line_quantity, tol)
-    if candidate.auto_block_reason is not None:
-        return passes and not candidate.is_auto_eligible
-    return candidate.is_auto_eligible == passes
+    blocked = candidate.auto_block_reason is not None
+    recommended = candidate.is_auto_eligible and not blocked
+    return candidate.is_auto_eligible == passes and candidate.is_auto_recommended == recommended
 
 
 def sek(line: InvoiceLine, head: DraftHead) -> Decimal:
@@ -498,16 +501,18 @@ def assign(results: Sequence[_LineResult]) -> dict[int, int]:
 def _candidates(result: _LineResult, claimed: dict[int, int], tol: Tolerances) -> list[MatchCandidate]:
     index = result.line.index
 
-    def taken(s: Scored) -> bool:
-        return claimed.get(s.receipt_at, index) != index
+    def claimant(s: Scored) -> int | None:
+        other = claimed.get(s.receipt_at, index)
+        return None if other == index else other
 
-    ranked = sorted(result.ranked, key=lambda s: (taken(s), s.sort_key()))
-    if not ranked:
-        return []
-    leading = _group(result, ranked[0]) if not taken(ranked[0]) else frozenset()
-    rivals = [s.score for s in ranked if s.receipt_at not in leading and not taken(s)]
+    free = [s for s in result.ranked if claimant(s) is None]
+    leading = _group(result, free[0]) if free else frozenset()
+    rivals = [s.score for s in free if s.receipt_at not in leading]
     runner_up = max(rivals, default=-AMBIGUITY_MARGIN)
-    return [_candidate(s, _block(s, leading, runner_up, taken(s)), tol) for s in ranked[:TOP_N]]
+    return [
+        _candidate(s, claimant(s), _block(s, leading, runner_up, claimant(s) is not None), tol)
+        for s in result.ranked[:TOP_N]
+    ]
 
 
 def _block(scored: Scored, leading: frozenset[int], runner_up: int, taken: bool) -> AutoBlock | None:
@@ -518,8 +523,10 @@ def _block(scored: Scored, leading: frozenset[int], runner_up: int, taken: bool)
     return None if scored.corroborated else "OrderNotCorroborated"
 
 
-def _candidate(scored: Scored, block: AutoBlock | None, tol: Tolerances) -> MatchCandidate:
-    passes = scored.score >= tol.auto_eligible_score and scored.inside
+def _candidate(
+    scored: Scored, claimant: int | None, block: AutoBlock | None, tol: Tolerances
+) -> MatchCandidate:
+    eligible = scored.score >= tol.auto_eligible_score and scored.inside
     r = scored.receipt
     return MatchCandidate(
         order_id=r.order_id,
@@ -537,8 +544,10 @@ def _candidate(scored: Scored, block: AutoBlock | None, tol: Tolerances) -> Matc
         qty_variance=scored.qty_variance,
         price_variance_sek=scored.price_variance_sek,
         date_variance_days=scored.date_variance_days,
-        is_auto_eligible=passes and block is None,
-        auto_block_reason=block if passes else None,
+        is_auto_eligible=eligible,
+        is_auto_recommended=eligible and block is None,
+        auto_block_reason=block if eligible else None,
+        claimed_by_line_index=claimant,
     )
 
 

@@ -27,7 +27,14 @@ from sqlalchemy.exc import IntegrityError
 
 from tools import schema as s
 from tools.errors import BadRequest, NotFound
-from tools.matching.models import ConfirmPair, ConfirmRequest, ConfirmResponse, MatchResponse, Tolerances
+from tools.matching.models import (
+    ConfirmPair,
+    ConfirmRequest,
+    ConfirmResponse,
+    MatchResponse,
+    Tolerances,
+    WholeOrderResponse,
+)
 from tools.matching.scorer import DraftHead, InvoiceLine, Receipt, distribute, suggest_matches
 from tools.reference import PURCHASEORDER
 
@@ -164,7 +171,7 @@ def confirm(db: sa.Engine | sa.Connection, draft_id: int, request: ConfirmReques
 
 def match_whole_order(
     db: sa.Engine | sa.Connection, draft_id: int, order_id: int, tolerances: Tolerances
-) -> ConfirmResponse:
+) -> WholeOrderResponse:
     def pairs(conn: sa.Connection, head: DraftHead) -> list[ConfirmPair]:
         _check_purchase_order(conn, order_id, head)
         found = receipts(conn, open_receipts(head.vendor_id, draft_id, order_id=order_id))
@@ -180,8 +187,8 @@ def match_whole_order(
             for r in found
         ]
 
-    _write_pairs(db, draft_id, pairs)
-    return ConfirmResponse(invoice_id=draft_id)
+    attached = _write_pairs(db, draft_id, pairs)
+    return WholeOrderResponse(invoice_id=draft_id, attached=attached)
 
 
 def _check_purchase_order(conn: sa.Connection, order_id: int, head: DraftHead) -> None:
@@ -200,7 +207,8 @@ def _check_purchase_order(conn: sa.Connection, order_id: int, head: DraftHead) -
         )
 
 
-def _write_pairs(db: sa.Engine | sa.Connection, draft_id: int, pairs_for: PairsFor) -> None:
+def _write_pairs(db: sa.Engine | sa.Connection, draft_id: int, pairs_for: PairsFor) -> list[ConfirmPair]:
+    """The pairs written (those already stored are not written again)."""
     for _ in range(WRITE_ATTEMPTS):
         try:
             with _transaction(db) as conn:
@@ -208,7 +216,7 @@ def _write_pairs(db: sa.Engine | sa.Connection, draft_id: int, pairs_for: PairsF
                 new_rows = _validated(conn, head, pairs_for(conn, head))
                 if new_rows:
                     conn.execute(m.insert(), new_rows)
-            return
+            return [_attached(row) for row in new_rows]
         except IntegrityError:
             continue  # another request claimed one of these receipts first: validate again
     raise BadRequest(f"Matches of draft {draft_id} kept changing while saving; send the request again")
@@ -310,6 +318,16 @@ def _pair_problem(
     if earlier is not None and earlier[1] != pair.invoice_line_index:
         return f"the receipt is also requested for invoice line {earlier[1]} (matches[{earlier[0]}])"
     return None
+
+
+def _attached(row: dict[str, object]) -> ConfirmPair:
+    return ConfirmPair.model_validate(
+        {
+            "invoiceLineIndex": row["LineIndex"],
+            "orderItemId": row["OrderItemId"],
+            "invTransactionId": row["InvTransactionId"],
+        }
+    )
 
 
 def _match_row(draft_id: int, pair: ConfirmPair, now: datetime) -> dict[str, object]:

@@ -6,7 +6,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from pydantic import Field
 
-from tools.matching.models import ConfirmPair, ConfirmRequest, ConfirmResponse, MatchResponse, Tolerances
+from tools.matching.models import (
+    MAX_CONFIRM_PAIRS,
+    ConfirmPair,
+    ConfirmRequest,
+    ConfirmResponse,
+    MatchResponse,
+    Tolerances,
+    WholeOrderResponse,
+)
 from tools.matching.service import SuggestCache, confirm, match_whole_order, suggest
 from tools.view import View, ViewContext, register
 from tools.wire import Params
@@ -19,7 +27,10 @@ class SuggestParams(Params):
 class ConfirmParams(Params):
     invoice_id: int = Field(description="The purchase-invoice draft's id")
     matches: list[ConfirmPair] = Field(
-        min_length=1, description="Pairs to save; repeat invoiceLineIndex to attach several receipts"
+        min_length=1,
+        max_length=MAX_CONFIRM_PAIRS,
+        description=f"Pairs to save (at most {MAX_CONFIRM_PAIRS}); repeat invoiceLineIndex to attach "
+        "several receipts",
     )
 
 
@@ -61,7 +72,9 @@ def confirm_matches(conn: sa.Connection, ctx: ViewContext, params: ConfirmParams
     return response
 
 
-def confirm_whole_order(conn: sa.Connection, ctx: ViewContext, params: WholeOrderParams) -> ConfirmResponse:
+def confirm_whole_order(
+    conn: sa.Connection, ctx: ViewContext, params: WholeOrderParams
+) -> WholeOrderResponse:
     response = match_whole_order(conn, params.invoice_id, params.order_id, tolerances(ctx))
     forget_suggestions_after_commit(ctx)
     return response
@@ -83,8 +96,11 @@ register(
             "purchase orders, not yet booked or claimed) it most likely pays for, each with a "
             "0-100 `score`, the `reasons` (signals) behind it, `qtyVariance`, `priceVarianceSek` "
             "(after converting the invoice price to SEK) and `dateVarianceDays`, and "
-            "`isAutoEligible` (score at least `tolerances.autoEligibleScore`, every variance inside "
-            "its tolerance, and no close runner-up). Freight and fee lines get no candidates. Also "
+            "`isAutoEligible` (score at least `tolerances.autoEligibleScore` and every variance "
+            "inside its tolerance) and the stricter `isAutoRecommended` (also clearly ahead of the "
+            "runner-up and not claimed by another line; `autoBlockReason` says why not). "
+            "Candidates are ranked by score; a receipt another line claims is marked with "
+            "`claimedByLineIndex`. Freight and fee lines get no candidates. Also "
             "`unmatchedReceipts` and `wholeOrderOptions` (POs that could cover the whole draft). "
             "Read-only: nothing is saved; a person confirms matches in the ERP. Find drafts with "
             "list_purchase_invoice_drafts. Cached for 30 seconds per draft."
@@ -121,13 +137,14 @@ register(
         path="/purchase-invoice-matches/{invoiceId}/match-whole-order",
         path_params=("invoiceId",),
         params=WholeOrderParams,
-        result=ConfirmResponse,
+        result=WholeOrderResponse,
         query=confirm_whole_order,
         title="Attach every open receipt of one purchase order to the draft (REST only)",
         description=(
             "Attaches every unbooked, unclaimed receipt of the chosen purchase order to the draft, "
             "each on its best-fitting invoice line (leftovers on the first goods line), in one "
-            "transaction. Idempotent. Never books the voucher."
+            "transaction, and answers the pairs it attached (`attached`: empty when another request "
+            "took them first or nothing was open). Idempotent. Never books the voucher."
         ),
         writes=True,
     )

@@ -83,7 +83,9 @@ class PurchaseOrderDto(WireModel):
     received_qty_percent: Percent | None = Field(
         description="100 x qty received / qty ordered, one decimal; null when nothing was ordered"
     )
-    received_value_ex_vat: Money = Field(description="Goods receipts on the order's lines at line price")
+    received_value_ex_vat: Money = Field(
+        description="Goods receipts on the order's lines at the line's price after its discount"
+    )
     invoiced_value_ex_vat: Money = Field(description="Of that, receipts already booked on supplier invoices")
     open_to_invoice_ex_vat: Money = Field(description="receivedValueExVat minus invoicedValueExVat")
     currency_iso_code: str
@@ -102,14 +104,18 @@ def _cents(amount: sa.ColumnElement[Any]) -> sa.ColumnElement[Decimal]:
     return sa.type_coerce(sa.func.round(amount, 2), CENTS)
 
 
-def received_value() -> sa.ColumnElement[Decimal]:
+def _receipt_value() -> sa.ColumnElement[Any]:
+    """A receipt's qty at its line's net price: the line's discount (percent) honoured."""
     t, i = s.inv_transactions, s.order_items
-    return _cents(_receipts(t.c.Qty * i.c.Price))
+    return t.c.Qty * i.c.Price * (100 - i.c.Discount) / 100
+
+
+def received_value() -> sa.ColumnElement[Decimal]:
+    return _cents(_receipts(_receipt_value()))
 
 
 def invoiced_value() -> sa.ColumnElement[Decimal]:
-    t, i = s.inv_transactions, s.order_items
-    return _cents(_receipts(t.c.Qty * i.c.Price, t.c.IsBooked.is_(True)))
+    return _cents(_receipts(_receipt_value(), s.inv_transactions.c.IsBooked.is_(True)))
 
 
 def open_to_invoice() -> sa.ColumnElement[Decimal]:
@@ -170,8 +176,9 @@ register(
             "preliminary, closed and cancelled orders are left out); statusKind=any drops the "
             "status filter; statusId pins one exact status. Each row has the supplier, status, "
             "dates, order totals, and from the goods receipts on its lines: receivedQtyPercent, "
-            "receivedValueExVat (received qty at line price), invoicedValueExVat (receipts already "
-            "booked on supplier invoices) and openToInvoiceExVat (received, not yet invoiced; "
+            "receivedValueExVat (received qty at the line's price after its discount), "
+            "invoicedValueExVat (receipts already booked on supplier invoices) and "
+            "openToInvoiceExVat (received, not yet invoiced; "
             "filter it with openToInvoiceMin/openToInvoiceMax, e.g. openToInvoiceMin=0.01 for "
             "orders awaiting a supplier invoice). Use suggest_invoice_matches to match a supplier "
             "invoice to receipts, and list_sales_orders for what customers ordered. Dates are "
