@@ -91,7 +91,7 @@ def read_banner(process: subprocess.Popen[str]) -> list[str]:
 
 
 def wait_for(url: str, token: str) -> httpx.Response:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a cold interpreter on a loaded 2-core machine
     while True:
         try:
             return httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)

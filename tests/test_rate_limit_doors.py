@@ -121,7 +121,7 @@ def two_replicas(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def wait_until_healthy(url: str) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a cold interpreter on a loaded 2-core machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
