@@ -110,11 +110,12 @@ def inside_the_contracts_tolerances(candidate: MatchCandidate, line_quantity: De
 
 
 def auto_eligible_by_its_figures(candidate: MatchCandidate, line_quantity: Decimal) -> bool:
-    """Score at least 70 and inside every tolerance; a blocked candidate passes and is not eligible."""
+    """Score at least 70 and inside every tolerance (the contract's rule); a blocked candidate
+    passes it and is eligible but not recommended."""
     passes = candidate.score >= 70 and inside_the_contracts_tolerances(candidate, line_quantity)
     if candidate.auto_block_reason is not None:
-        return passes and not candidate.is_auto_eligible
-    return candidate.is_auto_eligible == passes
+        return passes and candidate.is_auto_eligible and not candidate.is_auto_recommended
+    return candidate.is_auto_eligible == passes and candidate.is_auto_recommended == passes
 
 
 def test_every_candidate_is_auto_eligible_exactly_when_its_figures_say_so(shop: Shop) -> None:
