@@ -63,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=run_serve)
 
+    from connectors.peppol.cli import add_command as add_import_invoice
+
+    add_import_invoice(commands, DEFAULT_DATA_DIR)
+
     bench = commands.add_parser("bench", help="throughput and latency of every list view, both doors")
     bench.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     bench.add_argument("--orders", type=int, default=1_000_000)

@@ -14,6 +14,9 @@ inbound-documents view. Same ``MetaData`` as ``tools.schema``.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 import sqlalchemy as sa
 
 from tools.schema import companies, metadata
@@ -41,6 +44,7 @@ inbound_documents = sa.Table(
     sa.UniqueConstraint("Source", "ExternalId", name="uq_inbound_source_external_id"),
     sa.Index("ix_inbound_state_received", "State", "ReceivedAt", "Id"),
     sa.Index("ix_inbound_received", "ReceivedAt", "Id"),
+    sa.Index("ix_inbound_source_state_received", "Source", "State", "ReceivedAt", "Id"),
     sa.Index("ix_inbound_draft", "DraftId"),
 )
 
@@ -94,3 +98,30 @@ def ensure_tables(bind: sa.Engine) -> None:
     # Reflection cannot see expression indexes, so ``checkfirst`` would not either.
     with bind.begin() as conn:
         conn.execute(sa.schema.CreateIndex(company_orgno_normalized, if_not_exists=True))
+
+
+def has_inbound_tables(conn: sa.Connection, state: MutableMapping[str, Any], tenant: str) -> bool:
+    """Whether the tenant's database has these tables yet (a database made before them gets
+    them with its first e-invoice import). Only a yes is remembered."""
+    known: set[str] = state.setdefault("inbound_tables", set())
+    if tenant not in known and sa.inspect(conn).has_table(draft_sources.name):
+        known.add(tenant)
+    return tenant in known
+
+
+_SOURCE_COLUMNS = {
+    "Source": draft_sources.c.Source,
+    "ExternalId": draft_sources.c.ExternalId,
+    "DocumentType": draft_sources.c.DocumentType,
+    "OrderReference": draft_sources.c.OrderReference,
+    "ValidationState": draft_sources.c.ValidationState,
+    "FindingCount": draft_sources.c.FatalCount + draft_sources.c.WarningCount,
+}
+
+
+def with_draft_source(stmt: sa.Select[Any], draft_id: sa.ColumnElement[int], present: bool) -> sa.Select[Any]:
+    """A drafts query with where each draft came from (null columns when nothing came in yet)."""
+    if not present:
+        return stmt.add_columns(*(sa.null().label(name) for name in _SOURCE_COLUMNS))
+    columns = (column.label(name) for name, column in _SOURCE_COLUMNS.items())
+    return stmt.add_columns(*columns).outerjoin(draft_sources, draft_sources.c.DraftId == draft_id)
