@@ -1,5 +1,5 @@
-"""Sources that write tenant databases: ERP syncs and received supplier e-invoices.
+"""Sources that write tenant databases: a shared core and one sub-package per ERP or e-invoice source.
 
-Connectors write the tenant database; the views in ``tools`` read it. Neither imports the other's
-doors, and ``tools`` never imports ``connectors``.
+The seam with the rest of the server is the tenant database: connectors write it, the views in
+``tools`` read it, and neither imports the other.
 """
