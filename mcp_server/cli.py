@@ -63,11 +63,6 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=run_serve)
 
-<<<<<<< HEAD
-    from connectors.peppol.cli import add_command as add_import_invoice
-
-    add_import_invoice(commands, DEFAULT_DATA_DIR)
-=======
     sync = commands.add_parser("sync", help="sync source-backed tenants (Fortnox, ...) into their databases")
     sync.add_argument("--config", type=Path, help="TOML file; ASSTIO_* variables override it")
     sync.add_argument("--tenant", help="only this tenant (default: every tenant with a [sources] entry)")
@@ -76,7 +71,10 @@ def parser() -> argparse.ArgumentParser:
     when.add_argument("--every", type=float, metavar="SECONDS", help="sync, wait SECONDS, repeat")
     sync.add_argument("--full", action="store_true", help="refetch everything and notice deletions")
     sync.set_defaults(run=run_sync)
->>>>>>> fortnox
+
+    from connectors.peppol.cli import add_command as add_import_invoice
+
+    add_import_invoice(commands, DEFAULT_DATA_DIR)
 
     bench = commands.add_parser("bench", help="throughput and latency of every list view, both doors")
     bench.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)

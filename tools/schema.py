@@ -300,5 +300,5 @@ demo_match_truth = sa.Table(
     sa.Index("ix_demo_truth_draft", "DraftId", "LineIndex"),
 )
 
-from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)
 from tools import inbound_documents as _inbound_documents  # noqa: E402, F401  (received e-invoices)
+from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)
