@@ -2,13 +2,16 @@
 
 The same document (source + external id) is imported once: a second import of an imported
 document changes nothing; a parked or failed one is tried again. A document without an external
-id (a file) is identified by the SHA-256 of its bytes.
+id (a file) is identified by the SHA-256 of its bytes. Reading and validating happen before the
+transaction (``prepare``); ``store`` writes inside the caller's transaction, so a connector can
+commit a page of documents together with its cursor.
 """
 
 from __future__ import annotations
 
 import hashlib
 import weakref
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -19,37 +22,44 @@ from connectors.peppol.ubl import EInvoice, read_invoice
 from connectors.peppol.validation import Finding, validate
 from connectors.peppol.xml import MAX_DOCUMENT_BYTES, DocumentRefused, canonical_text, parse_ubl
 from tools.inbound_documents import ensure_tables
+from tools.inbound_documents import inbound_documents as ib
 
 WRITE_ATTEMPTS = 3
 MAX_INVOICE_NUMBER = 40
 _READY: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
 
 
-def import_document(
-    engine: sa.Engine,
+@dataclass(frozen=True)
+class Prepared:
+    """A received document read and validated, ready to be stored."""
+
+    doc: Received
+    invoice: EInvoice | None
+    findings: list[Finding] = field(default_factory=list)
+    refused: str | None = None
+
+
+def received(
     content: bytes,
     *,
     source: str = "file",
     external_id: str | None = None,
     received_at: datetime | None = None,
-) -> ImportResult:
-    if engine not in _READY:
-        ensure_tables(engine)
-        _READY.add(engine)
-    doc = Received(
+) -> Received:
+    return Received(
         source=source,
         external_id=external_id or hashlib.sha256(content).hexdigest(),
         content=content if len(content) <= MAX_DOCUMENT_BYTES else b"",
         received_at=received_at or utc_now(),
     )
-    done = _already_imported(engine, doc)
-    if done is not None:
-        return done
+
+
+def prepare(doc: Received, content: bytes) -> Prepared:
     try:
         invoice, findings = read_document(content)
     except DocumentRefused as exc:
-        return _write(engine, doc, None, [], refused=exc.reason)
-    return _write(engine, doc, invoice, findings)
+        return Prepared(doc, None, refused=exc.reason)
+    return Prepared(doc, invoice, findings)
 
 
 def read_document(content: bytes) -> tuple[EInvoice, list[Finding]]:
@@ -61,54 +71,76 @@ def read_document(content: bytes) -> tuple[EInvoice, list[Finding]]:
     return invoice, validate(canonical_text(root))
 
 
-def _already_imported(engine: sa.Engine, doc: Received) -> ImportResult | None:
-    with engine.connect() as conn:
-        row = record(conn, doc.source, doc.external_id)
-    if row is None or row.State != "imported":
-        return None
-    return ImportResult(row.Id, row.State, row.Reason, row.DraftId)
+def store(conn: sa.Connection, prepared: Prepared) -> ImportResult:
+    """Write a prepared document inside the caller's transaction (a no-op once imported)."""
+    doc = prepared.doc
+    row = record(conn, doc.source, doc.external_id)
+    if row is not None and row.State == "imported":
+        return ImportResult(row.Id, row.State, row.Reason, row.DraftId)
+    if prepared.invoice is None:
+        return save_record(conn, doc, "failed", prepared.refused)
+    return place(conn, doc, prepared.invoice, prepared.findings)
 
 
-def _write(
+def ensure_ready(engine: sa.Engine) -> None:
+    if engine not in _READY:
+        ensure_tables(engine)
+        _READY.add(engine)
+
+
+def import_document(
     engine: sa.Engine,
-    doc: Received,
-    invoice: EInvoice | None,
-    findings: list[Finding],
+    content: bytes,
     *,
-    refused: str | None = None,
+    source: str = "file",
+    external_id: str | None = None,
+    received_at: datetime | None = None,
 ) -> ImportResult:
+    ensure_ready(engine)
+    doc = received(content, source=source, external_id=external_id, received_at=received_at)
+    done = imported_already(engine, doc.source, [doc.external_id])
+    if doc.external_id in done:
+        return done[doc.external_id]
+    prepared = prepare(doc, content)
     for attempt in range(WRITE_ATTEMPTS):
         try:
             with transaction(engine) as conn:
-                row = record(conn, doc.source, doc.external_id)
-                if row is not None and row.State == "imported":  # a concurrent import won
-                    return ImportResult(row.Id, row.State, row.Reason, row.DraftId)
-                if invoice is None:
-                    return save_record(conn, doc, "failed", refused)
-                return place(conn, doc, invoice, findings)
-        except IntegrityError:
+                return store(conn, prepared)
+        except IntegrityError:  # a concurrent import of the same document or draft id won
             if attempt == WRITE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def retry_parked(engine: sa.Engine) -> list[ImportResult]:
-    """Try every parked document again from its stored content (its vendor may exist now)."""
-    if engine not in _READY:
-        ensure_tables(engine)
-        _READY.add(engine)
-    from tools.inbound_documents import inbound_documents as ib
-
+def imported_already(engine: sa.Engine, source: str, external_ids: list[str]) -> dict[str, ImportResult]:
+    """Which of these documents are imported already (so a poller need not download them)."""
+    if not external_ids:
+        return {}
     with engine.connect() as conn:
-        parked = conn.execute(
+        rows = conn.execute(
+            sa.select(ib).where(
+                ib.c.Source == source, ib.c.ExternalId.in_(external_ids), ib.c.State == "imported"
+            )
+        ).all()
+    return {r.ExternalId: ImportResult(r.Id, r.State, r.Reason, r.DraftId) for r in rows}
+
+
+def parked_documents(engine: sa.Engine) -> list[Prepared]:
+    """Every parked document read again from its stored content, oldest first."""
+    ensure_ready(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
             sa.select(ib.c.Source, ib.c.ExternalId, ib.c.Content, ib.c.ReceivedAt)
-            .where(ib.c.State == "parked")
+            .where(ib.c.State == "parked", ib.c.Content.is_not(None))
             .order_by(ib.c.ReceivedAt, ib.c.Id)
         ).all()
-    return [
-        import_document(
-            engine, row.Content, source=row.Source, external_id=row.ExternalId, received_at=row.ReceivedAt
-        )
-        for row in parked
-        if row.Content
-    ]
+    return [prepare(Received(r.Source, r.ExternalId, r.Content, r.ReceivedAt), r.Content) for r in rows]
+
+
+def retry_parked(engine: sa.Engine) -> list[ImportResult]:
+    """Try every parked document again (its vendor may exist now), each in its own transaction."""
+    results = []
+    for prepared in parked_documents(engine):
+        with transaction(engine) as conn:
+            results.append(store(conn, prepared))
+    return results

@@ -16,7 +16,7 @@ supplier                    BT-27/28 names, BT-29 party id, BT-30 legal registra
                             BT-31 VAT id, BT-34 electronic address (cbc:EndpointID)
 line                        BT-126 id, BT-129 quantity, BT-131 net amount, BT-153 name,
                             BT-155 seller's item id (vendor SKU), BT-156 buyer's item id
-                            (our product number), BT-157 standard id (GTIN, scheme 0160),
+                            (our product number), BT-157 standard id (GTIN: scheme 0160, or 0088),
                             BT-146 net price per BT-149 base quantity
 extra-charge line           BG-20 / BG-21 document-level allowance (negative) or charge
 ==========================  ==============================================================
@@ -41,7 +41,7 @@ NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
 }
-GTIN_SCHEME = "0160"
+GTIN_SCHEMES = {"0160", "0088"}  # GTIN; older documents give EAN codes as 0088
 UNIT_PRICE_PLACES = Decimal("0.0001")
 
 
@@ -213,7 +213,7 @@ def _line(node: etree._Element, index: int, qty_tag: str, sign: Decimal) -> Line
         seller_item_id=_text(node, "cac:Item/cac:SellersItemIdentification/cbc:ID"),
         buyer_item_id=_text(node, "cac:Item/cac:BuyersItemIdentification/cbc:ID"),
         gtin=(gtin.text or "").strip() or None
-        if gtin is not None and gtin.get("schemeID") == GTIN_SCHEME
+        if gtin is not None and gtin.get("schemeID") in GTIN_SCHEMES
         else None,
         description=_text(node, "cac:Item/cbc:Name")
         or _required(node, "cac:Item/cbc:Description", f"BT-153 of line {line_id}"),
