@@ -113,13 +113,27 @@ def import_document(
 
 
 def imported_already(engine: sa.Engine, source: str, external_ids: list[str]) -> dict[str, ImportResult]:
-    """Which of these documents are imported already (so a poller need not download them)."""
+    """Which of these documents are imported already."""
+    return {
+        key: result
+        for key, result in _known(engine, source, external_ids).items()
+        if result.state == "imported"
+    }
+
+
+def received_already(engine: sa.Engine, source: str, external_ids: list[str]) -> set[str]:
+    """Which of these documents a poller need not download again: imported, or parked with
+    their content (a parked document is tried again from what was stored)."""
+    return {key for key, result in _known(engine, source, external_ids).items() if result.state != "failed"}
+
+
+def _known(engine: sa.Engine, source: str, external_ids: list[str]) -> dict[str, ImportResult]:
     if not external_ids:
         return {}
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(ib).where(
-                ib.c.Source == source, ib.c.ExternalId.in_(external_ids), ib.c.State == "imported"
+            sa.select(ib.c.Id, ib.c.ExternalId, ib.c.State, ib.c.Reason, ib.c.DraftId).where(
+                ib.c.Source == source, ib.c.ExternalId.in_(external_ids)
             )
         ).all()
     return {r.ExternalId: ImportResult(r.Id, r.State, r.Reason, r.DraftId) for r in rows}
