@@ -9,16 +9,16 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools.inbound_documents import draft_findings, has_inbound_tables, inbound_documents
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
 from tools.text import contains
 from tools.view import View, ViewContext, register
-from tools.wire import Params, UtcDateTime, WireModel
+from tools.wire import UtcDateTime, WireModel
 
 ib, fnd = inbound_documents, draft_findings
 InboundState = Literal["parked", "failed", "imported", "any"]
 
 
-class InboundParams(Params):
+class InboundParams(PagedParams):
     state: InboundState = Field(
         "parked",
         description="parked (default: waiting, e.g. for an unknown vendor to be added) | failed "
@@ -67,14 +67,13 @@ def _filters(params: InboundParams) -> list[sa.ColumnElement[bool]]:
 
 
 def list_inbound(conn: sa.Connection, ctx: ViewContext, params: InboundParams) -> Page[InboundDocumentDto]:
-    request = PageRequest.of("inbound-documents", params, 100, ctx.tenant)
     if not has_inbound_tables(conn, ctx.state, ctx.tenant):
-        return page_of([], None, request)  # nothing has been received yet
+        return page_of([], None, ctx.page)  # nothing has been received yet
     stmt = sa.select(ib).where(*_filters(params))
     keys = [SortKey(ib.c.ReceivedAt, descending=True), SortKey(ib.c.Id, descending=True)]
-    rows, next_cursor = fetch_page(conn, stmt, keys, request)
+    rows, next_cursor = fetch_page(conn, stmt, keys, ctx.page)
     findings = _findings(conn, [r.DraftId for r in rows if r.DraftId is not None])
-    return page_of([_document(r._mapping, findings) for r in rows], next_cursor, request)
+    return page_of([_document(r._mapping, findings) for r in rows], next_cursor, ctx.page)
 
 
 def _findings(conn: sa.Connection, draft_ids: list[int]) -> dict[int, list[FindingDto]]:
@@ -114,6 +113,7 @@ register(
         params=InboundParams,
         result=Page[InboundDocumentDto],
         query=list_inbound,
+        paging=Paging(default=50, maximum=100),
         title="List received supplier e-invoices (parked ones by default)",
         description=(
             "Supplier e-invoices (Peppol BIS 3.0 / UBL) received from Maventa or as files, newest "
@@ -122,9 +122,7 @@ register(
             "needs a person); `reason` says why and `supplierIdentifiers` what to add, and they are "
             "imported on the next run once fixed. `failed` lists refused documents (not readable "
             "UBL, required terms missing); `imported` ones carry the draft id (`invoiceId`) and "
-            "their EN 16931 `findings`. Use list_purchase_invoice_drafts for the drafts themselves. "
-            "Paged: default 50, max 100; when `truncated` is true call again with `cursor` = "
-            "`nextCursor`."
+            "their EN 16931 `findings`. Use list_purchase_invoice_drafts for the drafts themselves."
         ),
     )
 )
