@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from connectors.peppol.importer import import_document
 from tests.peppol_support import example, expected
-from tests.support import LiveServer, mcp_session, rest_client, start_server
+from tests.support import LiveServer, mcp_session, rest_client, start_server, walk
 from tools import schema as s
 
 EXAMPLE = "ubl-tc434-example1.xml"
@@ -239,3 +239,18 @@ async def test_the_parked_document_is_listed_with_why_through_rest_and_mcp(
     assert not result.is_error and result.structured_content == body
     imported_docs = (await rest.get("/inbound-documents", params={"state": "imported"})).json()["items"]
     assert [row["invoiceId"] for row in imported_docs] == [imported[0]]
+
+
+async def test_inbound_documents_filter_by_source_and_text_and_page_with_a_cursor(
+    rest: httpx.AsyncClient, imported: tuple[int, dict[int, int]]
+) -> None:
+    every = await walk(rest, "/inbound-documents", state="any", pageSize=1)
+    assert [row["invoiceNumber"] for row in every] == [
+        expected("ubl-tc434-example9.xml").number,  # received last, listed first
+        expected(EXAMPLE).number,
+    ]
+    assert await walk(rest, "/inbound-documents", state="any", source="maventa") == []
+    found = await walk(rest, "/inbound-documents", state="any", q=expected(EXAMPLE).number)
+    assert [row["invoiceId"] for row in found] == [imported[0]]
+    bad = await rest.get("/inbound-documents", params={"state": "lost"})
+    assert bad.status_code == 400 and "state" in bad.json()["message"]
