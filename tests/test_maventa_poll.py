@@ -20,9 +20,11 @@ from connectors.core.config import SourceSettings
 from connectors.core.secrets import Secrets
 from connectors.core.worker import SyncPlan, sync_once
 from tests.maventa_double import COMPANY_UUID, USER_API_KEY, VENDOR_API_KEY, MaventaDouble, Received
-from tests.peppol_support import add_vendor, example, expected, sqlite_template
+from tests.peppol_support import add_vendor, emptied, example, expected, postgres_tenant, sqlite_template
+from tests.support import postgres_reachable, require_service
 from tools import schema as s
 from tools.inbound_documents import draft_sources, inbound_documents
+from tools.source_schema import sync_state
 
 # Official examples with distinct (seller, invoice number); example9's seller is not a vendor.
 DOCUMENTS = [
@@ -68,20 +70,38 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield path
 
 
-@pytest.fixture
-def tenant(template: Path, tmp_path: Path) -> Iterator[sa.Engine]:
-    shutil.copy(template, tmp_path / "acme.db")
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'acme.db'}")
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[sa.Engine]:
+    require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
+    with postgres_tenant() as engine:
+        yield engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def tenant(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A tenant with a vendor for every document's seller but one, on each backend."""
+    if request.param == "postgres":
+        engine = emptied(request.getfixturevalue("postgres"))
+        with engine.begin() as conn:
+            conn.execute(sa.delete(sync_state))
+    else:
+        shutil.copy(request.getfixturevalue("template"), tmp_path / "acme.db")
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'acme.db'}")
     for name in DOCUMENTS:
         if name != UNKNOWN_SELLER:
             add_vendor(engine, expected(name).seller_org_number)
     yield engine
-    engine.dispose()
+    if request.param == "sqlite":
+        engine.dispose()
 
 
 def plan(double: MaventaDouble, tenant: sa.Engine, secrets: dict[str, str] = SECRETS) -> SyncPlan:
     source = SourceSettings(kind="maventa", base_url=double.url, per_page=3, rate_limit="100/second")
-    return SyncPlan({"acme": source}, {"acme": str(tenant.url)}, Secrets(secrets))
+    return SyncPlan({"acme": source}, {"acme": url_of(tenant)}, Secrets(secrets))
+
+
+def url_of(tenant: sa.Engine) -> str:
+    return tenant.url.render_as_string(hide_password=False)
 
 
 def poll(double: MaventaDouble, tenant: sa.Engine, secrets: dict[str, str] = SECRETS) -> tuple[bool, str]:
@@ -171,7 +191,7 @@ def test_a_poll_killed_halfway_is_finished_by_the_next_and_imports_nothing_twice
 ) -> None:
     config = tmp_path / "asstio.toml"
     config.write_text(
-        f'issuers = ["http://127.0.0.1:1"]\naudience = "x"\n[tenants]\nacme = "{tenant.url}"\n'
+        f'issuers = ["http://127.0.0.1:1"]\naudience = "x"\n[tenants]\nacme = "{url_of(tenant)}"\n'
         f'[sources.acme]\nkind = "maventa"\nbase_url = "{double.url}"\nper_page = 3\n'
         'rate_limit = "100/second"\n'
     )

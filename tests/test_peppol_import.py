@@ -4,7 +4,9 @@ and balances, checked against what the document says (read here with XPath)."""
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -257,3 +259,21 @@ def test_a_valid_document_has_no_findings(tenant: sa.Engine) -> None:
     with tenant.connect() as conn:
         assert conn.execute(sa.select(draft_sources.c.ValidationState)).scalar_one() == "valid"
     assert count(tenant, draft_findings) == 0
+
+
+def test_concurrent_imports_give_one_draft_per_invoice_and_never_a_clash(tenant: sa.Engine) -> None:
+    names = ["ubl-tc434-example1.xml", "ubl-tc434-example4.xml", "ubl-tc434-example7.xml"]
+    for name in names:
+        add_vendor(tenant, expected(name).seller_org_number)
+    documents = [example(name) for name in names] * 3
+    barrier = threading.Barrier(len(documents))
+
+    def run(document: bytes) -> int | None:
+        barrier.wait(timeout=30)
+        return import_document(tenant, document).draft_id
+
+    with ThreadPoolExecutor(len(documents)) as pool:
+        drafts = list(pool.map(run, documents))
+    assert None not in drafts
+    assert [drafts[i] for i in range(len(names))] * 3 == drafts
+    assert (count(tenant, d), count(tenant, inbound_documents)) == (len(names), len(names))

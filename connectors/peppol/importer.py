@@ -17,7 +17,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from connectors.peppol.store import ImportResult, Received, place, record, save_record, transaction, utc_now
+from connectors.peppol.store import (
+    ImportResult,
+    Received,
+    place,
+    record,
+    save_record,
+    take_turn,
+    transaction,
+    utc_now,
+)
 from connectors.peppol.ubl import EInvoice, read_invoice
 from connectors.peppol.validation import Finding, validate
 from connectors.peppol.xml import MAX_DOCUMENT_BYTES, DocumentRefused, canonical_text, parse_ubl
@@ -74,6 +83,7 @@ def read_document(content: bytes) -> tuple[EInvoice, list[Finding]]:
 def store(conn: sa.Connection, prepared: Prepared) -> ImportResult:
     """Write a prepared document inside the caller's transaction (a no-op once imported)."""
     doc = prepared.doc
+    take_turn(conn)
     row = record(conn, doc.source, doc.external_id)
     if row is not None and row.State == "imported":
         return ImportResult(row.Id, row.State, row.Reason, row.DraftId)

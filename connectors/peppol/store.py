@@ -24,6 +24,7 @@ from tools import schema as s
 from tools.inbound_documents import draft_findings, draft_sources, inbound_documents
 
 ib, src = inbound_documents, draft_sources
+IMPORT_LOCK = 0x45494E56  # "EINV": PostgreSQL advisory lock key of e-invoice imports
 d, dl = s.purchase_invoice_drafts, s.purchase_invoice_draft_lines
 
 
@@ -56,6 +57,13 @@ def transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock before reading
         yield conn
+
+
+def take_turn(conn: sa.Connection) -> None:
+    """Imports into one database take turns until their transaction ends (draft ids are the next
+    free ones, invoice numbers unique per vendor); SQLite's write lock does this already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK)))
 
 
 def record(conn: sa.Connection, source: str, external_id: str) -> sa.Row[Any] | None:
