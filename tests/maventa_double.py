@@ -30,7 +30,7 @@ class Received:
     id: str
     number: str
     received_at: datetime
-    content: bytes
+    content: bytes | None  # None: listed, but the download answers 404 (withdrawn)
 
 
 @dataclass
@@ -155,7 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
         if query.get("return_format") != ["PEPPOLBIS30"]:
             return self._refuse(400, "return_format=PEPPOLBIS30 expected")
         found = [i for i in self.server.invoices if i.id == invoice_id]
-        if not found:
-            return self._refuse(404, "no such invoice")
         self.server.record.downloads[invoice_id] += 1
-        self._send(200, found[0].content, "application/xml")
+        content = found[0].content if found else None
+        if content is None:
+            return self._send(404, {"code": "not_found", "message": "no such invoice"})
+        self._send(200, content, "application/xml")

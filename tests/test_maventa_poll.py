@@ -227,3 +227,28 @@ def test_refused_credentials_fail_the_poll_with_a_sentence_that_names_no_secret(
     assert inbound(tenant) == {}
     for secret in wrong.values():
         assert secret not in out and secret not in caplog.text
+
+
+def test_a_withdrawn_or_unreadable_invoice_is_recorded_as_failed_and_the_rest_imported(
+    double: MaventaDouble, tenant: sa.Engine
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    double.invoices += [
+        Received("withdrawn-1", "W1", now - timedelta(minutes=5), None),
+        Received("scanned-pdf-1", "P1", now - timedelta(minutes=4), b"%PDF-1.7 not an e-invoice"),
+    ]
+    ok, out = poll(double, tenant)
+    assert ok, out
+    records = inbound(tenant)
+    assert records.pop("withdrawn-1") == ("failed", None)
+    assert records.pop("scanned-pdf-1") == ("failed", None)
+    with tenant.connect() as conn:
+        reasons = dict(
+            conn.execute(
+                sa.select(inbound_documents.c.ExternalId, inbound_documents.c.Reason).where(
+                    inbound_documents.c.State == "failed"
+                )
+            ).all()
+        )
+    assert "404" in reasons["withdrawn-1"] and "not well-formed XML" in reasons["scanned-pdf-1"]
+    assert len(records) == len(DOCUMENTS) and draft_count(tenant) == len(DOCUMENTS) - 1

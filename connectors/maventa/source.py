@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.core.errors import ConfigurationError
+from connectors.core.errors import ConfigurationError, SourceNotFound
 from connectors.core.http import SourceClient
 from connectors.core.idmap import IdMap
 from connectors.core.limiter import SourceRateLimiter
@@ -106,19 +106,17 @@ class ReceivedInvoices(Stream):
     def _fetch(self, listed: Sequence[dict[str, Any]]) -> list[Prepared]:
         """Download and read the listed invoices not imported yet (before any transaction)."""
         done = received_already(self._engine, SOURCE, [item["id"] for item in listed])
-        fetched = []
-        for item in listed:
-            if item["id"] in done:
-                continue
+        return [self._download(item) for item in listed if item["id"] not in done]
+
+    def _download(self, item: dict[str, Any]) -> Prepared:
+        received_at = _parse_time(item.get("received_at"))
+        try:
             content = self._client.download(item["id"])
-            doc = received_document(
-                content,
-                source=SOURCE,
-                external_id=item["id"],
-                received_at=_parse_time(item.get("received_at")),
-            )
-            fetched.append(prepare(doc, content))
-        return fetched
+        except SourceNotFound:  # withdrawn between the list and the download: recorded, not fatal
+            doc = received_document(b"", source=SOURCE, external_id=item["id"], received_at=received_at)
+            return Prepared(doc, None, refused="listed by Maventa but not downloadable (HTTP 404)")
+        doc = received_document(content, source=SOURCE, external_id=item["id"], received_at=received_at)
+        return prepare(doc, content)
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
         for prepared in page.records:
