@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tools.schema import companies, metadata
+from tools.schema import metadata
 
 INBOUND_STATES = ("imported", "parked", "failed")
 VALIDATION_STATES = ("valid", "warnings", "fatal")
@@ -79,15 +79,21 @@ draft_findings = sa.Table(
 
 
 def normalized_orgno(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    """An organisation number as digits and capital letters only ("556677-8899" -> "5566778899")."""
+    """An organisation number as digits and capital letters only ("556677-8899" -> "5566778899").
+
+    The constants are inlined, not bound, so the expression matches the index's exactly."""
     expr: sa.ColumnElement[str] = column
     for sep in ("-", " ", ".", "/"):
-        expr = sa.func.replace(expr, sep, "")
+        expr = sa.func.replace(expr, sa.literal_column(f"'{sep}'"), sa.literal_column("''"))
     return sa.func.upper(expr)
 
 
-# Vendor resolution looks companies up by their normalised organisation number.
-company_orgno_normalized = sa.Index("ix_company_orgno_normalized", normalized_orgno(companies.c.Orgno))
+def _orgno_index_ddl(bind: sa.Engine) -> str:
+    # Not declared on ``Company``: the ERP's table keeps its own indexes, and reflection cannot
+    # see expression indexes. Created with the first e-invoice import.
+    expression = normalized_orgno(sa.column("Orgno")).compile(dialect=bind.dialect)
+    return f'CREATE INDEX IF NOT EXISTS ix_company_orgno_normalized ON "Company" ({expression})'
+
 
 TABLES = (inbound_documents, draft_sources, draft_findings)
 
@@ -95,9 +101,8 @@ TABLES = (inbound_documents, draft_sources, draft_findings)
 def ensure_tables(bind: sa.Engine) -> None:
     """Create these tables (and the vendor index) in a tenant database made before they existed."""
     metadata.create_all(bind, tables=list(TABLES), checkfirst=True)
-    # Reflection cannot see expression indexes, so ``checkfirst`` would not either.
     with bind.begin() as conn:
-        conn.execute(sa.schema.CreateIndex(company_orgno_normalized, if_not_exists=True))
+        conn.exec_driver_sql(_orgno_index_ddl(bind))
 
 
 def has_inbound_tables(conn: sa.Connection, state: MutableMapping[str, Any], tenant: str) -> bool:
