@@ -91,6 +91,10 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("--full", action="store_true", help="refetch everything and notice deletions")
     sync.set_defaults(run=run_sync)
 
+    from connectors.peppol.cli import add_command as add_import_invoice
+
+    add_import_invoice(commands, DEFAULT_DATA_DIR)
+
     bench = command("bench", "throughput and latency of every list view, both doors")
     bench.add_argument(
         "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where the bench tenant is kept"

@@ -49,6 +49,7 @@ SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     "warehouse-stock": [{"pageSize": 200}],
     "products-find": [{"q": "a", "limit": 20}, {"q": "M8"}],
     "purchase-invoice-drafts": [{"pageSize": 100, "matchState": "any"}],
+    "inbound-documents": [{"state": "any", "pageSize": 100}],
 }
 
 

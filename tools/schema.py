@@ -288,4 +288,5 @@ purchase_invoice_matches = sa.Table(
     sa.Index("ix_pi_match_draft", "DraftId", "LineIndex"),
 )
 
+from tools import inbound_documents as _inbound_documents  # noqa: E402, F401  (received e-invoices)
 from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)

@@ -90,7 +90,19 @@ class SourceClient:
                 return self._get_once(path, params)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
+    def get_content(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """GET a document (XML, PDF) as bytes, with the same budget, retries and errors."""
+        self.retries -= 1
+        for attempt in self._retrying:
+            with attempt:
+                self.retries += 1
+                return self._get_response(path, params).content
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
     def _get_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
+        return self._get_response(path, params).json()
+
+    def _get_response(self, path: str, params: Mapping[str, Any] | None) -> httpx.Response:
         self._limiter.acquire(self.source, self.tenant)
         self.requests += 1
         try:
@@ -101,7 +113,7 @@ class SourceClient:
             ) from exc
         self._note_server_time(response)
         if response.is_success:
-            return response.json()
+            return response
         raise self._error(path, response)
 
     def _error(self, path: str, response: httpx.Response) -> Exception:

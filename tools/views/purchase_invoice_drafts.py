@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools.inbound_documents import has_inbound_tables, with_draft_source
 from tools.matching.service import draft_summary_columns
 from tools.paging import Page, PagedParams, Paging, SortKey, read_page
 from tools.text import contains
@@ -46,6 +47,20 @@ class PurchaseInvoiceDraftDto(WireModel):
     line_count: int
     matched_line_count: int = Field(description="Lines with at least one confirmed goods receipt")
     match_state: Literal["unmatched", "partial", "matched"]
+    source: str | None = Field(
+        description="Where the draft came from: a received e-invoice's channel (maventa, file), "
+        "null for drafts made in the ERP"
+    )
+    source_id: str | None = Field(description="The e-invoice's id at its source (for a file: its SHA-256)")
+    document_type: Literal["invoice", "credit"] = Field(
+        description="credit: a supplier credit note, stored with negative amounts"
+    )
+    order_reference: str | None = Field(description="The buyer's order reference on the e-invoice: a PO hint")
+    validation_state: Literal["valid", "warnings", "fatal"] | None = Field(
+        description="EN 16931 validation of the e-invoice: fatal = it breaks a rule that must hold "
+        "(imported anyway, check it before paying); null for drafts made in the ERP"
+    )
+    validation_finding_count: int = Field(description="EN 16931 rules the e-invoice breaks (0 when valid)")
 
 
 def _state_filter(state: MatchState, lines: Any, matched: Any) -> list[sa.ColumnElement[bool]]:
@@ -81,6 +96,7 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
         .join(cur, cur.c.Id == d.c.CurrencyId)
         .where(*_filters(params, lines.element, matched.element))
     )
+    stmt = with_draft_source(stmt, d.c.Id, has_inbound_tables(conn, ctx.state, ctx.tenant))
     keys = [SortKey(d.c.DateInvoice, descending=True), SortKey(d.c.Id, descending=True)]
     return read_page(conn, stmt, keys, ctx.page, _draft)
 
@@ -103,6 +119,12 @@ def _draft(row: sa.RowMapping) -> PurchaseInvoiceDraftDto:
         line_count=lines,
         matched_line_count=matched,
         match_state=state,
+        source=row["Source"],
+        source_id=row["ExternalId"],
+        document_type=row["DocumentType"] or "invoice",
+        order_reference=row["OrderReference"],
+        validation_state=row["ValidationState"],
+        validation_finding_count=row["FindingCount"] or 0,
     )
 
 
