@@ -299,3 +299,5 @@ demo_match_truth = sa.Table(
     sa.Column("Scenario", sa.String(40), nullable=False),
     sa.Index("ix_demo_truth_draft", "DraftId", "LineIndex"),
 )
+
+from tools import search_tables  # noqa: E402, F401  (the search tables share this MetaData)

@@ -42,6 +42,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from tools import schema as s
+from tools import search
 from tools.matching.models import Tolerances
 from tools.matching.scorer import price_inside
 from tools.reference import PURCHASEORDER
@@ -308,6 +309,7 @@ class Rows:
     def write(self, conn: sa.Connection) -> None:
         conn.execute(s.orders.insert(), [_order_row(po, self.statuses) for po in self.orders])
         conn.execute(s.order_items.insert(), [item for po in self.orders for item in po.items])
+        search.index_orders(conn, [po.id for po in self.orders])
         for table, rows in (
             (s.inv_transactions, self.receipts),
             (s.purchase_invoice_drafts, self.drafts),

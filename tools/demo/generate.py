@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from tqdm import tqdm
 
-from tools import schema
+from tools import schema, search
 from tools.demo import bulk
 from tools.demo.bulk import Row
 from tools.demo.catalog import build_catalog
@@ -29,6 +29,12 @@ from tools.demo.reference_rows import missing_reference_rows, reference_rows
 from tools.demo.run import Run
 
 ORDERS_PER_BATCH = 25_000
+# The tables people search in, and how their search rows are written (rows start with the id).
+SEARCHED = {
+    schema.companies: search.index_companies,
+    schema.products: search.index_products,
+    schema.orders: search.index_orders,
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ def generate(
             bar.set_description("indexing")
             with conn.begin():
                 bulk.create_missing_indexes(conn, schema.metadata)
+                search.create_search_indexes(conn)
                 bulk.analyze(conn)
     return _summary(written)
 
@@ -111,6 +118,8 @@ def _insert(conn: sa.Connection, rows_by_table: dict[sa.Table, list[Row]], writt
     for table, rows in rows_by_table.items():
         bulk.insert_rows(conn, table, rows)
         written[table.name] += len(rows)
+        if index := SEARCHED.get(table):
+            index(conn, [row[0] for row in rows])  # the search rows of what was just written
 
 
 def _summary(written: Counter[str]) -> GenerationSummary:

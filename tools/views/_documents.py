@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from tools import schema as s
+from tools import search
 from tools.paging import PageRequest, SortKey
 from tools.statuses import Flag, status_ids
 from tools.text import as_int, contains
@@ -114,19 +115,16 @@ def dated_within(
     return within(column, to_db_datetime(low) if low else None, to_db_datetime(high) if high else None)
 
 
-def companies_named(text: str) -> sa.Select[tuple[int]]:
-    c = s.companies
-    return sa.select(c.c.Id).where(contains(c.c.Name, text))
-
-
 def company_named(conn: sa.Connection, text: str) -> sa.ColumnElement[bool]:
-    """The party's name contains ``text``. A few such parties: their documents through the
-    party index. Many (``AB`` matches most Swedish companies): checked per row while the page
-    walks its sort order, instead of gathering and sorting all their documents."""
-    few = conn.scalars(companies_named(text).limit(FEW_PARTIES + 1)).all()
+    """The party's name has the words of ``text`` (``tools.search``). A few such parties: their
+    documents through the party index. Many (``AB`` matches most Swedish companies): checked
+    per row while the page walks its sort order, instead of gathering and sorting all their
+    documents."""
+    named = search.companies_matching(conn, text)
+    few = conn.scalars(named.limit(FEW_PARTIES + 1)).all()
     if len(few) <= FEW_PARTIES:
         return o.c.CompanyId.in_(few)
-    return (o.c.CompanyId + 0).in_(companies_named(text))
+    return (o.c.CompanyId + 0).in_(named)
 
 
 def currency_coded(text: str) -> sa.ColumnElement[bool]:
@@ -134,10 +132,10 @@ def currency_coded(text: str) -> sa.ColumnElement[bool]:
     return o.c.CurrencyId.in_(sa.select(cur.c.Id).where(contains(cur.c.IsoCode, text)))
 
 
-def free_text(q: str, number: sa.ColumnElement[int | None]) -> sa.ColumnElement[bool]:
-    """``q``: the id or ``number`` exactly when numeric, or a substring of the party's or the
-    document's name."""
-    matches = [o.c.CompanyId.in_(companies_named(q)), contains(o.c.Name, q)]
+def free_text(conn: sa.Connection, q: str, number: sa.ColumnElement[int | None]) -> sa.ColumnElement[bool]:
+    """``q``: the id or ``number`` exactly when numeric, or words of the document's name and
+    its party's name, in any order (``tools.search``)."""
+    matches = [search.documents_matching(conn, q, o.c.Id)]
     if (value := as_int(q)) is not None:
         matches += [o.c.Id == value, number == value]
     return sa.or_(*matches)

@@ -141,7 +141,7 @@ def _purchase_order_filters(conn: sa.Connection, params: PurchaseOrderParams) ->
     if params.open_to_invoice_min is not None or params.open_to_invoice_max is not None:
         where += within(open_to_invoice(), params.open_to_invoice_min, params.open_to_invoice_max)
     if params.q:
-        where.append(free_text(params.q, o.c.PurchaseNumber))
+        where.append(free_text(conn, params.q, o.c.PurchaseNumber))
     return where
 
 

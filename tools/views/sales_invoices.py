@@ -106,7 +106,7 @@ def _sales_invoice_filters(conn: sa.Connection, params: SalesInvoiceParams) -> l
     where += dated_within(o.c.DateDue, params.due_date_from, params.due_date_to)
     where += within(o.c.TotalExVat, params.total_min, params.total_max)
     if params.q:
-        where.append(free_text(params.q, o.c.InvoiceNumber))
+        where.append(free_text(conn, params.q, o.c.InvoiceNumber))
     return where
 
 

@@ -102,7 +102,7 @@ def _sales_order_filters(conn: sa.Connection, params: SalesOrderParams) -> list[
     where += dated_within(o.c.DateInvoice, params.invoice_date_from, params.invoice_date_to)
     where += within(o.c.TotalExVat, params.total_min, params.total_max)
     if params.q:
-        where.append(free_text(params.q, o.c.InvoiceNumber))
+        where.append(free_text(conn, params.q, o.c.InvoiceNumber))
     return where
 
 
