@@ -81,11 +81,11 @@ def contains(column: sa.ColumnElement[Any], text: str, dialect: str) -> sa.Colum
     return column.like(pattern, escape="\\")
 
 
-def has_words(columns: Any, q: str, dialect: str) -> list[sa.ColumnElement[bool]]:
+def has_words(columns: Any, q: str | Sequence[Word], dialect: str) -> list[sa.ColumnElement[bool]]:
     """Each word of ``q`` is in the text: always by ``Plain`` (which the index serves), and by
     ``Lower`` too when the word was typed with diacritics."""
     where = []
-    for word in words(q):
+    for word in words(q) if isinstance(q, str) else q:
         where.append(contains(columns.Plain, word.plain, dialect))
         if word.has_diacritics:
             where.append(contains(columns.Lower, word.lower, dialect))
@@ -97,18 +97,26 @@ def has_lower_words(columns: Any, q: str, dialect: str) -> sa.ColumnElement[bool
     return sa.and_(*(contains(columns.Lower, word.lower, dialect) for word in words(q)))
 
 
-def _indexed(table: sa.Table, dialect: str) -> sa.TableClause:
-    """Where to look words up: SQLite's FTS5 table (rowid = the id), else the table itself."""
-    if dialect == "sqlite":
-        return sa.table(_fts_name(table), sa.column("rowid"), sa.column("Lower"), sa.column("Plain"))
-    return sa.table(table.name, sa.column(_key(table).name), sa.column("Lower"), sa.column("Plain"))
-
-
 def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> sa.Select[tuple[int]]:
     """The ids of ``table``'s rows whose text has every word of ``q``, found through the index."""
-    dialect = conn.dialect.name
-    indexed = _indexed(table, dialect)
-    return sa.select(indexed.columns[0]).where(*has_words(indexed.c, q, dialect))
+    dialect, key = conn.dialect.name, _key(table)
+    if dialect != "sqlite":
+        return sa.select(key).where(*has_words(table.c, q, dialect))
+    # FTS5 gets only words it can look up by trigram: SQLite 3.40 crashes on a shorter pattern
+    # beside a longer one, and could not use its index for it anyway. The rest are checked on
+    # the rows the index found (or, with no such word, on every row).
+    indexed = [word for word in words(q) if _has_trigram(word)]
+    stmt = sa.select(key).where(*has_words(table.c, [w for w in words(q) if w not in indexed], dialect))
+    if not indexed:
+        return stmt
+    fts = sa.table(_fts_name(table), sa.column("rowid"), sa.column("Lower"), sa.column("Plain"))
+    return stmt.where(key.in_(sa.select(fts.c.rowid).where(*has_words(fts.c, indexed, dialect))))
+
+
+def _has_trigram(word: Word) -> bool:
+    return min(len(word.lower), len(word.plain)) >= 3 and not any(
+        ch in "*?[" for ch in word.lower + word.plain
+    )
 
 
 def companies_matching(conn: sa.Connection, q: str) -> sa.Select[tuple[int]]:
@@ -120,15 +128,16 @@ def products_matching(conn: sa.Connection, q: str) -> sa.Select[tuple[int]]:
 
 
 def documents_matching(
-    conn: sa.Connection, q: str, order_id: sa.ColumnElement[int]
+    conn: sa.Connection, q: str, order_id: sa.ColumnElement[int], few: int = FEW_DOCUMENTS
 ) -> sa.ColumnElement[bool]:
     """The document (``order_id``) has every word of ``q`` in its name or its party's name.
 
-    A few such documents: the page is built from their ids. Many: each row the page walks is
-    checked by its key, so a common word costs what a page costs, not a gathering of all."""
-    few = conn.scalars(matching_ids(conn, order_search, q).limit(FEW_DOCUMENTS + 1)).all()
-    if len(few) <= FEW_DOCUMENTS:
-        return order_id.in_(few)
+    At most ``few`` such documents: the page is built from their ids. More: each row the page
+    walks is checked by its key, so a common word costs what a page costs, not a gathering
+    of all its documents."""
+    ids = conn.scalars(matching_ids(conn, order_search, q).limit(few + 1)).all()
+    if len(ids) <= few:
+        return order_id.in_(ids)
     t = order_search
     return sa.exists().where(t.c.OrderId == order_id, *has_words(t.c, q, conn.dialect.name))
 
