@@ -301,3 +301,4 @@ demo_match_truth = sa.Table(
 )
 
 from tools import search_tables  # noqa: E402, F401  (the search tables share this MetaData)
+from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)
