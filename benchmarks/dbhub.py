@@ -308,7 +308,11 @@ async def run_slice(side: Side, workload: Workload, concurrency: int, seconds: f
             while time.perf_counter() < deadline:
                 body, headers = side.request(workload)
                 sent = time.perf_counter()
-                response = await client.post("/mcp", json=body, headers=MCP_HEADERS | headers)
+                try:
+                    response = await client.post("/mcp", json=body, headers=MCP_HEADERS | headers)
+                except httpx.TransportError:  # counted; the report shows errors beside the rate
+                    tally.errors += 1
+                    continue
                 if succeeded(response):
                     tally.latencies.append(time.perf_counter() - sent)
                 else:

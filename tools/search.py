@@ -33,7 +33,7 @@ _UNMARKED = str.maketrans(
 WRITE_CHUNK = 1000
 # Above this many matching documents a page walks its sort order and checks each row;
 # at or below it the page is built from the matching ids (found through the trigram index).
-FEW_DOCUMENTS = 5000
+FEW_DOCUMENTS = 2000
 
 
 def fold(text: str) -> tuple[str, str]:
@@ -104,13 +104,17 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> sa.Select[tupl
         return sa.select(key).where(*has_words(table.c, q, dialect))
     # FTS5 gets only words it can look up by trigram: SQLite 3.40 crashes on a shorter pattern
     # beside a longer one, and could not use its index for it anyway. The rest are checked on
-    # the rows the index found (or, with no such word, on every row).
+    # the rows the index finds (or, with no such word, on every row). A join, not ``IN``, so
+    # that a ``LIMIT`` stops the index early instead of after it has found every row.
     indexed = [word for word in words(q) if _has_trigram(word)]
-    stmt = sa.select(key).where(*has_words(table.c, [w for w in words(q) if w not in indexed], dialect))
+    checked = has_words(table.c, [word for word in words(q) if word not in indexed], dialect)
     if not indexed:
-        return stmt
+        return sa.select(key).where(*checked)
     fts = sa.table(_fts_name(table), sa.column("rowid"), sa.column("Lower"), sa.column("Plain"))
-    return stmt.where(key.in_(sa.select(fts.c.rowid).where(*has_words(fts.c, indexed, dialect))))
+    found = sa.select(fts.c.rowid).where(*has_words(fts.c, indexed, dialect))
+    if not checked:
+        return found
+    return found.join_from(fts, table, key == fts.c.rowid).with_only_columns(key).where(*checked)
 
 
 def _has_trigram(word: Word) -> bool:
