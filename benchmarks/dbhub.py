@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import sqlite3
@@ -110,6 +111,10 @@ def captured_statements(url: str, tool: str, args: dict[str, Any]) -> list[str]:
 
 
 def inline(statement: str, parameters: Any) -> str:
+    """The statement with its parameters as literals: ``?`` (SQLite) or ``%(name)s`` (psycopg)."""
+    if isinstance(parameters, dict):
+        named = re.sub(r"%\((\w+)\)s", lambda m: literal(parameters[m.group(1)], "true"), statement)
+        return named.replace("%%", "%")
     values = list(parameters or ())
     parts = statement.split("?")
     if len(parts) - 1 != len(values):
@@ -120,11 +125,11 @@ def inline(statement: str, parameters: Any) -> str:
     return "".join(out)
 
 
-def literal(value: Any) -> str:
+def literal(value: Any, true: str = "1") -> str:
     if value is None:
         return "NULL"
     if isinstance(value, bool):
-        return str(int(value))
+        return true if value else ("false" if true == "true" else "0")
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
@@ -201,12 +206,12 @@ def tools_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def dbhub_served(database: Path, log_dir: Path) -> Iterator[tuple[str, int]]:
+def dbhub_served(dsn: str, log_dir: Path) -> Iterator[tuple[str, int]]:
     if not NODE.exists() or not DBHUB.exists():
         raise SystemExit("DBHub is not installed: npm ci --prefix benchmarks --no-audit --no-fund")
     port = free_port()
     command = [str(NODE), str(DBHUB), "--transport=http", f"--port={port}", "--host=127.0.0.1"]
-    command.append(f"--dsn=sqlite://{database.resolve()}")  # sqlite:// + /absolute/path
+    command.append(f"--dsn={dsn}")
     with (log_dir / "dbhub.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -355,13 +360,21 @@ def ensure_tenant(args: argparse.Namespace) -> Path:
     return path.resolve()
 
 
+def postgres_dsn(url: str) -> str:
+    """DBHub's DSN for the same PostgreSQL database (it reads the tenant in place)."""
+    parsed = sa.make_url(url)
+    auth = parsed.username + (f":{parsed.password}" if parsed.password else "") if parsed.username else ""
+    host = f"{parsed.host or '127.0.0.1'}:{parsed.port or 5432}"
+    return f"postgres://{auth}@{host}/{parsed.database}?sslmode=disable"
+
+
 def copy_for_dbhub(tenant: Path, data_dir: Path) -> Path:
     with sa.create_engine(f"sqlite:///{tenant}").connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy holds every row
     copy = data_dir / f"{tenant.stem}-dbhub.db"
     if not copy.exists() or copy.stat().st_mtime < tenant.stat().st_mtime:
         shutil.copyfile(tenant, copy)
-    return copy
+    return copy.resolve()
 
 
 def report(sides: list[Side], workloads: list[Workload], tallies: dict[tuple[str, str], Tally]) -> None:
@@ -393,6 +406,7 @@ def machine() -> str:
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dbhub", description=__doc__.splitlines()[0])
     parser.add_argument("--database", type=Path, help="a SQLite tenant file (else generated into --data-dir)")
+    parser.add_argument("--database-url", help="a PostgreSQL tenant instead (DBHub reads it in place)")
     parser.add_argument(
         "--orders", type=int, default=1_000_000, help="orders to generate when there is no file"
     )
@@ -407,14 +421,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    tenant = ensure_tenant(args)
-    url = f"sqlite:///{tenant}"
+    if args.database_url:
+        url, name = args.database_url, sa.make_url(args.database_url).database or "postgresql"
+        dsn = postgres_dsn(url)
+    else:
+        tenant = ensure_tenant(args)
+        url, name = f"sqlite:///{tenant}", tenant.name
+        dsn = f"sqlite://{copy_for_dbhub(tenant, args.data_dir)}"  # sqlite:// + /absolute/path
     workloads = sample_workloads(url)
     attach_dbhub_sql(url, workloads)
-    dbhub_copy = copy_for_dbhub(tenant, args.data_dir)
     with ExitStack() as stack:
         server = stack.enter_context(served(url, args.data_dir / "bench-server"))
-        dbhub_url, dbhub_pid = stack.enter_context(dbhub_served(dbhub_copy, args.data_dir))
+        dbhub_url, dbhub_pid = stack.enter_context(dbhub_served(dsn, args.data_dir))
         hello_url, hello_pid = stack.enter_context(hello_served(args.data_dir))
         wait_until_ready(server.url, server.process)
         tokens = Tokens(server.issuer)
@@ -426,9 +444,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.monotonic()
         tallies = asyncio.run(measure(sides, workloads, args.concurrency, args.seconds, args.rounds))
     took = time.monotonic() - started
-    print(
-        f"{tenant.name}: {args.concurrency} concurrent callers, {args.rounds} alternating slices of ", end=""
-    )
+    print(f"{name}: {args.concurrency} concurrent callers, {args.rounds} alternating slices of ", end="")
     print(f"{args.seconds:g} s per side and workload ({took:.0f} s in all)")
     report(sides, workloads, tallies)
     if args.show_sql:
