@@ -17,7 +17,7 @@ rename also changes its documents' text: index those too); ``reindex`` rebuilds 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,19 +175,38 @@ def _row(table: sa.Table, key: int, text: str) -> dict[str, Any]:
 
 
 def index_companies(conn: sa.Connection, ids: Iterable[int]) -> None:
-    _rewrite(conn, company_search, company_rows, ids)
+    _rewrite(conn, s.companies, ids)
 
 
 def index_products(conn: sa.Connection, ids: Iterable[int]) -> None:
-    _rewrite(conn, product_search, product_rows, ids)
+    _rewrite(conn, s.products, ids)
 
 
 def index_orders(conn: sa.Connection, ids: Iterable[int]) -> None:
-    _rewrite(conn, order_search, order_rows, ids)
+    _rewrite(conn, s.orders, ids)
 
 
-def _rewrite(conn: sa.Connection, table: sa.Table, rows: Any, ids: Iterable[int]) -> None:
+SOURCES: dict[
+    sa.Table, tuple[sa.Table, Callable[[sa.Connection, Sequence[int]], Iterator[dict[str, Any]]]]
+] = {
+    s.companies: (company_search, company_rows),
+    s.products: (product_search, product_rows),
+    s.orders: (order_search, order_rows),
+}
+
+
+def rows_for(
+    conn: sa.Connection, source: sa.Table, ids: Sequence[int]
+) -> tuple[sa.Table, list[dict[str, Any]]]:
+    """The search table that ``source`` feeds and the search rows of ``ids``, for a bulk
+    loader that writes them its own way (``_rewrite`` is the general path)."""
+    table, rows = SOURCES[source]
+    return table, [row for chunk in _chunks(list(ids)) for row in rows(conn, chunk)]
+
+
+def _rewrite(conn: sa.Connection, source: sa.Table, ids: Iterable[int]) -> None:
     """Replace the search rows of ``ids`` with rows folded from the source rows now."""
+    table, rows = SOURCES[source]
     key = _key(table)
     for chunk in _chunks(list(ids)):
         conn.execute(table.delete().where(key.in_(chunk)))

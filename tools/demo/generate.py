@@ -29,12 +29,6 @@ from tools.demo.reference_rows import missing_reference_rows, reference_rows
 from tools.demo.run import Run
 
 ORDERS_PER_BATCH = 25_000
-# The tables people search in, and how their search rows are written (rows start with the id).
-SEARCHED = {
-    schema.companies: search.index_companies,
-    schema.products: search.index_products,
-    schema.orders: search.index_orders,
-}
 
 
 @dataclass(frozen=True)
@@ -118,8 +112,9 @@ def _insert(conn: sa.Connection, rows_by_table: dict[sa.Table, list[Row]], writt
     for table, rows in rows_by_table.items():
         bulk.insert_rows(conn, table, rows)
         written[table.name] += len(rows)
-        if index := SEARCHED.get(table):
-            index(conn, [row[0] for row in rows])  # the search rows of what was just written
+        if table in search.SOURCES:  # the search rows of what was just written (rows start with the id)
+            target, fresh = search.rows_for(conn, table, [row[0] for row in rows])
+            bulk.insert_rows(conn, target, [bulk.as_row(target, **row) for row in fresh])
 
 
 def _summary(written: Counter[str]) -> GenerationSummary:
