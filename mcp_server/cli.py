@@ -47,6 +47,10 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--today", type=date.fromisoformat, default=None)
     seed.set_defaults(run=run_seed)
 
+    index = commands.add_parser("index-search", help="(re)write a tenant database's search rows and indexes")
+    index.add_argument("--database-url", required=True)
+    index.set_defaults(run=run_index_search)
+
     evaluate = commands.add_parser(
         "eval-matching", help="measure 3-way matching quality against generated ground truth"
     )
@@ -116,6 +120,20 @@ def run_seed(args: argparse.Namespace) -> None:
     print(f"seeded {args.orders} orders into {_redacted(args.database_url)}", file=sys.stderr)
 
 
+def run_index_search(args: argparse.Namespace) -> None:
+    import sqlalchemy as sa
+
+    from tools.search import build_search
+
+    engine = sa.create_engine(args.database_url)
+    try:
+        with engine.begin() as conn:
+            build_search(conn, rewrite=True)
+    finally:
+        engine.dispose()
+    print(f"indexed the search text of {_redacted(args.database_url)}")
+
+
 def _redacted(url: str) -> str:
     import sqlalchemy as sa
 
@@ -149,8 +167,23 @@ def ensure_demo_data(data_dir: Path, orders: int) -> dict[str, str]:
                 progress=orders >= 50_000,
             )
             partial.rename(path)
+        else:
+            _make_searchable(f"sqlite:///{path}")  # demo data made before search had tables
         urls[tenant.iid] = f"sqlite:///{path}"
     return urls
+
+
+def _make_searchable(url: str) -> None:
+    import sqlalchemy as sa
+
+    from tools.search import build_search
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            build_search(conn)
+    finally:
+        engine.dispose()
 
 
 def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> Any:

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
+from mcp_server.cli import main
 from tests.support import TODAY, LiveServer, walk
 from tests.test_purchase_orders import expected_purchase_order, purchase_orders
 from tests.test_sales_orders import Document, expected_sales_order, order_book
@@ -188,3 +189,16 @@ def test_a_renamed_company_and_its_documents_are_found_by_the_new_name_once_inde
         assert set(conn.scalars(search.companies_matching(conn, "angstrom elektriska"))) == {company_id}
     renamed = {order_id for order_id, text in raw_documents(engine).items() if "Ångström" in text}
     assert renamed and matched_ids(engine, "ANGSTROM", few=100) == renamed
+
+
+def test_a_database_written_before_search_existed_is_made_searchable_by_index_search(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    seed_database(url, seed=6, orders=60, today=TODAY, draft_lines=20)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for name in ("OrderSearch", "ProductSearch", "CompanySearch"):
+            conn.exec_driver_sql(f'DROP TABLE "{name}Index"')
+            conn.exec_driver_sql(f'DROP TABLE "{name}"')
+    main(["index-search", "--database-url", url])
+    expected = {order_id for order_id, text in raw_documents(engine).items() if has_words(text, "webshop")}
+    assert expected and matched_ids(engine, "webshop", few=100) == expected

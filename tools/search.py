@@ -244,6 +244,20 @@ def _key(table: sa.Table) -> sa.Column[Any]:
 # -- the indexes --------------------------------------------------------------------------
 
 
+def build_search(conn: sa.Connection, *, rewrite: bool = False) -> bool:
+    """Make a tenant database searchable: the search tables and their indexes where missing,
+    filled from the source tables when the tables were missing (or ``rewrite``). For databases
+    written before search existed, and by writers that skip the search rows. True if rows
+    were written."""
+    missing = [table for table in SEARCH_TABLES if not sa.inspect(conn).has_table(table.name)]
+    for table in missing:
+        table.create(conn)
+    if missing or rewrite:
+        reindex(conn)
+    create_search_indexes(conn)
+    return bool(missing) or rewrite
+
+
 def _fts_name(table: sa.Table) -> str:
     return f"{table.name}Index"
 
