@@ -414,6 +414,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one slice")
     parser.add_argument("--rounds", type=int, default=3, help="slices per side and workload")
+    parser.add_argument("--only", help="run the workloads whose name contains this text")
     parser.add_argument("--show-sql", action="store_true", help="print the SQL DBHub runs")
     return parser.parse_args(argv)
 
@@ -428,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
         tenant = ensure_tenant(args)
         url, name = f"sqlite:///{tenant}", tenant.name
         dsn = f"sqlite://{copy_for_dbhub(tenant, args.data_dir)}"  # sqlite:// + /absolute/path
-    workloads = sample_workloads(url)
+    workloads = [w for w in sample_workloads(url) if not args.only or args.only in w.name]
     attach_dbhub_sql(url, workloads)
     with ExitStack() as stack:
         server = stack.enter_context(served(url, args.data_dir / "bench-server"))
