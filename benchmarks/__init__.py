@@ -1,1 +1,2 @@
-"""Benchmarks: commands that print medians and ratios with the machine they ran on."""
+"""Measuring commands: both doors under load (``doors``), the matching scorer's speed
+(``matching``) and its quality against the demo's ground truth (``matching_quality``)."""

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from mcp_server.bench import MCP_HEADERS, Tokens, free_port, served, wait_until_ready
+from benchmarks.doors import MCP_HEADERS, Tokens, free_port, served, wait_until_ready
 from tools import schema as s
 from tools.db import create_tenant_engine
 from tools.view import ViewContext, registered_views
@@ -347,7 +347,7 @@ async def measure(
 def ensure_tenant(args: argparse.Namespace) -> Path:
     path: Path = args.database or args.data_dir / f"bench-{args.orders}.db"
     if not path.exists():
-        from tools.demo.tenants import seed_database
+        from demo.tenants import seed_database
 
         print(f"generating a tenant of {args.orders} orders into {path} ...", file=sys.stderr)
         partial = path.with_suffix(".partial")

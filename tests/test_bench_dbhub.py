@@ -9,8 +9,8 @@ from contextlib import redirect_stdout
 import pytest
 
 from benchmarks import dbhub
+from demo.tenants import seed_database
 from tests.support import TODAY, require_service
-from tools.demo.tenants import seed_database
 
 SIDES = ("ours (asstio-mcp)", "DBHub 1.4 execute_sql", "SDK hello-world")
 

@@ -15,13 +15,13 @@ import pytest
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
+from demo.tenants import seed_database
 from mcp_server.cli import main
 from tests.support import TODAY, LiveServer, walk
 from tests.test_purchase_orders import expected_purchase_order, purchase_orders
 from tests.test_sales_orders import Document, expected_sales_order, order_book
 from tools import schema as s
 from tools import search
-from tools.demo.tenants import seed_database
 
 # -- the oracle -------------------------------------------------------------------------------
 
