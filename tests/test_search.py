@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
+from connectors.core.rows import upsert
 from demo.tenants import seed_database
 from mcp_server.cli import main
 from tests.support import TODAY, LiveServer, walk
@@ -202,3 +203,21 @@ def test_a_database_written_before_search_existed_is_made_searchable_by_index_se
     main(["index-search", "--database-url", url])
     expected = {order_id for order_id, text in raw_documents(engine).items() if has_words(text, "webshop")}
     assert expected and matched_ids(engine, "webshop", few=100) == expected
+
+
+def test_rows_a_connector_upserts_are_searchable_and_a_renamed_party_moves_its_documents(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'synced.db'}"
+    seed_database(url, seed=7, orders=60, today=TODAY, draft_lines=20)
+    engine = sa.create_engine(url)
+    c, o = s.companies, s.orders
+    with engine.begin() as conn:
+        company = dict(
+            conn.execute(sa.select(c).where(c.c.Id.in_(sa.select(o.c.CompanyId)))).mappings().first() or {}
+        )
+        upsert(conn, c, [company | {"Name": "Ödegaard Rör AB"}])
+    renamed = {order_id for order_id, text in raw_documents(engine).items() if "Ödegaard" in text}
+    assert renamed and matched_ids(engine, "odegaard ror", few=100) == renamed
+    with engine.connect() as conn:
+        assert list(conn.scalars(search.companies_matching(conn, "ÖDEGAARD"))) == [company["Id"]]

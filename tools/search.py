@@ -17,7 +17,7 @@ rename also changes its documents' text: index those too); ``reindex`` rebuilds 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,6 +213,30 @@ def _rewrite(conn: sa.Connection, source: sa.Table, ids: Iterable[int]) -> None:
         fresh = list(rows(conn, chunk))
         if fresh:
             conn.execute(table.insert(), fresh)
+
+
+def index_written(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """After a writer put ``rows`` into ``table``: their search rows, and those of the documents
+    of every company whose name changed."""
+    if table not in SOURCES or not rows:
+        return
+    ids = [row["Id"] for row in rows]
+    if table is not s.companies:
+        _rewrite(conn, table, ids)
+        return
+    before = _texts(conn, ids)
+    _rewrite(conn, table, ids)
+    renamed = [company_id for company_id, text in _texts(conn, ids).items() if before.get(company_id) != text]
+    if renamed:
+        o = s.orders
+        index_orders(conn, conn.scalars(sa.select(o.c.Id).where(o.c.CompanyId.in_(renamed))))
+
+
+def _texts(conn: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
+    t = company_search
+    return dict(
+        conn.execute(sa.select(t.c.CompanyId, t.c.Lower).where(t.c.CompanyId.in_(ids))).tuples().all()
+    )
 
 
 def reindex(conn: sa.Connection) -> None:
