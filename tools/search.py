@@ -234,9 +234,8 @@ def index_written(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[s
 
 def _texts(conn: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
     t = company_search
-    return dict(
-        conn.execute(sa.select(t.c.CompanyId, t.c.Lower).where(t.c.CompanyId.in_(ids))).tuples().all()
-    )
+    rows = conn.execute(sa.select(t.c.CompanyId, t.c.Lower).where(t.c.CompanyId.in_(ids)))
+    return {company_id: text for company_id, text in rows}
 
 
 def reindex(conn: sa.Connection) -> None:
