@@ -43,6 +43,7 @@ import sqlalchemy as sa
 
 from demo.truth import demo_match_truth
 from tools import schema as s
+from tools import search
 from tools.matching.models import Tolerances
 from tools.reference import PURCHASEORDER
 from tools.wire import CENT, midnight, money
@@ -300,6 +301,7 @@ class Rows:
     def write(self, conn: sa.Connection) -> None:
         conn.execute(s.orders.insert(), [_order_row(po, self.statuses) for po in self.orders])
         conn.execute(s.order_items.insert(), [item for po in self.orders for item in po.items])
+        search.index_orders(conn, [po.id for po in self.orders])
         for table, rows in (
             (s.inv_transactions, self.receipts),
             (s.purchase_invoice_drafts, self.drafts),

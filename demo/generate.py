@@ -26,7 +26,7 @@ from demo.parties import build_parties
 from demo.plan import plan_orders
 from demo.reference_rows import missing_reference_rows, reference_rows
 from demo.run import Run
-from tools import schema
+from tools import schema, search
 
 ORDERS_PER_BATCH = 25_000
 
@@ -84,6 +84,7 @@ def generate(
             with conn.begin():
                 bulk.create_missing_indexes(conn, schema.metadata)
                 bulk.create_missing_indexes(conn, truth.metadata)
+                search.create_search_indexes(conn)
                 bulk.analyze(conn)
     return _summary(written)
 
@@ -113,6 +114,9 @@ def _insert(conn: sa.Connection, rows_by_table: dict[sa.Table, list[Row]], writt
     for table, rows in rows_by_table.items():
         bulk.insert_rows(conn, table, rows)
         written[table.name] += len(rows)
+        if table in search.SOURCES:  # the search rows of what was just written (rows start with the id)
+            target, fresh = search.rows_for(conn, table, [row[0] for row in rows])
+            bulk.insert_rows(conn, target, [bulk.as_row(target, **row) for row in fresh])
 
 
 def _summary(written: Counter[str]) -> GenerationSummary:

@@ -68,6 +68,10 @@ def parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(run=run_seed)
 
+    index = command("index-search", "(re)write a tenant database's search rows and indexes")
+    index.add_argument("--database-url", required=True, help="SQLAlchemy URL of the tenant database")
+    index.set_defaults(run=run_index_search)
+
     evaluate = command("eval-matching", "measure 3-way matching quality against generated ground truth")
     evaluate.add_argument("--database-url", help="evaluate this seeded tenant (default: a fresh one)")
     evaluate.add_argument("--lines", type=positive, default=3200, help="invoice lines to generate")
@@ -141,6 +145,20 @@ def run_seed(args: argparse.Namespace) -> None:
     print(f"seeded {args.orders} orders into {_redacted(args.database_url)}", file=sys.stderr)
 
 
+def run_index_search(args: argparse.Namespace) -> None:
+    import sqlalchemy as sa
+
+    from tools.search import build_search
+
+    engine = sa.create_engine(args.database_url)
+    try:
+        with engine.begin() as conn:
+            build_search(conn, rewrite=True)
+    finally:
+        engine.dispose()
+    print(f"indexed the search text of {_redacted(args.database_url)}")
+
+
 def _redacted(url: str) -> str:
     """The URL without its password."""
     from urllib.parse import urlsplit, urlunsplit
@@ -179,8 +197,23 @@ def ensure_demo_data(data_dir: Path, orders: int) -> dict[str, str]:
                 progress=orders >= 50_000,
             )
             partial.rename(path)
+        else:
+            _make_searchable(f"sqlite:///{path}")  # demo data made before search had tables
         urls[tenant.iid] = f"sqlite:///{path}"
     return urls
+
+
+def _make_searchable(url: str) -> None:
+    import sqlalchemy as sa
+
+    from tools.search import build_search
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            build_search(conn)
+    finally:
+        engine.dispose()
 
 
 def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> Any:

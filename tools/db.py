@@ -1,9 +1,10 @@
 """Tenant databases: one engine per tenant, read-only connections for the views.
 
 Guardrails live here, not in the views: connections made read-only once when they are opened
-(a second, writable pool serves only the matching write endpoints), a statement time limit, a
-Unicode ``lower()`` on SQLite that matches PostgreSQL's, and an unreachable database turned
-into ``ServiceUnavailable`` so callers get a 503 envelope instead of a crash.
+(a second, writable pool serves only the matching write endpoints), a statement time limit, and
+an unreachable database turned into ``ServiceUnavailable`` so callers get a 503 envelope instead
+of a crash. No Python function is registered on SQLite: text is searched through the folded
+search tables (``tools.search``), so SQLite evaluates every statement itself.
 """
 
 from __future__ import annotations
@@ -24,15 +25,9 @@ from tools.errors import ServiceUnavailable
 log = logging.getLogger("asstio.db")
 
 
-def _sqlite_lower(value: str | None) -> str | None:
-    return None if value is None else value.lower()
-
-
 def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-        # SQLite's built-in lower() folds ASCII only; PostgreSQL folds all of Unicode.
-        dbapi_conn.create_function("lower", 1, _sqlite_lower, deterministic=True)
         dbapi_conn.execute("PRAGMA busy_timeout = 5000")
         if read_only:
             dbapi_conn.execute("PRAGMA query_only = ON")

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tools import search
+
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` or, where the primary key exists, overwrite their other columns."""
@@ -19,6 +21,7 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any
     changing = {name: stmt.excluded[name] for name in rows[0] if name not in keys}
     stmt = stmt.on_conflict_do_update(index_elements=keys, set_=changing) if changing else stmt
     conn.execute(stmt if changing else stmt.on_conflict_do_nothing(index_elements=keys), list(rows))
+    search.index_written(conn, table, rows)  # companies, products and documents are searched
 
 
 def insert_missing(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -27,3 +30,4 @@ def insert_missing(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         keys = [column.name for column in table.primary_key.columns]
         conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=keys), list(rows))
+        search.index_written(conn, table, rows)

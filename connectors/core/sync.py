@@ -20,6 +20,7 @@ from connectors.core.errors import ConfigurationError
 from connectors.core.locks import tenant_lock
 from connectors.core.secrets import Secrets
 from connectors.core.streams import Stream, run_stream
+from tools import search
 from tools.schema import metadata
 
 SOURCE_KINDS: dict[str, str] = {
@@ -74,6 +75,8 @@ def sync_tenant(context: SourceContext, *, full: bool = False, progress: bool = 
     """One sync run of one tenant; raises ``SyncLocked`` when another worker holds the tenant."""
     report, started = TenantReport(context.tenant), time.monotonic()
     metadata.create_all(context.engine)
+    with context.engine.begin() as conn:
+        search.create_search_indexes(conn)
     with tenant_lock(context.engine, context.tenant):
         source = source_factory(context.config.kind)(context)
         try:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from tools import schema as s
+from tools import search
 from tools.paging import PagedParams, SortKey
 from tools.planner_hints import unindexed_status
 from tools.statuses import Flag, status_ids
@@ -70,7 +71,13 @@ class DocumentParams(PagedParams):
             "matches nothing"
         ),
     )
-    q: str | None = Field(None, description="Free text: the id or document number exactly, or part of a name")
+    q: str | None = Field(
+        None,
+        description=(
+            "Free text: the id or document number exactly, or words of the document's or the party's "
+            "name in any order (case ignored; diacritics optional: pafyllning finds Påfyllning)"
+        ),
+    )
 
     def statuses(self, conn: sa.Connection) -> sa.ColumnElement[bool]:
         raise NotImplementedError
@@ -80,7 +87,7 @@ class DocumentParams(PagedParams):
         if self.currency:
             where.append(currency_coded(self.currency))
         if self.q:
-            where.append(free_text(self.q, self.number))
+            where.append(free_text(conn, self.q, self.number))
         return where
 
 
@@ -166,19 +173,16 @@ def party_is(conn: sa.Connection, party_id: int | None, name: str | None) -> Whe
     return where
 
 
-def companies_named(text: str) -> sa.Select[tuple[int]]:
-    companies = s.companies
-    return sa.select(companies.c.Id).where(contains(companies.c.Name, text))
-
-
 def company_named(conn: sa.Connection, text: str) -> sa.ColumnElement[bool]:
-    """The party's name contains ``text``. A few such parties: their documents through the
-    party index. Many (``AB`` matches most Swedish companies): checked per row while the page
-    walks its sort order, instead of gathering and sorting all their documents."""
-    few = conn.scalars(companies_named(text).limit(FEW_PARTIES + 1)).all()
+    """The party's name has the words of ``text`` (``tools.search``). A few such parties: their
+    documents through the party index. Many (``AB`` matches most Swedish companies): checked
+    per row while the page walks its sort order, instead of gathering and sorting all their
+    documents."""
+    named = search.companies_matching(conn, text)
+    few = conn.scalars(named.limit(FEW_PARTIES + 1)).all()
     if len(few) <= FEW_PARTIES:
         return orders.c.CompanyId.in_(few)
-    return (orders.c.CompanyId + 0).in_(companies_named(text))
+    return (orders.c.CompanyId + 0).in_(named)
 
 
 def currency_coded(text: str) -> sa.ColumnElement[bool]:
@@ -186,10 +190,10 @@ def currency_coded(text: str) -> sa.ColumnElement[bool]:
     return orders.c.CurrencyId.in_(sa.select(currencies.c.Id).where(contains(currencies.c.IsoCode, text)))
 
 
-def free_text(q: str, number: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """``q``: the id or ``number`` exactly when numeric, or a substring of the party's or the
-    document's name."""
-    matches = [orders.c.CompanyId.in_(companies_named(q)), contains(orders.c.Name, q)]
+def free_text(conn: sa.Connection, q: str, number: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """``q``: the id or ``number`` exactly when numeric, or words of the document's name and
+    its party's name, in any order (``tools.search``)."""
+    matches = [search.documents_matching(conn, q, orders.c.Id)]
     if (value := as_int(q)) is not None:
         matches += [orders.c.Id == value, number == value]
     return sa.or_(*matches)

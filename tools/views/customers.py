@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools import search
 from tools.errors import NotFound
 from tools.paging import Page, PagedParams, Paging, SortKey, read_page
 from tools.reference import SALESINVOICE, SALESORDER
@@ -100,12 +101,12 @@ def overdue_order_sum(customer_id: sa.ColumnElement[int], ctx: ViewContext) -> s
     )
 
 
-def _customer_filters(params: CustomerParams) -> list[sa.ColumnElement[bool]]:
+def _customer_filters(conn: sa.Connection, params: CustomerParams) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [c.c.IsCustomer.is_(True)]
     if not params.inactive:
         where.append(c.c.Inactive.is_(False))
     if params.q:
-        matches = [contains(c.c.Name, params.q), contains(c.c.Orgno, params.q)]
+        matches = [c.c.Id.in_(search.companies_matching(conn, params.q)), contains(c.c.Orgno, params.q)]
         if (number := as_int(params.q)) is not None:
             matches.append(c.c.Id == number)
         where.append(sa.or_(*matches))
@@ -123,7 +124,7 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         c.c.Inactive,
         open_order_count(c.c.Id).label("OpenOrderCount"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
-    return read_page(conn, stmt.where(*_customer_filters(params)), keys, ctx.page, _customer)
+    return read_page(conn, stmt.where(*_customer_filters(conn, params)), keys, ctx.page, _customer)
 
 
 def _customer(row: sa.RowMapping) -> CustomerDto:

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.text import contains, like_pattern
+from tools import search
+from tools.search_tables import product_search as ps
+from tools.text import like_pattern
 from tools.view import View, ViewContext, register
 from tools.wire import Params, WireModel
 
@@ -34,29 +36,26 @@ class ProductFindDto(WireModel):
     is_active: bool
 
 
-def starts_with(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
-    """``column`` starts with ``text``, ignoring case, wildcards literal (as ``contains``)."""
-    return sa.func.lower(column).like(like_pattern(text).removeprefix("%"), escape="\\")
-
-
-def match_rank(q: str) -> sa.ColumnElement[int]:
-    """0 exact product number, 1 number prefix, 2 number substring, 3 description or barcode."""
-    number = p.c.ProductNumber
+def match_rank(conn: sa.Connection, q: str) -> sa.ColumnElement[int]:
+    """0 exact product number, 1 number prefix, 2 number substring, 3 every word as typed (case
+    ignored) or the barcode, 4 the words only with diacritics ignored."""
+    number, lower = ps.c.Number, q.lower()
     return sa.case(
-        (sa.func.lower(number) == q.lower(), 0),
-        (starts_with(number, q), 1),
-        (contains(number, q), 2),
-        else_=3,
+        (number == lower, 0),
+        (number.like(like_pattern(lower).removeprefix("%"), escape="\\"), 1),
+        (number.like(like_pattern(lower), escape="\\"), 2),
+        (sa.or_(search.has_lower_words(ps.c, q, conn.dialect.name), p.c.Barcode == q), 3),
+        else_=4,
     )
 
 
 def find_products(conn: sa.Connection, ctx: ViewContext, params: ProductFindParams) -> list[ProductFindDto]:
     q = params.q
-    rank = match_rank(q)
     stmt = (
         sa.select(p.c.Id, p.c.ProductNumber, p.c.Description, p.c.Barcode, p.c.IsActive)
-        .where(sa.or_(contains(p.c.ProductNumber, q), contains(p.c.Description, q), p.c.Barcode == q))
-        .order_by(rank, p.c.ProductNumber, p.c.Id)
+        .join(ps, ps.c.ProductId == p.c.Id)
+        .where(sa.or_(p.c.Id.in_(search.products_matching(conn, q)), p.c.Barcode == q))
+        .order_by(match_rank(conn, q), p.c.ProductNumber, p.c.Id)
         .limit(min(params.limit, MAX_LIMIT))
     )
     return [_candidate(row._mapping) for row in conn.execute(stmt)]
@@ -84,10 +83,12 @@ register(
         title="Find products",
         description=(
             "Resolve a product from what a person calls it: `q` is a product number, part of one, "
-            "part of the description, or a barcode (case-insensitive; % and _ match literally). "
+            "words of the description in any order, or a barcode (case-insensitive; diacritics "
+            "optional: horselskydd finds Hörselskydd; % and _ match literally). "
             "Returns an array (not a page) of at most `limit` candidates (default 10, max 20), "
             "best first: exact product number, then numbers starting with q, then numbers "
-            "containing q, then description or exact barcode matches; ties by product number. "
+            "containing q, then description or exact barcode matches, then matches found only by "
+            "ignoring diacritics; ties by product number. "
             "Inactive products are included with `isActive` false. Use it to get the `productId` "
             "that list_vendor_prices, list_warehouse_stock, list_open_order_lines and "
             "list_sales_invoice_lines filter on. If the right product is not among the results, "

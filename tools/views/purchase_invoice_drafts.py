@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools import search
 from tools.inbound_documents import has_inbound_tables, with_draft_source
 from tools.matching.service import draft_summary_columns
 from tools.paging import Page, PagedParams, Paging, SortKey, read_page
@@ -73,18 +74,21 @@ def _state_filter(state: MatchState, lines: Any, matched: Any) -> list[sa.Column
     }[state]
 
 
-def _filters(params: DraftParams, lines: Any, matched: Any) -> list[sa.ColumnElement[bool]]:
+def _filters(
+    conn: sa.Connection, params: DraftParams, lines: Any, matched: Any
+) -> list[sa.ColumnElement[bool]]:
     where = _state_filter(params.match_state, lines, matched)
     if params.vendor_id is not None:
         where.append(d.c.VendorId == params.vendor_id)
     if params.vendor_name:
-        where.append(contains(c.c.Name, params.vendor_name))
+        where.append(c.c.Id.in_(search.companies_matching(conn, params.vendor_name)))
     if params.invoice_date_from is not None:
         where.append(d.c.DateInvoice >= to_db_datetime(params.invoice_date_from))
     if params.invoice_date_to is not None:
         where.append(d.c.DateInvoice <= to_db_datetime(params.invoice_date_to))
     if params.q:
-        where.append(sa.or_(contains(d.c.InvoiceNumber, params.q), contains(c.c.Name, params.q)))
+        named = c.c.Id.in_(search.companies_matching(conn, params.q))
+        where.append(sa.or_(contains(d.c.InvoiceNumber, params.q), named))
     return where
 
 
@@ -94,7 +98,7 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
         sa.select(d, c.c.Name.label("VendorName"), c.c.Orgno, cur.c.IsoCode, lines, matched)
         .join(c, c.c.Id == d.c.VendorId)
         .join(cur, cur.c.Id == d.c.CurrencyId)
-        .where(*_filters(params, lines.element, matched.element))
+        .where(*_filters(conn, params, lines.element, matched.element))
     )
     stmt = with_draft_source(stmt, d.c.Id, has_inbound_tables(conn, ctx.state, ctx.tenant))
     keys = [SortKey(d.c.DateInvoice, descending=True), SortKey(d.c.Id, descending=True)]

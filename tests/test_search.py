@@ -1,0 +1,223 @@
+"""Search finds what a person types: several words in any order, case ignored, diacritics
+optional when none are typed; through both doors, on SQLite and PostgreSQL.
+
+The oracle reads the raw ``Product``, ``Orders`` and ``Company`` rows (never the search tables)
+and applies the documented rule itself."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from mcp.client.session import ClientSession
+
+from connectors.core.rows import upsert
+from demo.tenants import seed_database
+from mcp_server.cli import main
+from tests.support import TODAY, LiveServer, walk
+from tests.test_purchase_orders import expected_purchase_order, purchase_orders
+from tests.test_sales_orders import Document, expected_sales_order, order_book
+from tools import schema as s
+from tools import search
+
+# -- the oracle -------------------------------------------------------------------------------
+
+
+def without_marks(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn")
+
+
+def has_word(text: str, word: str) -> bool:
+    """A word typed without diacritics matches with or without them; with them, as typed."""
+    typed, text = word.lower(), text.lower()
+    if without_marks(typed) == typed:
+        return typed in without_marks(text)
+    return typed in text
+
+
+def has_words(text: str, q: str) -> bool:
+    return all(has_word(text, word) for word in q.split())
+
+
+def product_rank(number: str, description: str, barcode: str | None, q: str) -> int | None:
+    text = f"{number} {description}"
+    if number.lower() == q.lower():
+        return 0
+    if number.lower().startswith(q.lower()):
+        return 1
+    if q.lower() in number.lower():
+        return 2
+    if barcode == q or all(word.lower() in text.lower() for word in q.split()):
+        return 3
+    return 4 if has_words(text, q) else None
+
+
+def expected_products(server: LiveServer, q: str, limit: int) -> list[int]:
+    p = s.products
+    with sa.create_engine(server.settings.tenants["demo"]).connect() as conn:
+        rows = conn.execute(sa.select(p.c.Id, p.c.ProductNumber, p.c.Description, p.c.Barcode)).all()
+    ranked = [
+        (rank, number, product_id)
+        for product_id, number, description, barcode in rows
+        if (rank := product_rank(number, description, barcode, q)) is not None
+    ]
+    return [product_id for _, _, product_id in sorted(ranked)[:limit]]
+
+
+def document_text(d: Document) -> str:
+    return f"{d.name or ''} {d.company_name}"
+
+
+# -- products ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "q", ["horselskydd", "HÖRSELSKYDD", "kabel 3G1,5", "3g1,5 KABEL ekk", "skyddsglasogon"]
+)
+async def test_products_are_found_by_words_in_any_order_without_their_diacritics(
+    server: LiveServer, rest: httpx.AsyncClient, q: str
+) -> None:
+    expected = expected_products(server, q, 20)
+    assert expected, f"the demo catalog has products for {q!r}"
+    rows = (await rest.get("/products/find", params={"q": q, "limit": 20})).raise_for_status().json()
+    assert [row["productId"] for row in rows] == expected
+
+
+async def test_a_product_with_the_typed_diacritics_ranks_before_one_found_only_without_them(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    rows = (await rest.get("/products/find", params={"q": "sa", "limit": 20})).json()
+    assert [row["productId"] for row in rows] == expected_products(server, "sa", 20)
+    ranks = [product_rank(r["productNumber"], r["description"], r["barcode"], "sa") for r in rows]
+    assert {3, 4} <= set(ranks), "the catalog has 'sa' as typed and as in 'sågklinga'"
+
+
+# -- documents --------------------------------------------------------------------------------
+
+
+def _project_order(server: LiveServer) -> Document:
+    projects = [d for d in order_book(server) if (d.name or "").startswith("Projekt ")]
+    return next(d for d in projects if without_marks(d.name or "") != d.name)
+
+
+def _sales_order_queries(server: LiveServer) -> dict[str, str]:
+    d = _project_order(server)
+    street = (d.name or "").split()[1]
+    party = max(d.company_name.split(), key=len)
+    return {
+        "street without diacritics": without_marks(street).lower(),
+        "party then name": f"{party.upper()} {without_marks(street)} projekt",
+        "number in name": f"{(d.name or '').split()[-1]} PROJEKT",
+    }
+
+
+@pytest.mark.parametrize("case", ["street without diacritics", "party then name", "number in name"])
+async def test_sales_orders_are_found_by_words_of_their_name_and_party_in_any_order(
+    server: LiveServer, rest: httpx.AsyncClient, case: str
+) -> None:
+    q = _sales_order_queries(server)[case]
+    expected = [d for d in order_book(server) if has_words(document_text(d), q)]
+    assert expected, f"the demo data has orders for {q!r}"
+    rows = await walk(rest, "/sales-orders", q=q, pageSize=100)
+    assert rows == [expected_sales_order(d) for d in expected]
+
+
+async def test_purchase_orders_are_found_without_their_diacritics(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    q = "malmo pafyllning"
+    expected = [d for d in purchase_orders(server) if has_words(document_text(d), q)]
+    assert expected, "the demo data has refills of the Malmö warehouse"
+    rows = await walk(rest, "/purchase-orders", q=q, pageSize=100)
+    assert rows == [expected_purchase_order(d) for d in expected]
+
+
+async def test_mcp_finds_the_same_documents_and_products_as_rest(
+    server: LiveServer, rest: httpx.AsyncClient, mcp: ClientSession
+) -> None:
+    q = _sales_order_queries(server)["party then name"]
+    for tool, path, arguments in [
+        ("list_sales_orders", "/sales-orders", {"q": q}),
+        ("find_products", "/products/find", {"q": "horselskydd"}),
+    ]:
+        result = await mcp.call_tool(tool, arguments)
+        assert not result.is_error
+        body = (await rest.get(path, params=arguments)).json()
+        assert json.loads(result.content[0].text) == body  # type: ignore[union-attr]
+
+
+# -- the query layer: both ways of matching documents, and the writers -------------------------
+
+
+def matched_ids(engine: sa.Engine, q: str, few: int) -> set[int]:
+    o = s.orders
+    with engine.connect() as conn:
+        return set(conn.scalars(sa.select(o.c.Id).where(search.documents_matching(conn, q, o.c.Id, few=few))))
+
+
+def raw_documents(engine: sa.Engine) -> dict[int, str]:
+    o, c = s.orders, s.companies
+    stmt = sa.select(o.c.Id, o.c.Name, c.c.Name).join(c, c.c.Id == o.c.CompanyId)
+    with engine.connect() as conn:
+        return {order_id: f"{name or ''} {party}" for order_id, name, party in conn.execute(stmt)}
+
+
+@pytest.mark.parametrize("q", ["webshop", "göteborg påfyllning", "ab", "%", "kv. eken"])
+def test_many_matches_checked_row_by_row_are_the_same_documents_as_few_taken_from_the_index(
+    backend: str, request: pytest.FixtureRequest, q: str
+) -> None:
+    engine = sa.create_engine(request.getfixturevalue(f"{backend}_tenants")["demo"])
+    expected = {order_id for order_id, text in raw_documents(engine).items() if has_words(text, q)}
+    assert matched_ids(engine, q, few=len(expected) + 1) == expected
+    assert matched_ids(engine, q, few=0) == expected
+
+
+def test_a_renamed_company_and_its_documents_are_found_by_the_new_name_once_indexed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'renamed.db'}"
+    seed_database(url, seed=5, orders=60, today=TODAY, draft_lines=20)
+    engine = sa.create_engine(url)
+    c, o = s.companies, s.orders
+    with engine.begin() as conn:
+        company_id = conn.scalar(sa.select(o.c.CompanyId).limit(1))
+        conn.execute(c.update().where(c.c.Id == company_id).values(Name="Ångström Elektriska AB"))
+        search.index_companies(conn, [company_id])
+        search.index_orders(conn, conn.scalars(sa.select(o.c.Id).where(o.c.CompanyId == company_id)))
+    with engine.connect() as conn:
+        assert set(conn.scalars(search.companies_matching(conn, "angstrom elektriska"))) == {company_id}
+    renamed = {order_id for order_id, text in raw_documents(engine).items() if "Ångström" in text}
+    assert renamed and matched_ids(engine, "ANGSTROM", few=100) == renamed
+
+
+def test_a_database_written_before_search_existed_is_made_searchable_by_index_search(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    seed_database(url, seed=6, orders=60, today=TODAY, draft_lines=20)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for name in ("OrderSearch", "ProductSearch", "CompanySearch"):
+            conn.exec_driver_sql(f'DROP TABLE "{name}Index"')
+            conn.exec_driver_sql(f'DROP TABLE "{name}"')
+    main(["index-search", "--database-url", url])
+    expected = {order_id for order_id, text in raw_documents(engine).items() if has_words(text, "webshop")}
+    assert expected and matched_ids(engine, "webshop", few=100) == expected
+
+
+def test_rows_a_connector_upserts_are_searchable_and_a_renamed_party_moves_its_documents(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'synced.db'}"
+    seed_database(url, seed=7, orders=60, today=TODAY, draft_lines=20)
+    engine = sa.create_engine(url)
+    c, o = s.companies, s.orders
+    with engine.begin() as conn:
+        company = dict(
+            conn.execute(sa.select(c).where(c.c.Id.in_(sa.select(o.c.CompanyId)))).mappings().first() or {}
+        )
+        upsert(conn, c, [company | {"Name": "Ödegaard Rör AB"}])
+    renamed = {order_id for order_id, text in raw_documents(engine).items() if "Ödegaard" in text}
+    assert renamed and matched_ids(engine, "odegaard ror", few=100) == renamed
+    with engine.connect() as conn:
+        assert list(conn.scalars(search.companies_matching(conn, "ÖDEGAARD"))) == [company["Id"]]

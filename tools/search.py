@@ -1,0 +1,320 @@
+"""Search that finds what a person types: several words in any order, case ignored for all of
+Unicode, diacritics ignored where the person typed none.
+
+The rule, per word of ``q`` (split on white space): a word typed without diacritics matches
+with or without them (``horselskydd`` finds ``Hörselskydd``); a word typed with them matches
+them as typed, case ignored (``Å`` finds ``Åke`` and ``åke``, not ``Anna``). Every word must
+occur somewhere in the row's search text; ``%``, ``_`` and ``\\`` are literal.
+
+The text is folded once when it is written (``fold``, into the tables of
+``tools.search_tables``) and searched through a trigram index: FTS5 with the ``trigram``
+tokenizer on SQLite, ``pg_trgm`` GIN on PostgreSQL. The database evaluates everything itself;
+no Python function runs per row. Whoever writes ``Company``, ``Product`` or ``Orders`` calls
+``index_companies`` / ``index_products`` / ``index_orders`` with the ids it wrote (a company's
+rename also changes its documents' text: index those too); ``reindex`` rebuilds them all.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from tools import schema as s
+from tools.search_tables import SEARCH_TABLES, company_search, order_search, product_search
+
+# Letters that carry their mark inside the letter, so Unicode decomposition keeps them.
+_UNMARKED = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}
+)
+WRITE_CHUNK = 1000
+# Above this many matching documents a page walks its sort order and checks each row;
+# at or below it the page is built from the matching ids (found through the trigram index).
+FEW_DOCUMENTS = 2000
+
+
+def fold(text: str) -> tuple[str, str]:
+    """``text`` lower-cased (``Lower``) and, from that, without diacritics (``Plain``)."""
+    lower = text.lower()
+    return lower, strip_diacritics(lower)
+
+
+def strip_diacritics(lower: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", lower.translate(_UNMARKED))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# -- matching -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Word:
+    lower: str
+    plain: str
+
+    @property
+    def has_diacritics(self) -> bool:
+        return self.lower != self.plain
+
+
+def words(q: str) -> list[Word]:
+    """The words of ``q``; white space alone is one word of itself (it is what was typed)."""
+    return [Word(*fold(word)) for word in q.split() or [q]]
+
+
+def contains_pattern(text: str, dialect: str) -> str:
+    """A pattern for "contains ``text``" with every character literal: GLOB on SQLite (the
+    only form FTS5 serves from its trigram index), LIKE with ``\\`` as escape elsewhere."""
+    if dialect == "sqlite":
+        return "*" + "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text) + "*"
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def contains(column: sa.ColumnElement[Any], text: str, dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` (folded text) contains ``text`` (folded the same way)."""
+    pattern = contains_pattern(text, dialect)
+    if dialect == "sqlite":
+        return column.op("GLOB")(pattern)
+    return column.like(pattern, escape="\\")
+
+
+def has_words(columns: Any, q: str | Sequence[Word], dialect: str) -> list[sa.ColumnElement[bool]]:
+    """Each word of ``q`` is in the text: always by ``Plain`` (which the index serves), and by
+    ``Lower`` too when the word was typed with diacritics."""
+    where = []
+    for word in words(q) if isinstance(q, str) else q:
+        where.append(contains(columns.Plain, word.plain, dialect))
+        if word.has_diacritics:
+            where.append(contains(columns.Lower, word.lower, dialect))
+    return where
+
+
+def has_lower_words(columns: Any, q: str, dialect: str) -> sa.ColumnElement[bool]:
+    """Each word of ``q`` is in the text as typed, case ignored (diacritics not)."""
+    return sa.and_(*(contains(columns.Lower, word.lower, dialect) for word in words(q)))
+
+
+def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> sa.Select[tuple[int]]:
+    """The ids of ``table``'s rows whose text has every word of ``q``, found through the index."""
+    dialect, key = conn.dialect.name, _key(table)
+    if dialect != "sqlite":
+        return sa.select(key).where(*has_words(table.c, q, dialect))
+    # FTS5 gets only words it can look up by trigram: SQLite 3.40 crashes on a shorter pattern
+    # beside a longer one, and could not use its index for it anyway. The rest are checked on
+    # the rows the index finds (or, with no such word, on every row). A join, not ``IN``, so
+    # that a ``LIMIT`` stops the index early instead of after it has found every row.
+    indexed = [word for word in words(q) if _has_trigram(word)]
+    checked = has_words(table.c, [word for word in words(q) if word not in indexed], dialect)
+    if not indexed:
+        return sa.select(key).where(*checked)
+    fts = sa.table(_fts_name(table), sa.column("rowid"), sa.column("Lower"), sa.column("Plain"))
+    found = sa.select(fts.c.rowid).where(*has_words(fts.c, indexed, dialect))
+    if not checked:
+        return found
+    return found.join_from(fts, table, key == fts.c.rowid).with_only_columns(key).where(*checked)
+
+
+def _has_trigram(word: Word) -> bool:
+    return min(len(word.lower), len(word.plain)) >= 3 and not any(
+        ch in "*?[" for ch in word.lower + word.plain
+    )
+
+
+def companies_matching(conn: sa.Connection, q: str) -> sa.Select[tuple[int]]:
+    return matching_ids(conn, company_search, q)
+
+
+def products_matching(conn: sa.Connection, q: str) -> sa.Select[tuple[int]]:
+    return matching_ids(conn, product_search, q)
+
+
+def documents_matching(
+    conn: sa.Connection, q: str, order_id: sa.ColumnElement[int], few: int = FEW_DOCUMENTS
+) -> sa.ColumnElement[bool]:
+    """The document (``order_id``) has every word of ``q`` in its name or its party's name.
+
+    At most ``few`` such documents: the page is built from their ids. More: each row the page
+    walks is checked by its key, so a common word costs what a page costs, not a gathering
+    of all its documents."""
+    ids = conn.scalars(matching_ids(conn, order_search, q).limit(few + 1)).all()
+    if len(ids) <= few:
+        return order_id.in_(ids)
+    t = order_search
+    return sa.exists().where(t.c.OrderId == order_id, *has_words(t.c, q, conn.dialect.name))
+
+
+# -- writing the search rows --------------------------------------------------------------
+
+
+def company_rows(conn: sa.Connection, ids: Sequence[int]) -> Iterator[dict[str, Any]]:
+    c = s.companies
+    for company_id, name in conn.execute(sa.select(c.c.Id, c.c.Name).where(c.c.Id.in_(ids))):
+        yield _row(company_search, company_id, name)
+
+
+def product_rows(conn: sa.Connection, ids: Sequence[int]) -> Iterator[dict[str, Any]]:
+    p = s.products
+    stmt = sa.select(p.c.Id, p.c.ProductNumber, p.c.Description).where(p.c.Id.in_(ids))
+    for product_id, number, description in conn.execute(stmt):
+        yield _row(product_search, product_id, f"{number} {description}") | {"Number": number.lower()}
+
+
+def order_rows(conn: sa.Connection, ids: Sequence[int]) -> Iterator[dict[str, Any]]:
+    o, c = s.orders, s.companies
+    stmt = sa.select(o.c.Id, o.c.Name, c.c.Name).outerjoin(c, c.c.Id == o.c.CompanyId).where(o.c.Id.in_(ids))
+    for order_id, name, party in conn.execute(stmt):
+        yield _row(order_search, order_id, f"{name or ''} {party or ''}".strip())
+
+
+def _row(table: sa.Table, key: int, text: str) -> dict[str, Any]:
+    lower, plain = fold(text)
+    return {_key(table).name: key, "Lower": lower, "Plain": plain}
+
+
+def index_companies(conn: sa.Connection, ids: Iterable[int]) -> None:
+    _rewrite(conn, s.companies, ids)
+
+
+def index_products(conn: sa.Connection, ids: Iterable[int]) -> None:
+    _rewrite(conn, s.products, ids)
+
+
+def index_orders(conn: sa.Connection, ids: Iterable[int]) -> None:
+    _rewrite(conn, s.orders, ids)
+
+
+SOURCES: dict[
+    sa.Table, tuple[sa.Table, Callable[[sa.Connection, Sequence[int]], Iterator[dict[str, Any]]]]
+] = {
+    s.companies: (company_search, company_rows),
+    s.products: (product_search, product_rows),
+    s.orders: (order_search, order_rows),
+}
+
+
+def rows_for(
+    conn: sa.Connection, source: sa.Table, ids: Sequence[int]
+) -> tuple[sa.Table, list[dict[str, Any]]]:
+    """The search table that ``source`` feeds and the search rows of ``ids``, for a bulk
+    loader that writes them its own way (``_rewrite`` is the general path)."""
+    table, rows = SOURCES[source]
+    return table, [row for chunk in _chunks(list(ids)) for row in rows(conn, chunk)]
+
+
+def _rewrite(conn: sa.Connection, source: sa.Table, ids: Iterable[int]) -> None:
+    """Replace the search rows of ``ids`` with rows folded from the source rows now."""
+    table, rows = SOURCES[source]
+    key = _key(table)
+    for chunk in _chunks(list(ids)):
+        conn.execute(table.delete().where(key.in_(chunk)))
+        fresh = list(rows(conn, chunk))
+        if fresh:
+            conn.execute(table.insert(), fresh)
+
+
+def index_written(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """After a writer put ``rows`` into ``table``: their search rows, and those of the documents
+    of every company whose name changed."""
+    if table not in SOURCES or not rows:
+        return
+    ids = [row["Id"] for row in rows]
+    if table is not s.companies:
+        _rewrite(conn, table, ids)
+        return
+    before = _texts(conn, ids)
+    _rewrite(conn, table, ids)
+    renamed = [company_id for company_id, text in _texts(conn, ids).items() if before.get(company_id) != text]
+    if renamed:
+        o = s.orders
+        index_orders(conn, conn.scalars(sa.select(o.c.Id).where(o.c.CompanyId.in_(renamed))))
+
+
+def _texts(conn: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
+    t = company_search
+    rows = conn.execute(sa.select(t.c.CompanyId, t.c.Lower).where(t.c.CompanyId.in_(ids)))
+    return {company_id: text for company_id, text in rows}
+
+
+def reindex(conn: sa.Connection) -> None:
+    """Rewrite every search row from the source tables (after a load that did not)."""
+    for source, index in (
+        (s.companies, index_companies),
+        (s.products, index_products),
+        (s.orders, index_orders),
+    ):
+        last = None
+        while True:
+            stmt = sa.select(source.c.Id).order_by(source.c.Id).limit(WRITE_CHUNK * 10)
+            ids = list(conn.scalars(stmt if last is None else stmt.where(source.c.Id > last)))
+            if not ids:
+                break
+            index(conn, ids)
+            last = ids[-1]
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), WRITE_CHUNK):
+        yield ids[start : start + WRITE_CHUNK]
+
+
+def _key(table: sa.Table) -> sa.Column[Any]:
+    return next(iter(table.primary_key.columns))
+
+
+# -- the indexes --------------------------------------------------------------------------
+
+
+def build_search(conn: sa.Connection, *, rewrite: bool = False) -> bool:
+    """Make a tenant database searchable: the search tables and their indexes where missing,
+    filled from the source tables when the tables were missing (or ``rewrite``). For databases
+    written before search existed, and by writers that skip the search rows. True if rows
+    were written."""
+    missing = [table for table in SEARCH_TABLES if not sa.inspect(conn).has_table(table.name)]
+    for table in missing:
+        table.create(conn)
+    if missing or rewrite:
+        reindex(conn)
+    create_search_indexes(conn)
+    return bool(missing) or rewrite
+
+
+def _fts_name(table: sa.Table) -> str:
+    return f"{table.name}Index"
+
+
+def create_search_indexes(conn: sa.Connection) -> None:
+    """The trigram indexes over the search tables, where they are missing (filled from the
+    rows already there). SQLite: an FTS5 table per search table, kept in step by triggers.
+    PostgreSQL: the ``pg_trgm`` extension and a GIN index on ``Plain``."""
+    if conn.dialect.name == "sqlite":
+        for table in SEARCH_TABLES:
+            _create_fts(conn, table)
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for table in SEARCH_TABLES:
+            conn.exec_driver_sql(
+                f'CREATE INDEX IF NOT EXISTS "ix_{table.name.lower()}_plain" '
+                f'ON "{table.name}" USING gin ("Plain" gin_trgm_ops)'
+            )
+
+
+def _create_fts(conn: sa.Connection, table: sa.Table) -> None:
+    fts, key = _fts_name(table), _key(table).name
+    if sa.inspect(conn).has_table(fts):
+        return
+    conn.exec_driver_sql(
+        f'CREATE VIRTUAL TABLE "{fts}" USING fts5("Lower", "Plain", content="{table.name}", '
+        f"content_rowid=\"{key}\", tokenize='trigram case_sensitive 1')"
+    )
+    new = f'(rowid, "Lower", "Plain") VALUES (new."{key}", new."Lower", new."Plain")'
+    old = f'("{fts}", rowid, "Lower", "Plain") VALUES (\'delete\', old."{key}", old."Lower", old."Plain")'
+    for name, when, body in (
+        ("ai", "AFTER INSERT", f'INSERT INTO "{fts}" {new};'),
+        ("ad", "AFTER DELETE", f'INSERT INTO "{fts}" {old};'),
+        ("au", "AFTER UPDATE", f'INSERT INTO "{fts}" {old}; INSERT INTO "{fts}" {new};'),
+    ):
+        conn.exec_driver_sql(f'CREATE TRIGGER "{fts}_{name}" {when} ON "{table.name}" BEGIN {body} END')
+    conn.exec_driver_sql(f'INSERT INTO "{fts}"("{fts}") VALUES (\'rebuild\')')
