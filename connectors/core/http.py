@@ -8,8 +8,10 @@ statuses become the errors of ``connectors.core.errors`` at once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -101,7 +103,7 @@ class SourceClient:
             ) from exc
         self._note_server_time(response)
         if response.is_success:
-            return response.json()
+            return json.loads(response.content, parse_float=Decimal)  # money stays exact
         raise self._error(path, response)
 
     def _error(self, path: str, response: httpx.Response) -> Exception:
