@@ -55,7 +55,9 @@ class FortnoxData:
     modified: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def documents(self) -> int:
-        return sum(map(len, (self.orders, self.invoices, self.purchase_orders, self.incoming_goods, self.payments)))
+        return sum(
+            map(len, (self.orders, self.invoices, self.purchase_orders, self.incoming_goods, self.payments))
+        )
 
 
 def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxData:
@@ -65,7 +67,9 @@ def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxD
         companies = {r.Id: r for r in conn.execute(sa.select(s.companies))}
         products = {r.Id: r for r in conn.execute(sa.select(s.products))}
         items: dict[int, list[Any]] = defaultdict(list)
-        for item in conn.execute(sa.select(s.order_items).order_by(s.order_items.c.OrderId, s.order_items.c.LineNo)):
+        for item in conn.execute(
+            sa.select(s.order_items).order_by(s.order_items.c.OrderId, s.order_items.c.LineNo)
+        ):
             items[item.OrderId].append(item)
         paid: dict[int, Decimal] = defaultdict(Decimal)
         payment_rows = list(conn.execute(sa.select(s.payments).order_by(s.payments.c.Id)))
@@ -82,10 +86,14 @@ def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxD
             if doc.OrderStatusId in OPEN_SALES_ORDER:
                 data.orders[str(doc.Id)] = _order(doc, company, items[doc.Id], products, codes)
             elif doc.OrderStatusId in INVOICE_STATUSES | CREDIT_STATUSES:
-                data.invoices[str(doc.Id)] = _invoice(doc, company, items[doc.Id], products, codes, paid[doc.Id])
+                data.invoices[str(doc.Id)] = _invoice(
+                    doc, company, items[doc.Id], products, codes, paid[doc.Id]
+                )
             elif doc.OrderStatusId in PO_STATE:
                 rate = currencies[doc.CurrencyId].RateToSek
-                data.purchase_orders[str(doc.Id)] = _purchase_order(doc, company, items[doc.Id], products, codes, rate)
+                data.purchase_orders[str(doc.Id)] = _purchase_order(
+                    doc, company, items[doc.Id], products, codes, rate
+                )
         for p in payment_rows:
             if str(p.OrderId) in data.invoices:
                 data.payments[str(p.Id)] = _payment(p, data.invoices[str(p.OrderId)])
@@ -110,7 +118,12 @@ def _parties(data: FortnoxData, companies: Any, currencies: dict[int, Any]) -> N
         base = {"Name": c.Name, "OrganisationNumber": c.Orgno or "", "Active": not c.Inactive,
                 "Currency": currencies[c.CurrencyId].IsoCode if c.CurrencyId else "SEK"}  # fmt: skip
         if c.IsCustomer:
-            data.customers[str(c.Id)] = {"CustomerNumber": str(c.Id), **base, "City": "Stockholm", "Type": "COMPANY"}
+            data.customers[str(c.Id)] = {
+                "CustomerNumber": str(c.Id),
+                **base,
+                "City": "Stockholm",
+                "Type": "COMPANY",
+            }
         if c.IsVendor:
             data.suppliers[str(c.Id)] = {"SupplierNumber": str(c.Id), **base, "City": "Göteborg"}
 
@@ -118,7 +131,9 @@ def _parties(data: FortnoxData, companies: Any, currencies: dict[int, Any]) -> N
 def _articles(data: FortnoxData, conn: sa.Connection, products: dict[int, Any]) -> None:
     sp = s.supplier_prices
     cheapest: dict[int, Any] = {}
-    for price in conn.execute(sa.select(sp).where(sp.c.CurrencyId == 1).order_by(sp.c.ProductId, sp.c.Price, sp.c.Id)):
+    for price in conn.execute(
+        sa.select(sp).where(sp.c.CurrencyId == 1).order_by(sp.c.ProductId, sp.c.Price, sp.c.Id)
+    ):
         cheapest.setdefault(price.ProductId, price)
     for p in products.values():
         article = {"ArticleNumber": p.ProductNumber, "Description": p.Description, "EAN": p.Barcode or "",
@@ -229,7 +244,11 @@ def _purchase_order(
 
 
 def _incoming_goods(
-    data: FortnoxData, conn: sa.Connection, documents: list[Any], companies: dict[int, Any], products: dict[int, Any]
+    data: FortnoxData,
+    conn: sa.Connection,
+    documents: list[Any],
+    companies: dict[int, Any],
+    products: dict[int, Any],
 ) -> None:
     it, oi = s.inv_transactions, s.order_items
     owner = {d.Id: d for d in documents}

@@ -34,7 +34,9 @@ from tests.fortnox_double.data import FortnoxData, now
 from tests.support import free_port
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-ALL_SCOPES = frozenset({"customer", "supplier", "article", "currency", "order", "invoice", "payment", "warehouse"})
+ALL_SCOPES = frozenset(
+    {"customer", "supplier", "article", "currency", "order", "invoice", "payment", "warehouse"}
+)
 LISTS = {  # path -> (collection, list key, scope, detail key)
     "customers": ("customers", "Customers", "customer", "Customer"),
     "suppliers": ("suppliers", "Suppliers", "supplier", "Supplier"),
@@ -118,7 +120,9 @@ class FortnoxDouble:
             presented = str(form.get("refresh_token", ""))
             with self.lock:
                 if presented not in self.refresh_tokens:
-                    return _json({"error": "invalid_grant", "error_description": "Invalid refresh token"}, 400)
+                    return _json(
+                        {"error": "invalid_grant", "error_description": "Invalid refresh token"}, 400
+                    )
                 self.refresh_tokens.discard(presented)
             return _json(self._access_token() | {"refresh_token": self.issue_refresh_token()})
         return _json({"error": "unsupported_grant_type"}, 400)
@@ -164,7 +168,9 @@ class FortnoxDouble:
                 return 401, _error("Invalid or expired access token", 2000311)
             if not self._admit():
                 return 429, _error("Too many requests", 2000440)
-        scope = "warehouse" if path.startswith("/api/warehouse") else LISTS.get(path.split("/")[2], ("",) * 4)[2]
+        scope = (
+            "warehouse" if path.startswith("/api/warehouse") else LISTS.get(path.split("/")[2], ("",) * 4)[2]
+        )
         if scope not in self.credentials.scopes:
             return 403, _error(f"Missing scope {scope}", 2000663)
         if path.startswith("/3/"):
@@ -187,18 +193,25 @@ class FortnoxDouble:
             found = objects.get(parts[1])
             return (200, {detail_key: found}) if found else (404, _error("Kan inte hitta objektet", 2000430))
         since = _since(query.get("lastmodified"))
-        keys = [k for k in objects if since is None or self.data.modified.get((collection, k), since) >= since]
+        keys = [
+            k for k in objects if since is None or self.data.modified.get((collection, k), since) >= since
+        ]
         keys.sort(key=lambda k: (len(k), k))
         limit, page = min(int(query.get("limit", 100)), 500), max(int(query.get("page", 1)), 1)
         pages = max((len(keys) + limit - 1) // limit, 1)
         chunk = keys[(page - 1) * limit : page * limit]
         fields = LIST_FIELDS.get(parts[0])
-        items = [{f: objects[k][f] for f in fields if f in objects[k]} if fields else objects[k] for k in chunk]
+        items = [
+            {f: objects[k][f] for f in fields if f in objects[k]} if fields else objects[k] for k in chunk
+        ]
         meta = {"@TotalResources": len(keys), "@TotalPages": pages, "@CurrentPage": page}
         return 200, {list_key: items, "MetaInformation": meta}
 
     def _warehouse(self, parts: list[str]) -> tuple[int, Any]:
-        collections = {"purchaseorders-v1": self.data.purchase_orders, "incominggoods-v1": self.data.incoming_goods}
+        collections = {
+            "purchaseorders-v1": self.data.purchase_orders,
+            "incominggoods-v1": self.data.incoming_goods,
+        }
         if parts[0] == "stockpoints-v1":
             return 200, list(self.data.stock_points.values())
         if parts == ["status-v1", "stockbalance"]:
@@ -213,9 +226,20 @@ class FortnoxDouble:
 def _list_entry(kind: str, document: dict[str, Any]) -> dict[str, Any]:
     entry = {k: v for k, v in document.items() if k != "rows"}
     if kind == "incominggoods-v1":
-        keep = ("id", "date", "supplierNumber", "supplierName", "released", "completed", "voided", "stockPointId")
+        keep = (
+            "id",
+            "date",
+            "supplierNumber",
+            "supplierName",
+            "released",
+            "completed",
+            "voided",
+            "stockPointId",
+        )
         entry = {k: document[k] for k in keep if k in document}
-        entry["unmatchedValue"] = sum(r["receivedQuantity"] - r.get("invoicedQuantity", 0) for r in document["rows"])
+        entry["unmatchedValue"] = sum(
+            r["receivedQuantity"] - r.get("invoicedQuantity", 0) for r in document["rows"]
+        )
     return entry
 
 
