@@ -48,7 +48,7 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     matching: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Per tenant matching tolerances overriding the seed's defaults, e.g. "
+        description="Per tenant matching tolerances overriding the built-in defaults, e.g. "
         "[matching.acme] qtyPercent = 0.05",
     )
 
