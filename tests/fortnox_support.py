@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors.core import Secrets, SourceContext, SourceSettings, TenantReport, sync_tenant
+from connectors.core.secrets import secret_name
 from tests.fortnox_double.data import FortnoxData, from_demo
 from tests.fortnox_double.server import FortnoxDouble, RunningDouble, serve
 from tools.db import create_tenant_engine
@@ -38,19 +39,24 @@ def source_settings(running: RunningDouble, rate_limit: str = FAST, **options: A
                           client_id=credentials.client_id, tenant_id=credentials.tenant_id, **options)  # fmt: skip
 
 
-def secrets_for(running: RunningDouble, tenant: str = "acme") -> Secrets:
-    key = f"ASSTIO_SECRET_{tenant.replace('-', '_').upper()}_CLIENT_SECRET"
-    return Secrets({key: running.double.credentials.client_secret})
+def secrets_for(running: RunningDouble, tenant: str = "acme", extra: dict[str, str] | None = None) -> Secrets:
+    values = {"client_secret": running.double.credentials.client_secret} | (extra or {})
+    return Secrets({secret_name(tenant, name): value for name, value in values.items()})
 
 
 def sync_into(
-    url: str, running: RunningDouble, *, full: bool = False, tenant: str = "acme", **options: Any
+    url: str,
+    running: RunningDouble,
+    *,
+    full: bool = False,
+    tenant: str = "acme",
+    extra_secrets: dict[str, str] | None = None,
+    **options: Any,
 ) -> TenantReport:
     engine = create_tenant_engine(url, statement_timeout_ms=120_000)
     try:
-        context = SourceContext(
-            tenant, source_settings(running, **options), secrets_for(running, tenant), engine
-        )
+        secrets = secrets_for(running, tenant, extra_secrets)
+        context = SourceContext(tenant, source_settings(running, **options), secrets, engine)
         return sync_tenant(context, full=full)
     finally:
         engine.dispose()

@@ -181,7 +181,9 @@ async def test_vendor_prices_are_the_articles_purchase_prices(
     for article in priced:
         found = (await rest.get("/products/find", params={"q": article["ArticleNumber"]})).json()
         product = next(p for p in found if p["productNumber"] == article["ArticleNumber"])
-        prices = (await rest.get("/vendor-prices", params={"productId": product["productId"]})).json()["items"]
+        prices = (await rest.get("/vendor-prices", params={"productId": product["productId"]})).json()[
+            "items"
+        ]
         assert [(dec(p["price"]), p["supplierName"]) for p in prices] == [
             (dec(article["PurchasePrice"]), data.suppliers[article["SupplierNumber"]]["Name"])
         ]
