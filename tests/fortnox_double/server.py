@@ -78,6 +78,7 @@ class FortnoxDouble:
     statuses: Counter[int] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)
     log: list[tuple[float, str, int]] = field(default_factory=list)
+    admitted: list[float] = field(default_factory=list)  # when each request was let through
     on_request: Callable[[str], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -184,6 +185,7 @@ class FortnoxDouble:
         if len(self.hits) >= self.rate:
             return False
         self.hits.append(moment)
+        self.admitted.append(moment)
         return True
 
     def _fortnox(self, parts: list[str], query: dict[str, str]) -> tuple[int, Any]:
