@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
+import sqlalchemy as sa
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -36,6 +37,7 @@ from mcp_server.settings import Settings
 from mcp_server.tracing import current_trace_id
 from tools.db import TenantDatabases
 from tools.errors import AsstioError, ServiceUnavailable, Unauthorized
+from tools.freshness import source_freshness
 from tools.view import registered_views
 
 VERSION = "0.1.0"
@@ -214,14 +216,31 @@ def operations_routes(services: Services) -> list[Route]:
     async def readyz(request: Request) -> Response:
         tenants = {tenant: await _tenant_health(services, tenant) for tenant in services.databases.tenants}
         ready = all(state == "ok" for state in tenants.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "tenants": tenants}, 200 if ready else 503
-        )
+        body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "tenants": tenants}
+        if services.settings.sources:
+            body["sources"] = await _sources_freshness(services)
+        return JSONResponse(body, 200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
+        services.metrics.sources = await _sources_freshness(services) if services.settings.sources else {}
         return Response(services.metrics.render(), media_type=services.metrics.content_type)
 
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+
+
+async def _sources_freshness(services: Services) -> dict[str, Any]:
+    """Per source-backed tenant: its last successful sync and last error (null when unreadable)."""
+
+    def read(tenant: str) -> dict[str, Any] | None:
+        try:
+            with services.databases.reading(tenant) as conn:
+                return source_freshness(conn) | {"kind": services.settings.sources[tenant].kind}
+        except (ServiceUnavailable, sa.exc.SQLAlchemyError):
+            return None
+
+    return {
+        tenant: await anyio.to_thread.run_sync(read, tenant) for tenant in sorted(services.settings.sources)
+    }
 
 
 async def _tenant_health(services: Services, tenant: str) -> str:
