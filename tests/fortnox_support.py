@@ -14,7 +14,7 @@ from connectors.core.secrets import secret_name
 from tests.fortnox_double.data import FortnoxData, from_demo
 from tests.fortnox_double.server import FortnoxDouble, RunningDouble, serve
 from tools.db import create_tenant_engine
-from tools.demo.generate import generate
+from demo.generate import generate
 
 FAST = "100000/5 seconds"  # the view tests' limit, client and double alike (the real one: 25/5)
 
@@ -35,8 +35,15 @@ def start_double(data: FortnoxData, *, rate: int = 100_000, **options: Any) -> R
 
 def source_settings(running: RunningDouble, rate_limit: str = FAST, **options: Any) -> SourceSettings:
     credentials = running.double.credentials
-    return SourceSettings(kind="fortnox", base_url=running.url, rate_limit=rate_limit, token_url=running.token_url,
-                          client_id=credentials.client_id, tenant_id=credentials.tenant_id, **options)  # fmt: skip
+    return SourceSettings(
+        kind="fortnox",
+        base_url=running.url,
+        rate_limit=rate_limit,
+        token_url=running.token_url,
+        client_id=credentials.client_id,
+        tenant_id=credentials.tenant_id,
+        **options,
+    )
 
 
 def secrets_for(running: RunningDouble, tenant: str = "acme", extra: dict[str, str] | None = None) -> Secrets:
@@ -67,8 +74,14 @@ def sync_config(path: Path, running: RunningDouble, tenants: dict[str, str], rat
     lines = ['issuers = ["https://issuer.example"]', 'audience = "asstio"', "[tenants]"]
     lines += [f'{tenant} = "{url}"' for tenant, url in tenants.items()]
     for tenant in tenants:
-        lines += [f"[sources.{tenant}]", 'kind = "fortnox"', f'base_url = "{running.url}"',
-                  f'token_url = "{running.token_url}"', f'client_id = "{credentials.client_id}"',
-                  f'tenant_id = "{credentials.tenant_id}"', f'rate_limit = "{rate_limit}"']  # fmt: skip
+        lines += [
+            f"[sources.{tenant}]",
+            'kind = "fortnox"',
+            f'base_url = "{running.url}"',
+            f'token_url = "{running.token_url}"',
+            f'client_id = "{credentials.client_id}"',
+            f'tenant_id = "{credentials.tenant_id}"',
+            f'rate_limit = "{rate_limit}"',
+        ]
     path.write_text("\n".join(lines) + "\n")
     return path

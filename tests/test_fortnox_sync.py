@@ -64,15 +64,22 @@ async def rest(served: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 
 def run_sync(config: Path, secret: str, *extra: str, tenant: str = "demo") -> subprocess.Popen[str]:
     env = os.environ | {f"ASSTIO_SECRET_{tenant.upper()}_CLIENT_SECRET": secret}
-    return subprocess.Popen([*CLI, "sync", "--config", str(config), *extra], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [*CLI, "sync", "--config", str(config), *extra],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def counts(url: str) -> dict[str, int]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        found = {t: conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in
-                 ("Orders", "OrderItem", "Payment", "InvTransaction", "Company", "Product")}  # fmt: skip
+        found = {
+            t: conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one()
+            for t in ("Orders", "OrderItem", "Payment", "InvTransaction", "Company", "Product")
+        }
     engine.dispose()
     return found
 
@@ -84,9 +91,14 @@ def expected_counts(data: FortnoxData) -> dict[str, int]:
         + sum(len(i["InvoiceRows"]) for i in data.invoices.values())
         + sum(len(p["rows"]) for p in data.purchase_orders.values())
     )
-    return {"Orders": len(data.orders) + len(data.invoices) + len(data.purchase_orders), "OrderItem": rows,
-            "Payment": len(data.payments), "InvTransaction": receipts,
-            "Company": len(data.customers) + len(data.suppliers), "Product": len(data.articles)}  # fmt: skip
+    return {
+        "Orders": len(data.orders) + len(data.invoices) + len(data.purchase_orders),
+        "OrderItem": rows,
+        "Payment": len(data.payments),
+        "InvTransaction": receipts,
+        "Company": len(data.customers) + len(data.suppliers),
+        "Product": len(data.articles),
+    }
 
 
 # -- incremental and full ---------------------------------------------------------------------
@@ -105,8 +117,14 @@ async def test_an_edit_in_fortnox_shows_after_the_next_incremental_sync(
     cancelled, paid = sent[0], sent[1]
     cancelled["Cancelled"] = True
     fortnox.double.touch("invoices", cancelled["DocumentNumber"])
-    data.payments["900001"] = {"Number": "900001", "InvoiceNumber": int(paid["DocumentNumber"]), "Amount": 10.5,
-                               "AmountCurrency": 10.5, "Currency": paid["Currency"], "PaymentDate": "2026-11-19"}  # fmt: skip
+    data.payments["900001"] = {
+        "Number": "900001",
+        "InvoiceNumber": int(paid["DocumentNumber"]),
+        "Amount": 10.5,
+        "AmountCurrency": 10.5,
+        "Currency": paid["Currency"],
+        "PaymentDate": "2026-11-19",
+    }
     fortnox.double.touch("payments", "900001")
     before = await invoice_numbered(rest, paid["DocumentNumber"])
     fortnox.double.reset_counts()
@@ -216,9 +234,12 @@ def test_the_real_rate_limit_is_kept_and_expiring_tokens_are_renewed(tmp_path: P
 
 def test_the_double_refuses_requests_beyond_25_in_5_seconds(fortnox: RunningDouble) -> None:
     fortnox.double.rate = 25
-    token = httpx.post(fortnox.token_url, data={"grant_type": "client_credentials"},
-                       headers={"TenantId": fortnox.double.credentials.tenant_id},
-                       auth=(fortnox.double.credentials.client_id, fortnox.double.credentials.client_secret)).json()  # fmt: skip
+    token = httpx.post(
+        fortnox.token_url,
+        data={"grant_type": "client_credentials"},
+        headers={"TenantId": fortnox.double.credentials.tenant_id},
+        auth=(fortnox.double.credentials.client_id, fortnox.double.credentials.client_secret),
+    ).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     with httpx.Client(base_url=fortnox.url, headers=headers) as client:
         statuses = [client.get("/3/currencies").status_code for _ in range(30)]

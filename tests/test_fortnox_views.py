@@ -145,9 +145,11 @@ async def test_open_order_lines_are_fortnox_rows_left_to_deliver(
     data = data_of(fortnox)
     expected = [
         dec(row["OrderedQuantity"]) - dec(row["DeliveredQuantity"])
-        for order in data.orders.values() if not order["Cancelled"]
-        for row in order["OrderRows"] if dec(row["DeliveredQuantity"]) < dec(row["OrderedQuantity"])
-    ]  # fmt: skip
+        for order in data.orders.values()
+        if not order["Cancelled"]
+        for row in order["OrderRows"]
+        if dec(row["DeliveredQuantity"]) < dec(row["OrderedQuantity"])
+    ]
     rows = await walk(rest, "/open-order-lines", pageSize=100)
     assert sorted(dec(r["qtyLeftToDeliver"]) for r in rows) == sorted(expected)
 

@@ -103,8 +103,15 @@ def _company(party: Json, number: str, company_id: int, refs: Refs) -> Row:
 
 def placeholder_company(number: str, name: str | None, company_id: int, *, vendor: bool) -> Row:
     """A party a document names before its own stream has brought it (filled in later)."""
-    return {"Id": company_id, "ContactNumber": small_int(number) or company_id, "Name": name or number,
-            "IsCustomer": not vendor, "IsVendor": vendor, "Inactive": False, "CreditStop": False}  # fmt: skip
+    return {
+        "Id": company_id,
+        "ContactNumber": small_int(number) or company_id,
+        "Name": name or number,
+        "IsCustomer": not vendor,
+        "IsVendor": vendor,
+        "Inactive": False,
+        "CreditStop": False,
+    }
 
 
 def article_product(article: Json, product_id: int) -> Row:
@@ -119,8 +126,13 @@ def article_product(article: Json, product_id: int) -> Row:
 
 
 def placeholder_product(number: str, description: str | None, product_id: int) -> Row:
-    return {"Id": product_id, "ProductNumber": number, "Description": description or number,
-            "IsActive": True, "DefaultPrice": Decimal(0)}  # fmt: skip
+    return {
+        "Id": product_id,
+        "ProductNumber": number,
+        "Description": description or number,
+        "IsActive": True,
+        "DefaultPrice": Decimal(0),
+    }
 
 
 def article_vendor_price(article: Json, price_id: int, refs: Refs) -> Row | None:
@@ -317,14 +329,23 @@ def purchase_order_lines(po: Json, po_id: int, refs: Refs) -> list[Row]:
     for row in po.get("rows", []):
         qty, price = dec(row.get("orderedQuantity")), money(row.get("price"))
         sum_ex_vat = money(qty * price)
-        lines.append({
-            "Id": refs.lines[row["id"]], "OrderId": po_id, "LineNo": int(row.get("rowNum") or 0),
-            "ProductId": refs.products.get(row.get("itemId") or ""),
-            "Description": row.get("itemDescription") or row.get("itemId") or "",
-            "VendorProductNumber": None, "QtyOrdered": qty, "QtyDelivered": dec(row.get("receivedQuantity")),
-            "Price": price, "Discount": Decimal(0), "VatRate": PURCHASE_VAT, "SumExVat": sum_ex_vat,
-            "SumIncVat": money(sum_ex_vat * (1 + PURCHASE_VAT)),
-        })  # fmt: skip
+        lines.append(
+            {
+                "Id": refs.lines[row["id"]],
+                "OrderId": po_id,
+                "LineNo": int(row.get("rowNum") or 0),
+                "ProductId": refs.products.get(row.get("itemId") or ""),
+                "Description": row.get("itemDescription") or row.get("itemId") or "",
+                "VendorProductNumber": None,
+                "QtyOrdered": qty,
+                "QtyDelivered": dec(row.get("receivedQuantity")),
+                "Price": price,
+                "Discount": Decimal(0),
+                "VatRate": PURCHASE_VAT,
+                "SumExVat": sum_ex_vat,
+                "SumIncVat": money(sum_ex_vat * (1 + PURCHASE_VAT)),
+            }
+        )
     return lines
 
 
@@ -339,13 +360,18 @@ def receipt_rows(goods: Json, refs: Refs, unit_price_sek: Mapping[int, Decimal])
         received = dec(row.get("receivedQuantity"))
         if item is None or received <= 0:
             continue
-        rows.append({
-            "Id": refs.lines[row["id"]], "OrderItemId": item, "ProductId": refs.products[row["itemId"]],
-            "WarehouseLocationId": refs.locations.get(row.get("stockLocationId") or ""),
-            "Qty": received,
-            "UnitPriceSek": unit_price_sek.get(item, Decimal(0)), "DateTransaction": day(goods["date"]),
-            "IsBooked": dec(row.get("invoicedQuantity")) >= received,
-        })  # fmt: skip
+        rows.append(
+            {
+                "Id": refs.lines[row["id"]],
+                "OrderItemId": item,
+                "ProductId": refs.products[row["itemId"]],
+                "WarehouseLocationId": refs.locations.get(row.get("stockLocationId") or ""),
+                "Qty": received,
+                "UnitPriceSek": unit_price_sek.get(item, Decimal(0)),
+                "DateTransaction": day(goods["date"]),
+                "IsBooked": dec(row.get("invoicedQuantity")) >= received,
+            }
+        )
     return rows
 
 

@@ -291,13 +291,21 @@ def replace_lines(
     if dropped_ids:
         conn.execute(sa.delete(s.inv_transactions).where(s.inv_transactions.c.OrderItemId.in_(dropped_ids)))
         conn.execute(sa.delete(s.order_items).where(s.order_items.c.Id.in_(dropped_ids)))
-        conn.execute(sa.delete(xid).where(xid.c.Source == ids.source, xid.c.Entity == f"{entity}-rows",
-                                          xid.c.LocalId.in_(dropped_ids)))  # fmt: skip
+        conn.execute(
+            sa.delete(xid).where(
+                xid.c.Source == ids.source, xid.c.Entity == f"{entity}-rows", xid.c.LocalId.in_(dropped_ids)
+            )
+        )
 
 
 def _forget_prefixed(conn: sa.Connection, ids: IdMap, entity: str, prefix: str) -> None:
-    conn.execute(sa.delete(xid).where(xid.c.Source == ids.source, xid.c.Entity == entity,
-                                      xid.c.ExternalId.startswith(prefix, autoescape=True)))  # fmt: skip
+    conn.execute(
+        sa.delete(xid).where(
+            xid.c.Source == ids.source,
+            xid.c.Entity == entity,
+            xid.c.ExternalId.startswith(prefix, autoescape=True),
+        )
+    )
 
 
 class _SalesDocuments(ModifiedSinceStream):
@@ -518,8 +526,12 @@ class IncomingGoods(ChangedListStream):
 def _unit_prices_sek(conn: sa.Connection, item_ids: Any) -> dict[int, Decimal]:
     """The purchase-order rows' unit prices in SEK (price times the currency's rate)."""
     i, o, c = s.order_items, s.orders, s.currencies
-    stmt = (sa.select(i.c.Id, i.c.Price * c.c.RateToSek).join(o, o.c.Id == i.c.OrderId)
-            .join(c, c.c.Id == o.c.CurrencyId).where(i.c.Id.in_(list(item_ids))))  # fmt: skip
+    stmt = (
+        sa.select(i.c.Id, i.c.Price * c.c.RateToSek)
+        .join(o, o.c.Id == i.c.OrderId)
+        .join(c, c.c.Id == o.c.CurrencyId)
+        .where(i.c.Id.in_(list(item_ids)))
+    )
     return {item: Decimal(str(price)).quantize(Decimal("0.0001")) for item, price in conn.execute(stmt)}
 
 

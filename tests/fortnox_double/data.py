@@ -109,14 +109,25 @@ def _currencies(data: FortnoxData, rows: Any) -> None:
     for c in rows:
         if c.IsoCode != "SEK":
             rate = num(c.RateToSek)
-            data.currencies[c.IsoCode] = {"Code": c.IsoCode, "Description": c.Name, "BuyRate": rate,
-                                          "SellRate": rate, "Unit": 1, "Date": "2026-11-01", "IsAutomatic": True}  # fmt: skip
+            data.currencies[c.IsoCode] = {
+                "Code": c.IsoCode,
+                "Description": c.Name,
+                "BuyRate": rate,
+                "SellRate": rate,
+                "Unit": 1,
+                "Date": "2026-11-01",
+                "IsAutomatic": True,
+            }
 
 
 def _parties(data: FortnoxData, companies: Any, currencies: dict[int, Any]) -> None:
     for c in companies:
-        base = {"Name": c.Name, "OrganisationNumber": c.Orgno or "", "Active": not c.Inactive,
-                "Currency": currencies[c.CurrencyId].IsoCode if c.CurrencyId else "SEK"}  # fmt: skip
+        base = {
+            "Name": c.Name,
+            "OrganisationNumber": c.Orgno or "",
+            "Active": not c.Inactive,
+            "Currency": currencies[c.CurrencyId].IsoCode if c.CurrencyId else "SEK",
+        }
         if c.IsCustomer:
             data.customers[str(c.Id)] = {
                 "CustomerNumber": str(c.Id),
@@ -136,11 +147,21 @@ def _articles(data: FortnoxData, conn: sa.Connection, products: dict[int, Any]) 
     ):
         cheapest.setdefault(price.ProductId, price)
     for p in products.values():
-        article = {"ArticleNumber": p.ProductNumber, "Description": p.Description, "EAN": p.Barcode or "",
-                   "Active": bool(p.IsActive), "SalesPrice": num(p.DefaultPrice), "Type": "STOCK", "Unit": "st"}  # fmt: skip
+        article = {
+            "ArticleNumber": p.ProductNumber,
+            "Description": p.Description,
+            "EAN": p.Barcode or "",
+            "Active": bool(p.IsActive),
+            "SalesPrice": num(p.DefaultPrice),
+            "Type": "STOCK",
+            "Unit": "st",
+        }
         if price := cheapest.get(p.Id):
-            article |= {"SupplierNumber": str(price.SupplierId), "PurchasePrice": num(price.Price),
-                        "ManufacturerArticleNumber": price.SupplierProductNumber or ""}  # fmt: skip
+            article |= {
+                "SupplierNumber": str(price.SupplierId),
+                "PurchasePrice": num(price.Price),
+                "ManufacturerArticleNumber": price.SupplierProductNumber or "",
+            }
         data.articles[p.ProductNumber] = article
 
 
@@ -151,19 +172,33 @@ def _warehouses(data: FortnoxData, conn: sa.Connection) -> None:
     for w in conn.execute(sa.select(s.warehouses).order_by(s.warehouses.c.Id)):
         point = uid("stockpoint", w.Id)
         data.stock_points[point] = {
-            "id": point, "code": f"LAGER{w.Id}", "name": w.Name, "active": True,
-            "stockLocations": [{"id": uid("location", loc.Id), "code": loc.Name, "name": loc.Name, "stockPointId": point}
-                               for loc in locations[w.Id]],
-        }  # fmt: skip
+            "id": point,
+            "code": f"LAGER{w.Id}",
+            "name": w.Name,
+            "active": True,
+            "stockLocations": [
+                {"id": uid("location", loc.Id), "code": loc.Name, "name": loc.Name, "stockPointId": point}
+                for loc in locations[w.Id]
+            ],
+        }
     ps, pr = s.product_stock, s.products
     stmt = (
-        sa.select(pr.c.ProductNumber, ps.c.WarehouseId, sa.func.sum(ps.c.QtyInStock), sa.func.sum(ps.c.QtyOutgoing))
-        .join(pr, pr.c.Id == ps.c.ProductId).group_by(pr.c.ProductNumber, ps.c.WarehouseId)
+        sa.select(
+            pr.c.ProductNumber, ps.c.WarehouseId, sa.func.sum(ps.c.QtyInStock), sa.func.sum(ps.c.QtyOutgoing)
+        )
+        .join(pr, pr.c.Id == ps.c.ProductId)
+        .group_by(pr.c.ProductNumber, ps.c.WarehouseId)
         .order_by(pr.c.ProductNumber, ps.c.WarehouseId)
-    )  # fmt: skip
+    )
     for number, warehouse, in_stock, outgoing in conn.execute(stmt):
-        data.stock_balance.append({"itemId": number, "stockPointCode": f"LAGER{warehouse}", "inStock": num(in_stock),
-                                   "availableStock": num(Decimal(str(in_stock)) - Decimal(str(outgoing)))})  # fmt: skip
+        data.stock_balance.append(
+            {
+                "itemId": number,
+                "stockPointCode": f"LAGER{warehouse}",
+                "inStock": num(in_stock),
+                "availableStock": num(Decimal(str(in_stock)) - Decimal(str(outgoing))),
+            }
+        )
 
 
 def _row(item: Any, products: dict[int, Any]) -> Json:
@@ -180,16 +215,31 @@ def _row(item: Any, products: dict[int, Any]) -> Json:
 
 
 def _order(doc: Any, company: Any, items: list[Any], products: dict[int, Any], codes: dict[int, str]) -> Json:
-    rows = [_row(i, products) | {"OrderedQuantity": str(num(i.QtyOrdered)), "DeliveredQuantity": str(num(i.QtyDelivered)),
-                                 "Total": num(i.SumExVat)} for i in items]  # fmt: skip
+    rows = [
+        _row(i, products)
+        | {
+            "OrderedQuantity": str(num(i.QtyOrdered)),
+            "DeliveredQuantity": str(num(i.QtyDelivered)),
+            "Total": num(i.SumExVat),
+        }
+        for i in items
+    ]
     return {
-        "DocumentNumber": str(doc.Id), "CustomerNumber": str(company.Id), "CustomerName": company.Name,
-        "OrderDate": doc.DateOrder.date().isoformat(), "DeliveryDate": doc.DateDelivery.date().isoformat(),
-        "Currency": codes[doc.CurrencyId], "Cancelled": doc.OrderStatusId == 14,
-        "Total": num(doc.TotalIncVat), "TotalVAT": num(doc.TotalVat), "Net": num(doc.TotalExVat),
-        "YourReference": doc.Name or "", "YourOrderNumber": str(doc.PurchaseNumber or ""),
-        "InvoiceReference": "0", "OrderRows": rows,
-    }  # fmt: skip
+        "DocumentNumber": str(doc.Id),
+        "CustomerNumber": str(company.Id),
+        "CustomerName": company.Name,
+        "OrderDate": doc.DateOrder.date().isoformat(),
+        "DeliveryDate": doc.DateDelivery.date().isoformat(),
+        "Currency": codes[doc.CurrencyId],
+        "Cancelled": doc.OrderStatusId == 14,
+        "Total": num(doc.TotalIncVat),
+        "TotalVAT": num(doc.TotalVat),
+        "Net": num(doc.TotalExVat),
+        "YourReference": doc.Name or "",
+        "YourOrderNumber": str(doc.PurchaseNumber or ""),
+        "InvoiceReference": "0",
+        "OrderRows": rows,
+    }
 
 
 def _invoice(
@@ -197,50 +247,96 @@ def _invoice(
 ) -> Json:
     credit = doc.OrderStatusId in CREDIT_STATUSES
     sign = -1 if credit else 1
-    rows = [_row(i, products) | {"DeliveredQuantity": str(num(sign * abs(i.QtyDelivered))), "Total": num(i.SumExVat)}
-            for i in items]  # fmt: skip
+    rows = [
+        _row(i, products)
+        | {"DeliveredQuantity": str(num(sign * abs(i.QtyDelivered))), "Total": num(i.SumExVat)}
+        for i in items
+    ]
     sent = doc.OrderStatusId in {21, 22, 31}
     invoice = {
-        "DocumentNumber": str(doc.Id), "CustomerNumber": str(company.Id), "CustomerName": company.Name,
-        "InvoiceDate": doc.DateInvoice.date().isoformat(), "DueDate": (doc.DateDue or doc.DateInvoice).date().isoformat(),
-        "DeliveryDate": doc.DateDelivery.date().isoformat(), "Currency": codes[doc.CurrencyId],
-        "Cancelled": doc.OrderStatusId in {23, 32}, "Booked": sent, "Sent": sent,
-        "Reminders": 1 if doc.OrderStatusId == 22 else 0, "Credit": "true" if credit else "false",
-        "Total": num(doc.TotalIncVat), "TotalVAT": num(doc.TotalVat), "Net": num(doc.TotalExVat),
-        "Balance": num(doc.TotalIncVat - paid), "YourReference": doc.Name or "",
-        "YourOrderNumber": str(doc.PurchaseNumber or ""), "InvoiceType": "INVOICE", "InvoiceRows": rows,
-    }  # fmt: skip
+        "DocumentNumber": str(doc.Id),
+        "CustomerNumber": str(company.Id),
+        "CustomerName": company.Name,
+        "InvoiceDate": doc.DateInvoice.date().isoformat(),
+        "DueDate": (doc.DateDue or doc.DateInvoice).date().isoformat(),
+        "DeliveryDate": doc.DateDelivery.date().isoformat(),
+        "Currency": codes[doc.CurrencyId],
+        "Cancelled": doc.OrderStatusId in {23, 32},
+        "Booked": sent,
+        "Sent": sent,
+        "Reminders": 1 if doc.OrderStatusId == 22 else 0,
+        "Credit": "true" if credit else "false",
+        "Total": num(doc.TotalIncVat),
+        "TotalVAT": num(doc.TotalVat),
+        "Net": num(doc.TotalExVat),
+        "Balance": num(doc.TotalIncVat - paid),
+        "YourReference": doc.Name or "",
+        "YourOrderNumber": str(doc.PurchaseNumber or ""),
+        "InvoiceType": "INVOICE",
+        "InvoiceRows": rows,
+    }
     if credit and doc.CreditOfOrderId:
         invoice["CreditInvoiceReference"] = str(doc.CreditOfOrderId)
     return invoice
 
 
 def _payment(payment: Any, invoice: Json) -> Json:
-    return {"Number": str(payment.Id), "InvoiceNumber": int(invoice["DocumentNumber"]), "Amount": num(payment.Amount),
-            "AmountCurrency": num(payment.Amount), "Currency": invoice["Currency"],
-            "PaymentDate": payment.DatePaid.date().isoformat(), "Booked": True, "Source": "manual",
-            "InvoiceCustomerNumber": invoice["CustomerNumber"]}  # fmt: skip
+    return {
+        "Number": str(payment.Id),
+        "InvoiceNumber": int(invoice["DocumentNumber"]),
+        "Amount": num(payment.Amount),
+        "AmountCurrency": num(payment.Amount),
+        "Currency": invoice["Currency"],
+        "PaymentDate": payment.DatePaid.date().isoformat(),
+        "Booked": True,
+        "Source": "manual",
+        "InvoiceCustomerNumber": invoice["CustomerNumber"],
+    }
 
 
 def _purchase_order(
     doc: Any, company: Any, items: list[Any], products: dict[int, Any], codes: dict[int, str], rate: Decimal
 ) -> Json:
-    rows = [{"id": uid("porow", i.Id), "rowNum": i.LineNo, "purchaseOrderId": doc.Id,
-             "itemId": products[i.ProductId].ProductNumber if i.ProductId else "", "itemDescription": i.Description,
-             "orderedQuantity": num(i.QtyOrdered), "receivedQuantity": num(i.QtyDelivered), "price": num(i.Price),
-             "remainingOrderedQuantity": num(max(i.QtyOrdered - i.QtyDelivered, 0)), "isStockItem": True,
-             "currencyCode": codes[doc.CurrencyId]} for i in items]  # fmt: skip
+    rows = [
+        {
+            "id": uid("porow", i.Id),
+            "rowNum": i.LineNo,
+            "purchaseOrderId": doc.Id,
+            "itemId": products[i.ProductId].ProductNumber if i.ProductId else "",
+            "itemDescription": i.Description,
+            "orderedQuantity": num(i.QtyOrdered),
+            "receivedQuantity": num(i.QtyDelivered),
+            "price": num(i.Price),
+            "remainingOrderedQuantity": num(max(i.QtyOrdered - i.QtyDelivered, 0)),
+            "isStockItem": True,
+            "currencyCode": codes[doc.CurrencyId],
+        }
+        for i in items
+    ]
     state = PO_STATE[doc.OrderStatusId]
     return {
-        "id": doc.Id, "supplierNumber": str(company.Id), "supplierName": company.Name,
-        "orderDate": doc.DateOrder.date().isoformat(), "deliveryDate": doc.DateDelivery.date().isoformat(),
-        "currencyCode": codes[doc.CurrencyId], "currencyRate": num(rate), "currencyUnit": 1,
-        "purchaseOrderState": state, "voided": state == "VOIDED", "manuallyCompleted": False,
+        "id": doc.Id,
+        "supplierNumber": str(company.Id),
+        "supplierName": company.Name,
+        "orderDate": doc.DateOrder.date().isoformat(),
+        "deliveryDate": doc.DateDelivery.date().isoformat(),
+        "currencyCode": codes[doc.CurrencyId],
+        "currencyRate": num(rate),
+        "currencyUnit": 1,
+        "purchaseOrderState": state,
+        "voided": state == "VOIDED",
+        "manuallyCompleted": False,
         "totalReceivedQuantity": num(sum((i.QtyDelivered for i in items), Decimal(0))),
-        "orderValue": num(doc.TotalExVat), "yourReference": doc.Name or "", "purchaseType": "WAREHOUSE",
-        "deliveryName": "Lagret", "deliveryAddress": "Lagervägen 1", "deliveryZipCode": "12345",
-        "deliveryCity": "Stockholm", "paymentTermsCode": "30", "rows": rows,
-    }  # fmt: skip
+        "orderValue": num(doc.TotalExVat),
+        "yourReference": doc.Name or "",
+        "purchaseType": "WAREHOUSE",
+        "deliveryName": "Lagret",
+        "deliveryAddress": "Lagervägen 1",
+        "deliveryZipCode": "12345",
+        "deliveryCity": "Stockholm",
+        "paymentTermsCode": "30",
+        "rows": rows,
+    }
 
 
 def _incoming_goods(
@@ -259,21 +355,40 @@ def _incoming_goods(
     locations = {loc.Id: loc.WarehouseId for loc in conn.execute(sa.select(s.warehouse_locations))}
     for number, ((po_id, day), receipts) in enumerate(sorted(groups.items()), start=1):
         company = companies[owner[po_id].CompanyId]
-        rows = [{"id": uid("receipt", r.Id), "purchaseOrderId": po_id, "purchaseOrderRowId": uid("porow", r.OrderItemId),
-                 "itemId": products[r.ProductId].ProductNumber, "itemDescription": products[r.ProductId].Description,
-                 "receivedQuantity": num(r.Qty), "invoicedQuantity": num(r.Qty if r.IsBooked else 0),
-                 "orderedQuantity": num(r.Qty), "backOrderQuantity": 0, "takenQuantity": 0,
-                 "stockLocationId": uid("location", r.WarehouseLocationId) if r.WarehouseLocationId else "",
-                 "stockPointId": uid("stockpoint", locations.get(r.WarehouseLocationId, 1)), "isStockItem": True}
-                for r in receipts]  # fmt: skip
+        rows = [
+            {
+                "id": uid("receipt", r.Id),
+                "purchaseOrderId": po_id,
+                "purchaseOrderRowId": uid("porow", r.OrderItemId),
+                "itemId": products[r.ProductId].ProductNumber,
+                "itemDescription": products[r.ProductId].Description,
+                "receivedQuantity": num(r.Qty),
+                "invoicedQuantity": num(r.Qty if r.IsBooked else 0),
+                "orderedQuantity": num(r.Qty),
+                "backOrderQuantity": 0,
+                "takenQuantity": 0,
+                "stockLocationId": uid("location", r.WarehouseLocationId) if r.WarehouseLocationId else "",
+                "stockPointId": uid("stockpoint", locations.get(r.WarehouseLocationId, 1)),
+                "isStockItem": True,
+            }
+            for r in receipts
+        ]
         for row in rows:
             if not row["stockLocationId"]:
                 del row["stockLocationId"]
         data.incoming_goods[str(number)] = {
-            "id": number, "date": day, "supplierNumber": str(company.Id), "supplierName": company.Name,
-            "released": True, "completed": True, "voided": False, "hasDeliveryNote": True, "deliveryNoteId": f"FS-{number}",
-            "stockPointId": rows[0]["stockPointId"], "rows": rows,
-        }  # fmt: skip
+            "id": number,
+            "date": day,
+            "supplierNumber": str(company.Id),
+            "supplierName": company.Name,
+            "released": True,
+            "completed": True,
+            "voided": False,
+            "hasDeliveryNote": True,
+            "deliveryNoteId": f"FS-{number}",
+            "stockPointId": rows[0]["stockPointId"],
+            "rows": rows,
+        }
 
 
 def now() -> datetime:

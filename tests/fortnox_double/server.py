@@ -49,10 +49,30 @@ LISTS = {  # path -> (collection, list key, scope, detail key)
 LIST_FIELDS = {
     "customers": ("CustomerNumber", "Name", "OrganisationNumber", "City"),
     "articles": ("ArticleNumber", "Description", "EAN", "Unit"),
-    "orders": ("DocumentNumber", "CustomerNumber", "CustomerName", "OrderDate", "Currency", "Cancelled", "Total"),
-    "invoices": ("DocumentNumber", "CustomerNumber", "CustomerName", "InvoiceDate", "DueDate", "Currency",
-                 "Cancelled", "Booked", "Sent", "Total", "Balance", "InvoiceType"),
-}  # fmt: skip
+    "orders": (
+        "DocumentNumber",
+        "CustomerNumber",
+        "CustomerName",
+        "OrderDate",
+        "Currency",
+        "Cancelled",
+        "Total",
+    ),
+    "invoices": (
+        "DocumentNumber",
+        "CustomerNumber",
+        "CustomerName",
+        "InvoiceDate",
+        "DueDate",
+        "Currency",
+        "Cancelled",
+        "Booked",
+        "Sent",
+        "Total",
+        "Balance",
+        "InvoiceType",
+    ),
+}
 
 
 @dataclass
@@ -101,12 +121,14 @@ class FortnoxDouble:
     # -- the HTTP side ---------------------------------------------------------------------
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/oauth-v1/token", self._token, methods=["POST"]),
-            Route("/3/{resource}", self._api),
-            Route("/3/{resource}/{key}", self._api),
-            Route("/api/warehouse/{path:path}", self._api),
-        ])  # fmt: skip
+        return Starlette(
+            routes=[
+                Route("/oauth-v1/token", self._token, methods=["POST"]),
+                Route("/3/{resource}", self._api),
+                Route("/3/{resource}/{key}", self._api),
+                Route("/api/warehouse/{path:path}", self._api),
+            ]
+        )
 
     async def _token(self, request: Request) -> Response:
         form = await request.form()
@@ -136,8 +158,12 @@ class FortnoxDouble:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.tokens[token] = time.time() + self.token_ttl
-        return {"access_token": token, "token_type": "Bearer", "expires_in": int(self.token_ttl),
-                "scope": " ".join(sorted(self.credentials.scopes))}  # fmt: skip
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(self.token_ttl),
+            "scope": " ".join(sorted(self.credentials.scopes)),
+        }
 
     async def _api(self, request: Request) -> Response:
         path, query = request.url.path, dict(request.query_params)
