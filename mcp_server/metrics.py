@@ -1,5 +1,6 @@
 """Prometheus metrics: requests and latency by door, route or tool and status; rate-limit
-rejections; matching cache hits; source freshness. One registry per app, so several apps (tests) don't clash."""
+rejections; matching cache hits; source freshness. One registry per app, so several apps
+(tests) don't clash."""
 
 from __future__ import annotations
 

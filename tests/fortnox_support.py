@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from connectors.core import Secrets, SourceContext, SourceSettings, TenantReport, sync_tenant
 from connectors.core.secrets import secret_name
+from demo.generate import generate
 from tests.fortnox_double.data import FortnoxData, from_demo
 from tests.fortnox_double.server import FortnoxDouble, RunningDouble, serve
 from tools.db import create_tenant_engine
-from demo.generate import generate
 
 FAST = "100000/5 seconds"  # the view tests' limit, client and double alike (the real one: 25/5)
 

@@ -168,14 +168,10 @@ def test_a_worker_killed_mid_page_loses_and_doubles_nothing(
     killed = threading.Event()
 
     def kill_in_the_middle_of_a_page(path: str) -> None:
-        if (
-            path.startswith("/3/invoices/")
-            and fortnox.double.requests["/3/invoices"] >= 1
-            and not killed.is_set()
-        ):
-            if sum(n for p, n in fortnox.double.requests.items() if p.startswith("/3/invoices/")) >= 75:
-                killed.set()
-                os.kill(worker.pid, signal.SIGKILL)
+        details = sum(n for p, n in fortnox.double.requests.items() if p.startswith("/3/invoices/"))
+        if path.startswith("/3/invoices/") and details >= 75 and not killed.is_set():
+            killed.set()
+            os.kill(worker.pid, signal.SIGKILL)
 
     fortnox.double.on_request = kill_in_the_middle_of_a_page
     worker.wait(timeout=300)
@@ -215,9 +211,7 @@ def test_the_real_rate_limit_is_kept_and_expiring_tokens_are_renewed(tmp_path: P
     running = start_double(data, rate=25, token_ttl=36)
     try:
         started = time.monotonic()
-        report = sync_into(
-            f"sqlite:///{tmp_path / 'demo.db'}", running, tenant="demo", rate_limit="25/5 seconds"
-        )
+        report = sync_into(f"sqlite:///{tmp_path / 'demo.db'}", running, tenant="demo", rate_limit=RATE_LIMIT)
         elapsed = time.monotonic() - started
     finally:
         running.stop()
