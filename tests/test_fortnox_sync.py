@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from connectors.core import MissingScope, SourceSettings
 from connectors.fortnox.source import RATE_LIMIT
 from tests.fortnox_double.data import FortnoxData, now
 from tests.fortnox_double.server import Credentials, RunningDouble
@@ -289,3 +290,32 @@ def test_a_refresh_token_is_rotated_and_stored_encrypted(fortnox: RunningDouble,
     engine.dispose()
     assert current not in stored and Fernet(key.encode()).decrypt(stored.encode()).decode() == current
     assert now() is not None
+
+
+# -- freshness --------------------------------------------------------------------------------------
+
+
+def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_failed(
+    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+) -> None:
+    sync_into(tenant_url, fortnox, tenant="demo")
+    fortnox.double.credentials = Credentials(scopes=frozenset({"customer", "currency"}))
+    with pytest.raises(MissingScope):
+        sync_into(tenant_url, fortnox, tenant="demo")
+    live = start_server(
+        tmp_path / "server", {"demo": tenant_url}, sources={"demo": SourceSettings(kind="fortnox")}
+    )
+    try:
+        ready = httpx.get(live.url + "/readyz").json()
+        metrics = httpx.get(live.url + "/metrics").text
+    finally:
+        live.stop()
+    source = ready["sources"]["demo"]
+    assert ready["status"] == "ready" and source["kind"] == "fortnox"
+    # every stream last succeeded in the first sync, before the failure
+    assert source["lastSuccessAt"] == source["streams"]["fortnox/stockpoints"]["lastSuccessAt"]
+    assert source["lastSuccessAt"] < source["lastErrorAt"]
+    assert "Missing scope warehouse" in source["lastError"]
+    assert source["streams"]["fortnox/customers"]["lastSuccessAt"].endswith("Z")
+    assert 'asstio_source_last_success_timestamp_seconds{stream="fortnox/orders",tenant="demo"}' in metrics
+    assert 'asstio_source_last_error_timestamp_seconds{stream="fortnox/stockpoints",tenant="demo"}' in metrics
