@@ -79,9 +79,8 @@ def report(
     ]
     for name, (objects, requests, seconds) in (("first full", first), ("incremental", second)):
         estimate = max(seconds, requests / LIMITED_RATE)
-        lines.append(
-            f"{name:<12} {objects:>7} {requests:>9} {seconds:>8.1f} {requests / seconds:>6.1f} {estimate:>10.0f}"
-        )
+        rate = requests / seconds
+        lines.append(f"{name:<12} {objects:>7} {requests:>9} {seconds:>8.1f} {rate:>6.1f} {estimate:>10.0f}")
     lines.append(
         f"client limit {RATE_LIMIT}; machine: {platform.platform()}, {platform.machine()}, Python "
         f"{platform.python_version()}, SQLAlchemy {sa.__version__}"
