@@ -156,11 +156,11 @@ def _articles(data: FortnoxData, conn: sa.Connection, products: dict[int, Any]) 
             "Type": "STOCK",
             "Unit": "st",
         }
-        if price := cheapest.get(p.Id):
+        if best := cheapest.get(p.Id):
             article |= {
-                "SupplierNumber": str(price.SupplierId),
-                "PurchasePrice": num(price.Price),
-                "ManufacturerArticleNumber": price.SupplierProductNumber or "",
+                "SupplierNumber": str(best.SupplierId),
+                "PurchasePrice": num(best.Price),
+                "ManufacturerArticleNumber": best.SupplierProductNumber or "",
             }
         data.articles[p.ProductNumber] = article
 
