@@ -319,3 +319,15 @@ def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_faile
     assert source["streams"]["fortnox/customers"]["lastSuccessAt"].endswith("Z")
     assert 'asstio_source_last_success_timestamp_seconds{stream="fortnox/orders",tenant="demo"}' in metrics
     assert 'asstio_source_last_error_timestamp_seconds{stream="fortnox/stockpoints",tenant="demo"}' in metrics
+
+
+def test_a_worker_every_n_seconds_syncs_and_stops_on_sigterm(
+    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+) -> None:
+    config = sync_config(tmp_path / "asstio.toml", fortnox, {"demo": tenant_url})
+    worker = run_sync(config, fortnox.double.credentials.client_secret, "--every", "600")
+    assert worker.stderr is not None
+    first = worker.stderr.readline()
+    assert first.startswith("asstio-mcp sync: tenant demo: ") and "requests" in first
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=15) == 0
