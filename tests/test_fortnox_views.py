@@ -202,3 +202,20 @@ async def test_the_mcp_door_answers_the_same_invoices(
     for row in result.structured_content["items"]:
         assert dec(row["totalIncVat"]) == dec(by_number[str(row["invoiceNumber"])]["Total"])
     assert len(result.structured_content["items"]) == min(100, len(by_number))
+
+
+async def test_invoice_lines_are_the_rows_of_sent_invoices(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    invoices = [
+        i for i in sent_invoices(data_of(fortnox)) if i["Credit"] == "false"
+    ]  # credits have no lines here
+    lines, cursor = [], None
+    while True:
+        page = (await rest.post("/sales-invoice-lines", json={"pageSize": 100, "cursor": cursor})).json()
+        lines += page["items"]
+        if not (cursor := page["nextCursor"]):
+            break
+    assert len(lines) == sum(len(i["InvoiceRows"]) for i in invoices)
+    expected = sum(dec(row["Total"]) for i in invoices for row in i["InvoiceRows"])
+    assert sum(dec(line["sumExVat"]) for line in lines) == expected
