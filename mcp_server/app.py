@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import httpx
+import sqlalchemy as sa
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -37,6 +38,7 @@ from mcp_server.settings import Settings
 from mcp_server.tracing import current_trace_id
 from tools.db import TenantDatabases
 from tools.errors import AsstioError, BadRequest, ServiceUnavailable, Unauthorized
+from tools.freshness import source_freshness
 from tools.view import registered_views
 
 VERSION = "0.1.0"
@@ -263,6 +265,7 @@ def operations_routes(services: Services) -> list[Route]:
         return JSONResponse(*await readiness(services))
 
     async def metrics(request: Request) -> Response:
+        services.metrics.sources = await _sources_freshness(services) if services.settings.sources else {}
         return Response(services.metrics.render(), media_type=services.metrics.content_type)
 
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
@@ -295,8 +298,30 @@ async def readiness(services: Services) -> tuple[dict[str, Any], int]:
     if down:
         log.warning("readyz: tenant databases unavailable: %s", ", ".join(down))
     counts = {"ok": len(tenants) - len(down), "unavailable": len(down)}
-    body = {"status": "unavailable" if down else "ready", "tenants": counts, "rateLimitStorage": storage}
+    body: dict[str, Any] = {
+        "status": "unavailable" if down else "ready",
+        "tenants": counts,
+        "rateLimitStorage": storage,
+    }
+    if services.settings.sources:
+        with anyio.move_on_after(READYZ_DEADLINE_SECONDS):
+            body["sources"] = await _sources_freshness(services)
     return body, 503 if down else 200
+
+
+async def _sources_freshness(services: Services) -> dict[str, Any]:
+    """Per source-backed tenant: its last successful sync and last error (null when unreadable)."""
+
+    def read(tenant: str) -> dict[str, Any] | None:
+        try:
+            with services.databases.reading(tenant) as conn:
+                return source_freshness(conn) | {"kind": services.settings.sources[tenant].kind}
+        except (ServiceUnavailable, sa.exc.SQLAlchemyError):
+            return None
+
+    return {
+        tenant: await anyio.to_thread.run_sync(read, tenant) for tenant in sorted(services.settings.sources)
+    }
 
 
 async def _tenant_health(services: Services, tenant: str) -> str:

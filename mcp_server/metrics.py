@@ -1,14 +1,16 @@
 """Prometheus metrics: requests and latency by door, route or tool and status; rate-limit
-rejections; matching cache hits. One registry per app, so several apps (tests) don't clash."""
+rejections; matching cache hits; source freshness. One registry per app, so several apps
+(tests) don't clash."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from tools.matching.service import SuggestCache
@@ -37,7 +39,9 @@ class Metrics:
         self.rate_limited = Counter(
             "asstio_rate_limited", "Tool calls refused by the per-user rate limit", registry=self.registry
         )
+        self.sources: dict[str, Any] = {}  # tenant -> source_freshness(), set before each render
         self.registry.register(_CacheCollector(state))
+        self.registry.register(_FreshnessCollector(self))
 
     def observe(self, event: dict[str, Any]) -> None:
         door, route, tool = event["door"], event["route"], event["tool"] or ""
@@ -68,3 +72,32 @@ class _CacheCollector(Collector):
         family.add_metric(["hit"], 0)
         family.add_metric(["miss"], 0)
         yield family
+
+
+class _FreshnessCollector(Collector):
+    """Each source-backed tenant's stream times, as Unix timestamps (0: never)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        success = GaugeMetricFamily(
+            "asstio_source_last_success_timestamp_seconds",
+            "When a source-backed tenant's stream last synced successfully",
+            labels=["tenant", "stream"],
+        )
+        failure = GaugeMetricFamily(
+            "asstio_source_last_error_timestamp_seconds",
+            "When a source-backed tenant's stream last failed (0: its last run succeeded)",
+            labels=["tenant", "stream"],
+        )
+        for tenant, freshness in self.metrics.sources.items():
+            for stream, times in (freshness or {}).get("streams", {}).items():
+                success.add_metric([tenant, stream], _timestamp(times["lastSuccessAt"]))
+                failure.add_metric([tenant, stream], _timestamp(times["lastErrorAt"]))
+        yield success
+        yield failure
+
+
+def _timestamp(iso: str | None) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() if iso else 0.0

@@ -8,8 +8,10 @@ statuses become the errors of ``connectors.core.errors`` at once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -100,7 +102,7 @@ class SourceClient:
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     def _get_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
-        return self._get_response(path, params).json()
+        return json.loads(self._get_response(path, params).content, parse_float=Decimal)  # money stays exact
 
     def _get_response(self, path: str, params: Mapping[str, Any] | None) -> httpx.Response:
         self._limiter.acquire(self.source, self.tenant)

@@ -103,5 +103,11 @@ class IdMap:
     def _row(
         self, entity: str, external_id: str, local_id: int, fingerprint: str | None
     ) -> dict[str, object]:
-        return {"Source": self.source, "Entity": entity, "ExternalId": external_id, "LocalId": local_id,
-                "Fingerprint": fingerprint, "SyncedAt": self.synced_at}  # fmt: skip
+        return {
+            "Source": self.source,
+            "Entity": entity,
+            "ExternalId": external_id,
+            "LocalId": local_id,
+            "Fingerprint": fingerprint,
+            "SyncedAt": self.synced_at,
+        }

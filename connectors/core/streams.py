@@ -31,6 +31,7 @@ class Page:
     cursor: str | None  # the stream's cursor once this page has committed
     total: int | None = None  # records this run will fetch, when the stream knows (progress)
     sweep_before: datetime | None = field(default=None)  # last page of a full run: rows older are gone
+    deleted: Sequence[str] = ()  # external ids the source no longer has
 
 
 class Stream(ABC):

@@ -40,7 +40,8 @@ class SourceContext:
 
 class Source(Protocol):
     name: str
-    requests: int
+    requests: int  # HTTP requests made so far
+    retries: int  # of which retries (429, 5xx, unreachable)
 
     def streams(self) -> Sequence[Stream]: ...
 
@@ -56,6 +57,7 @@ class TenantReport:
     locked: bool = False
     written: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    retries: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -85,7 +87,7 @@ def sync_tenant(context: SourceContext, *, full: bool = False, progress: bool = 
                     context.engine, source.name, stream, full=full, progress=progress
                 )
         finally:
-            report.requests = source.requests
+            report.requests, report.retries = source.requests, source.retries
             source.close()
     report.seconds = time.monotonic() - started
     return report

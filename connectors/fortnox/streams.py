@@ -1,0 +1,595 @@
+"""What is fetched from Fortnox and how each page is written.
+
+``/3/`` resources offer ``lastmodified``: a run lists what changed since the cursor (less an
+overlap of a few minutes, deduplicated by key), then fetches details in pages of ``page_size``,
+each written in one transaction with a cursor that records how far the run got (the last
+document number done), so a killed run resumes where it stopped. A full run (``--full``, or the
+first) lists everything and ends by removing what it did not see: documents are deleted,
+customers, suppliers and articles are marked inactive (documents still name them).
+
+The warehouse lists have neither ``lastmodified`` nor paging: each run lists everything (one
+request) and fetches the detail of documents whose list entry changed (a fingerprint kept in the
+id map), so open purchase orders and receipts are rescanned at the cost of one list call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from connectors.core.errors import SourceNotFound
+from connectors.core.idmap import IdMap
+from connectors.core.rows import upsert
+from connectors.core.state import utc_now
+from connectors.core.streams import Page, Stream
+from connectors.fortnox import mapping as m
+from connectors.fortnox.client import FortnoxApi, Json, lastmodified
+from tools import schema as s
+from tools.reference import STATUS_TYPES, Status
+from tools.source_schema import external_ids as xid
+
+OVERLAP = timedelta(minutes=3)
+SOURCE = "fortnox"
+
+
+def _number_order(key: str) -> tuple[int, str]:
+    return (int(key), "") if key.isdigit() else (2**63, key)
+
+
+@dataclass
+class _Run:
+    """The cursor of a ``lastmodified`` stream: where the last complete run started, and how far
+    an unfinished run got."""
+
+    since: str | None = None  # naive UTC ISO; None: never completed a run
+    run_since: str | None = None
+    run_started: str | None = None  # our clock, for the sweep of a full run
+    run_server_start: str | None = None  # Fortnox's clock, the next run's since
+    run_full: bool = False
+    run_after: str | None = None  # last key written by the unfinished run
+
+    @classmethod
+    def load(cls, cursor: str | None) -> _Run:
+        return cls(**json.loads(cursor)) if cursor else cls()
+
+    def dump(self) -> str:
+        return json.dumps({k: v for k, v in vars(self).items() if v not in (None, False)}, sort_keys=True)
+
+    @property
+    def running(self) -> bool:
+        return self.run_started is not None
+
+
+class ModifiedSinceStream(Stream):
+    """A ``/3/`` list with ``lastmodified``; details fetched per item unless ``detail_path`` is None."""
+
+    list_path: ClassVar[str]
+    list_key: ClassVar[str]
+    key_field: ClassVar[str]
+    detail_path: ClassVar[str | None] = None
+    detail_key: ClassVar[str] = ""
+    page_size: ClassVar[int] = 50
+
+    def __init__(self, api: FortnoxApi) -> None:
+        self.api = api
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        run = self._begin(_Run.load(cursor), full)
+        params = (
+            {"lastmodified": lastmodified(datetime.fromisoformat(run.run_since))} if run.run_since else {}
+        )
+        listed = {
+            str(item[self.key_field]): item
+            for item in self.api.everything(self.list_path, self.list_key, params)
+        }
+        run.run_server_start = run.run_server_start or self.api.server_now().isoformat()
+        done = _number_order(run.run_after) if run.run_after else None
+        keys = sorted((k for k in listed if done is None or _number_order(k) > done), key=_number_order)
+        for start in range(0, len(keys), self.page_size):
+            chunk = keys[start : start + self.page_size]
+            records, gone = self._details(chunk, listed)
+            run.run_after = chunk[-1]
+            yield Page(records, run.dump(), total=len(keys), deleted=gone)
+        finished = _Run(since=run.run_server_start)
+        sweep = datetime.fromisoformat(run.run_started) if run.run_full and run.run_started else None
+        yield Page([], finished.dump(), total=len(keys), sweep_before=sweep)
+
+    def _begin(self, run: _Run, full: bool) -> _Run:
+        if run.running and (run.run_full or not full):
+            return run  # resume the unfinished run
+        since = (
+            None if full or run.since is None else (datetime.fromisoformat(run.since) - OVERLAP).isoformat()
+        )
+        return _Run(run.since, since, utc_now().isoformat(), None, since is None, None)
+
+    def _details(self, keys: Sequence[str], listed: dict[str, Json]) -> tuple[list[Json], list[str]]:
+        if self.detail_path is None:
+            return [listed[key] for key in keys], []
+        records, gone = [], []
+        for key in keys:
+            try:
+                records.append(self.api.detail(self.detail_path.format(key), self.detail_key))
+            except SourceNotFound:
+                gone.append(key)  # deleted between the list and the detail
+        return records, gone
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        if page.records:
+            self.write_records(conn, ids, page.records)
+        if page.deleted:
+            self.remove(conn, ids, ids.known(self.entity, page.deleted))
+        if page.sweep_before:
+            self.remove(conn, ids, ids.stale(self.entity, page.sweep_before))
+
+    entity: ClassVar[str]
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        raise NotImplementedError
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        raise NotImplementedError
+
+
+# -- reference rows, parties, articles ---------------------------------------------------------
+
+
+class Reference(Stream):
+    """Status types and statuses (ours, plus Fortnox's invoiced order) and Fortnox's currencies."""
+
+    name = "currencies"
+
+    def __init__(self, api: FortnoxApi) -> None:
+        self.api = api
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        currencies = self.api.everything("/3/currencies", "Currencies")
+        sek = {"Code": "SEK", "Description": "Svensk krona", "SellRate": 1, "Unit": 1}
+        yield Page([sek, *(c for c in currencies if c.get("Code") != "SEK")], None)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        types = [{"Id": i, "SystemName": name, "Name": label} for i, (name, label) in STATUS_TYPES.items()]
+        upsert(conn, s.order_status_types, types)
+        upsert(conn, s.order_statuses, [_status_row(status) for status in m.FORTNOX_STATUSES])
+        local = ids.assign("currency", s.currencies, [c["Code"] for c in page.records])
+        upsert(conn, s.currencies, [m.currency_row(c, local[c["Code"]]) for c in page.records])
+
+
+def _status_row(status: Status) -> dict[str, Any]:
+    flags = {
+        "IsOrderIntake": status.is_order_intake,
+        "IsSales": status.is_sales,
+        "IsPurchase": status.is_purchase,
+    }
+    return {"Id": status.id, "OrderStatusTypeId": status.type_id, "Name": status.name, **flags}
+
+
+def _currencies(conn: sa.Connection) -> dict[str, int]:
+    return {code: i for i, code in conn.execute(sa.select(s.currencies.c.Id, s.currencies.c.IsoCode))}
+
+
+class _Parties(ModifiedSinceStream):
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            conn.execute(
+                sa.update(s.companies).where(s.companies.c.Id.in_(gone.values())).values(Inactive=True)
+            )
+
+
+class Customers(_Parties):
+    name = entity = "customers"
+    list_path, list_key, key_field = "/3/customers", "Customers", "CustomerNumber"
+    detail_path, detail_key = "/3/customers/{}", "Customer"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        local = ids.assign(self.entity, s.companies, [r["CustomerNumber"] for r in records])
+        refs = m.Refs(currencies=_currencies(conn))
+        upsert(conn, s.companies, [m.customer_company(r, local[r["CustomerNumber"]], refs) for r in records])
+
+
+class Suppliers(_Parties):
+    name = entity = "suppliers"
+    list_path, list_key, key_field = "/3/suppliers", "Suppliers", "SupplierNumber"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        local = ids.assign(self.entity, s.companies, [r["SupplierNumber"] for r in records])
+        refs = m.Refs(currencies=_currencies(conn))
+        upsert(conn, s.companies, [m.supplier_company(r, local[r["SupplierNumber"]], refs) for r in records])
+
+
+class Articles(ModifiedSinceStream):
+    name = entity = "articles"
+    list_path, list_key, key_field = "/3/articles", "Articles", "ArticleNumber"
+    detail_path, detail_key = "/3/articles/{}", "Article"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        numbers = [r["ArticleNumber"] for r in records]
+        products = ids.assign(self.entity, s.products, numbers)
+        upsert(conn, s.products, [m.article_product(r, products[r["ArticleNumber"]]) for r in records])
+        suppliers = ids.known("suppliers", [r.get("SupplierNumber") or "" for r in records])
+        refs = m.Refs(companies=suppliers, products=products, currencies=_currencies(conn))
+        priced = [r for r in records if r.get("SupplierNumber") in suppliers]
+        price_ids = ids.assign("vendor-prices", s.supplier_prices, [r["ArticleNumber"] for r in priced])
+        prices = [m.article_vendor_price(r, price_ids[r["ArticleNumber"]], refs) for r in priced]
+        upsert(conn, s.supplier_prices, [p for p in prices if p is not None])
+        unpriced = ids.known("vendor-prices", sorted(set(numbers) - {r["ArticleNumber"] for r in priced}))
+        conn.execute(sa.delete(s.supplier_prices).where(s.supplier_prices.c.Id.in_(unpriced.values())))
+        ids.forget("vendor-prices", unpriced)
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            conn.execute(
+                sa.update(s.products).where(s.products.c.Id.in_(gone.values())).values(IsActive=False)
+            )
+
+
+# -- sales documents and payments ---------------------------------------------------------------
+
+
+def ensure_parties(
+    conn: sa.Connection, ids: IdMap, entity: str, named: dict[str, str | None], *, vendor: bool
+) -> dict[str, int]:
+    """Our ids of the parties documents name, with placeholders for ones not synced yet."""
+    known = ids.known(entity, named)
+    missing = {number: name for number, name in named.items() if number not in known}
+    if missing:
+        new = ids.assign(entity, s.companies, missing)
+        rows = [m.placeholder_company(n, name, new[n], vendor=vendor) for n, name in missing.items()]
+        upsert(conn, s.companies, rows)
+        known |= new
+    return known
+
+
+def ensure_products(conn: sa.Connection, ids: IdMap, named: dict[str, str | None]) -> dict[str, int]:
+    named = {number: text for number, text in named.items() if number}
+    known = ids.known("articles", named)
+    missing = {number: text for number, text in named.items() if number not in known}
+    if missing:
+        new = ids.assign("articles", s.products, missing)
+        upsert(conn, s.products, [m.placeholder_product(n, text, new[n]) for n, text in missing.items()])
+        known |= new
+    return known
+
+
+def delete_documents(conn: sa.Connection, ids: IdMap, entity: str, gone: dict[str, int]) -> None:
+    """Documents the source no longer has, with their lines, payments and receipts."""
+    if not gone:
+        return
+    doc_ids = list(gone.values())
+    items = sa.select(s.order_items.c.Id).where(s.order_items.c.OrderId.in_(doc_ids))
+    conn.execute(
+        sa.delete(s.purchase_invoice_matches).where(s.purchase_invoice_matches.c.OrderItemId.in_(items))
+    )
+    conn.execute(sa.delete(s.inv_transactions).where(s.inv_transactions.c.OrderItemId.in_(items)))
+    conn.execute(sa.delete(s.payments).where(s.payments.c.OrderId.in_(doc_ids)))
+    conn.execute(sa.delete(s.order_items).where(s.order_items.c.OrderId.in_(doc_ids)))
+    conn.execute(
+        sa.update(s.orders).where(s.orders.c.CreditOfOrderId.in_(doc_ids)).values(CreditOfOrderId=None)
+    )
+    conn.execute(sa.delete(s.orders).where(s.orders.c.Id.in_(doc_ids)))
+    for key in gone:
+        _forget_prefixed(conn, ids, f"{entity}-rows", f"{key}/")
+    ids.forget(entity, gone)
+
+
+def replace_lines(
+    conn: sa.Connection, ids: IdMap, entity: str, doc_ids: list[int], lines: list[dict[str, Any]]
+) -> None:
+    """Upsert a page's lines and drop the lines its documents no longer have."""
+    upsert(conn, s.order_items, lines)
+    kept = [line["Id"] for line in lines]
+    dropped = sa.select(s.order_items.c.Id).where(
+        s.order_items.c.OrderId.in_(doc_ids), s.order_items.c.Id.not_in(kept)
+    )
+    dropped_ids = list(conn.execute(dropped).scalars())
+    if dropped_ids:
+        conn.execute(sa.delete(s.inv_transactions).where(s.inv_transactions.c.OrderItemId.in_(dropped_ids)))
+        conn.execute(sa.delete(s.order_items).where(s.order_items.c.Id.in_(dropped_ids)))
+        conn.execute(
+            sa.delete(xid).where(
+                xid.c.Source == ids.source, xid.c.Entity == f"{entity}-rows", xid.c.LocalId.in_(dropped_ids)
+            )
+        )
+
+
+def _forget_prefixed(conn: sa.Connection, ids: IdMap, entity: str, prefix: str) -> None:
+    conn.execute(
+        sa.delete(xid).where(
+            xid.c.Source == ids.source,
+            xid.c.Entity == entity,
+            xid.c.ExternalId.startswith(prefix, autoescape=True),
+        )
+    )
+
+
+class _SalesDocuments(ModifiedSinceStream):
+    rows_key: ClassVar[str]
+
+    def document(self, record: Json, local_id: int, refs: m.Refs) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def lines(self, record: Json, local_id: int, refs: m.Refs) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        numbers = [r["DocumentNumber"] for r in records]
+        docs = ids.assign(self.entity, s.orders, numbers)
+        customers = ensure_parties(
+            conn,
+            ids,
+            "customers",
+            {r["CustomerNumber"]: r.get("CustomerName") for r in records},
+            vendor=False,
+        )
+        rows = [row for r in records for row in r.get(self.rows_key, [])]
+        products = ensure_products(
+            conn, ids, {row.get("ArticleNumber") or "": row.get("Description") for row in rows}
+        )
+        line_keys = [
+            m.line_key(r["DocumentNumber"], row["RowId"]) for r in records for row in r.get(self.rows_key, [])
+        ]
+        lines = ids.assign(f"{self.entity}-rows", s.order_items, line_keys)
+        credited = ids.known(self.entity, [r.get("CreditInvoiceReference") or "" for r in records])
+        refs = m.Refs(
+            companies=customers,
+            products=products,
+            currencies=_currencies(conn),
+            lines=lines,
+            documents=credited | docs,
+        )
+        upsert(conn, s.orders, [self.document(r, docs[r["DocumentNumber"]], refs) for r in records])
+        page_lines = [line for r in records for line in self.lines(r, docs[r["DocumentNumber"]], refs)]
+        replace_lines(conn, ids, self.entity, list(docs.values()), page_lines)
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        delete_documents(conn, ids, self.entity, gone)
+
+
+class Orders(_SalesDocuments):
+    name = entity = "orders"
+    list_path, list_key, key_field = "/3/orders", "Orders", "DocumentNumber"
+    detail_path, detail_key, rows_key = "/3/orders/{}", "Order", "OrderRows"
+
+    def document(self, record: Json, local_id: int, refs: m.Refs) -> dict[str, Any]:
+        return m.order_document(record, local_id, refs)
+
+    def lines(self, record: Json, local_id: int, refs: m.Refs) -> list[dict[str, Any]]:
+        return m.order_lines(record, local_id, refs)
+
+
+class Invoices(_SalesDocuments):
+    name = entity = "invoices"
+    list_path, list_key, key_field = "/3/invoices", "Invoices", "DocumentNumber"
+    detail_path, detail_key, rows_key = "/3/invoices/{}", "Invoice", "InvoiceRows"
+
+    def document(self, record: Json, local_id: int, refs: m.Refs) -> dict[str, Any]:
+        return m.invoice_document(record, local_id, refs)
+
+    def lines(self, record: Json, local_id: int, refs: m.Refs) -> list[dict[str, Any]]:
+        return m.invoice_lines(record, local_id, refs)
+
+
+class InvoicePayments(ModifiedSinceStream):
+    """Payments come complete in the list. One for an invoice not synced yet keeps the cursor
+    where it was, so the next run fetches it again (after the invoices stream has the invoice)."""
+
+    name = entity = "invoicepayments"
+    list_path, list_key, key_field = "/3/invoicepayments", "InvoicePayments", "Number"
+    page_size = 500
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        self._waiting = False
+        for page in super().pages(cursor, full=full):
+            finished = not _Run.load(page.cursor).running
+            if finished and self._waiting:
+                held = _Run(since=_Run.load(cursor).since).dump()
+                page = Page([], held, total=page.total, sweep_before=page.sweep_before)
+            yield page
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        invoices = ids.known("invoices", [str(r["InvoiceNumber"]) for r in records])
+        ready = [r for r in records if str(r["InvoiceNumber"]) in invoices]
+        self._waiting = self._waiting or len(ready) < len(records)
+        local = ids.assign(self.entity, s.payments, [r["Number"] for r in ready])
+        upsert(
+            conn,
+            s.payments,
+            [m.payment_row(r, local[r["Number"]], invoices[str(r["InvoiceNumber"])]) for r in ready],
+        )
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            conn.execute(sa.delete(s.payments).where(s.payments.c.Id.in_(gone.values())))
+            ids.forget(self.entity, gone)
+
+
+# -- the warehouse ------------------------------------------------------------------------------
+
+
+def fingerprint(item: Json) -> str:
+    return hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class ChangedListStream(Stream):
+    """A warehouse list without ``lastmodified``: the detail of each entry whose fingerprint changed."""
+
+    list_path: ClassVar[str]
+    detail_path: ClassVar[str]
+    entity: ClassVar[str]
+    page_size: ClassVar[int] = 50
+
+    def __init__(self, api: FortnoxApi, engine: sa.Engine) -> None:
+        self.api, self.engine = api, engine
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        listed = {str(item["id"]): item for item in self.api.warehouse(self.list_path)}
+        with self.engine.connect() as conn:
+            stored = IdMap(conn, SOURCE, utc_now()).fingerprints(self.entity)
+        self._fingerprints = {key: fingerprint(item) for key, item in listed.items()}
+        changed = sorted(
+            (k for k in listed if full or stored.get(k) != self._fingerprints[k]), key=_number_order
+        )
+        for start in range(0, len(changed), self.page_size):
+            chunk = changed[start : start + self.page_size]
+            yield Page([self._detail(key) for key in chunk], None, total=len(changed))
+        yield Page([], None, total=len(changed), deleted=sorted(set(stored) - set(listed)))
+
+    def _detail(self, key: str) -> Json:
+        body: Json = self.api.http.get_json(self.detail_path.format(key))
+        return body
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        if page.records:
+            self.write_records(conn, ids, page.records)
+        if page.deleted:
+            delete_documents(conn, ids, self.entity, ids.known(self.entity, page.deleted))
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        raise NotImplementedError
+
+
+class PurchaseOrders(ChangedListStream):
+    name = entity = "purchaseorders"
+    list_path, detail_path = "/api/warehouse/purchaseorders-v1", "/api/warehouse/purchaseorders-v1/{}"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        keys = [str(r["id"]) for r in records]
+        docs = ids.assign(self.entity, s.orders, keys, fingerprints={k: self._fingerprints[k] for k in keys})
+        suppliers = ensure_parties(
+            conn, ids, "suppliers", {r["supplierNumber"]: r.get("supplierName") for r in records}, vendor=True
+        )
+        rows = [row for r in records for row in r.get("rows", [])]
+        products = ensure_products(
+            conn, ids, {row.get("itemId") or "": row.get("itemDescription") for row in rows}
+        )
+        lines = ids.assign(f"{self.entity}-rows", s.order_items, [row["id"] for row in rows])
+        refs = m.Refs(companies=suppliers, products=products, currencies=_currencies(conn), lines=lines)
+        upsert(conn, s.orders, [m.purchase_order_document(r, docs[str(r["id"])], refs) for r in records])
+        page_lines = [line for r in records for line in m.purchase_order_lines(r, docs[str(r["id"])], refs)]
+        replace_lines(conn, ids, self.entity, list(docs.values()), page_lines)
+
+
+class IncomingGoods(ChangedListStream):
+    """Goods receipts: the received rows of released incoming-goods documents."""
+
+    name = entity = "incominggoods"
+    list_path, detail_path = "/api/warehouse/incominggoods-v1", "/api/warehouse/incominggoods-v1/{}"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        keys = [str(r["id"]) for r in records]
+        ids.assign(
+            self.entity, s.inv_transactions, keys, fingerprints={k: self._fingerprints[k] for k in keys}
+        )
+        counted = [r for r in records if r.get("released") and not r.get("voided")]
+        rows = [row for r in counted for row in r.get("rows", [])]
+        po_lines = ids.known("purchaseorders-rows", [row.get("purchaseOrderRowId") or "" for row in rows])
+        receipts = ids.assign(f"{self.entity}-rows", s.inv_transactions, [row["id"] for row in rows])
+        products = ensure_products(
+            conn, ids, {row.get("itemId") or "": row.get("itemDescription") for row in rows}
+        )
+        locations = ids.known("stocklocations", [row.get("stockLocationId") or "" for row in rows])
+        refs = m.Refs(products=products, lines=po_lines | receipts, locations=locations)
+        written = [
+            row for r in counted for row in m.receipt_rows(r, refs, _unit_prices_sek(conn, po_lines.values()))
+        ]
+        upsert(conn, s.inv_transactions, written)
+        self._drop_receipts(conn, ids, records, {row["Id"] for row in written})
+
+    def _drop_receipts(
+        self, conn: sa.Connection, ids: IdMap, records: Sequence[Json], kept: set[int]
+    ) -> None:
+        """Receipts of these documents that are no longer there (voided, row removed)."""
+        row_keys = [row["id"] for r in records for row in r.get("rows", [])]
+        stale = {k: v for k, v in ids.known(f"{self.entity}-rows", row_keys).items() if v not in kept}
+        if stale:
+            conn.execute(
+                sa.delete(s.purchase_invoice_matches).where(
+                    s.purchase_invoice_matches.c.InvTransactionId.in_(stale.values())
+                )
+            )
+            conn.execute(sa.delete(s.inv_transactions).where(s.inv_transactions.c.Id.in_(stale.values())))
+            ids.forget(f"{self.entity}-rows", stale)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        if page.records:
+            self.write_records(conn, ids, page.records)
+        if page.deleted:
+            ids.forget(self.entity, page.deleted)
+
+
+def _unit_prices_sek(conn: sa.Connection, item_ids: Any) -> dict[int, Decimal]:
+    """The purchase-order rows' unit prices in SEK (price times the currency's rate)."""
+    i, o, c = s.order_items, s.orders, s.currencies
+    stmt = (
+        sa.select(i.c.Id, i.c.Price * c.c.RateToSek)
+        .join(o, o.c.Id == i.c.OrderId)
+        .join(c, c.c.Id == o.c.CurrencyId)
+        .where(i.c.Id.in_(list(item_ids)))
+    )
+    return {item: Decimal(str(price)).quantize(Decimal("0.0001")) for item, price in conn.execute(stmt)}
+
+
+class StockPoints(Stream):
+    """Stock points to warehouses, their stock locations to locations, plus each stock point's
+    location ``*`` on which its balance is shown."""
+
+    name = "stockpoints"
+
+    def __init__(self, api: FortnoxApi) -> None:
+        self.api = api
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        yield Page(self.api.warehouse("/api/warehouse/stockpoints-v1"), None)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        points = page.records
+        houses = ids.assign("stockpoints", s.warehouses, [p["id"] for p in points])
+        upsert(conn, s.warehouses, [m.warehouse_row(p, houses[p["id"]]) for p in points])
+        locations = [loc for p in points for loc in p.get("stockLocations") or []]
+        local = ids.assign("stocklocations", s.warehouse_locations, [loc["id"] for loc in locations])
+        whole = ids.assign("stockpoint-locations", s.warehouse_locations, [p["code"] for p in points])
+        rows = [m.location_row(loc, local[loc["id"]], houses[loc["stockPointId"]]) for loc in locations]
+        rows += [
+            m.location_row({"code": m.WHOLE_STOCK_POINT}, whole[p["code"]], houses[p["id"]]) for p in points
+        ]
+        upsert(conn, s.warehouse_locations, rows)
+
+
+class StockBalance(Stream):
+    """Every article's balance per stock point (one list); balances no longer listed are dropped."""
+
+    name = "stockbalance"
+
+    def __init__(self, api: FortnoxApi) -> None:
+        self.api = api
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        yield Page(self.api.warehouse("/api/warehouse/status-v1/stockbalance"), None)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        balances = [b for b in page.records if b.get("itemId") and b.get("stockPointCode")]
+        whole = ids.known("stockpoint-locations", [b["stockPointCode"] for b in balances])
+        wl = s.warehouse_locations
+        warehouse_of = dict(
+            conn.execute(sa.select(wl.c.Id, wl.c.WarehouseId).where(wl.c.Id.in_(whole.values()))).all()
+        )
+        known = [b for b in balances if b["stockPointCode"] in whole]
+        refs = m.Refs(
+            products=ensure_products(conn, ids, {b["itemId"]: None for b in known}),
+            warehouses={code: warehouse_of[location] for code, location in whole.items()},
+            locations=whole,
+        )
+        keys = [f"{b['itemId']}@{b['stockPointCode']}" for b in known]
+        local = ids.assign(self.name, s.product_stock, keys)
+        upsert(
+            conn, s.product_stock, [m.stock_row(b, local[k], refs) for b, k in zip(known, keys, strict=True)]
+        )
+        gone = ids.stale(self.name, ids.synced_at)
+        conn.execute(sa.delete(s.product_stock).where(s.product_stock.c.Id.in_(gone.values())))
+        ids.forget(self.name, gone)

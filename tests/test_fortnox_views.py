@@ -1,0 +1,221 @@
+"""A Fortnox-backed tenant, synced from the double into SQLite and PostgreSQL, answers every
+view through both doors with the double's own figures (computed here from its objects).
+
+The view tests run the double and the client at a generous rate limit so that a first sync of
+a few thousand documents takes a minute, not ten; the real 25 requests / 5 s is exercised by
+tests/test_fortnox_sync.py."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fortnox_double.data import FortnoxData
+from tests.fortnox_double.server import RunningDouble
+from tests.fortnox_support import demo_fortnox_data, start_double, sync_into
+from tests.support import (
+    LiveServer,
+    mcp_session,
+    postgres_database,
+    postgres_reachable,
+    require_service,
+    rest_client,
+    start_server,
+    walk,
+)
+
+ORDERS = 1000
+TENANTS = {"sqlite": "demo", "postgres": "demo-b"}  # the test server's development issuer knows these
+
+
+@pytest.fixture(scope="module")
+def fortnox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDouble]:
+    running = start_double(demo_fortnox_data(tmp_path_factory.mktemp("fortnox"), ORDERS))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def synced(fortnox: RunningDouble, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
+    with postgres_database("fortnox") as pg_url:
+        urls = {"demo": f"sqlite:///{tmp_path_factory.mktemp('fortnox-db') / 'demo.db'}", "demo-b": pg_url}
+        for tenant, url in urls.items():
+            sync_into(url, fortnox, tenant=tenant)
+        yield urls
+
+
+@pytest.fixture(scope="module")
+def server(synced: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = start_server(Path(tmp_path_factory.mktemp("fortnox-server")), synced)
+    yield live
+    live.stop()
+
+
+@pytest.fixture(params=sorted(TENANTS))
+def tenant(request: pytest.FixtureRequest) -> str:
+    return TENANTS[request.param]
+
+
+@pytest.fixture
+async def rest(server: LiveServer, tenant: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with rest_client(server, tenant) as client:
+        yield client
+
+
+def data_of(fortnox: RunningDouble) -> FortnoxData:
+    return fortnox.double.data
+
+
+def dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def sent_invoices(data: FortnoxData) -> list[dict[str, Any]]:
+    return [i for i in data.invoices.values() if not i["Cancelled"] and (i["Sent"] or i["Booked"])]
+
+
+def paid_per_invoice(data: FortnoxData) -> dict[str, Decimal]:
+    paid: dict[str, Decimal] = defaultdict(Decimal)
+    for payment in data.payments.values():
+        paid[str(payment["InvoiceNumber"])] += dec(payment["AmountCurrency"])
+    return paid
+
+
+def test_the_double_served_only_spec_shapes_to_operations_of_the_spec(
+    fortnox: RunningDouble, synced: dict[str, str]
+) -> None:
+    assert fortnox.double.violations == []
+    assert fortnox.double.data.documents() > 2000
+
+
+async def test_customers_are_fortnox_customers_by_name(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    customers = await walk(rest, "/customers", pageSize=100)
+    active = [c for c in data_of(fortnox).customers.values() if c["Active"]]
+    assert sorted(c["name"] for c in customers) == sorted(c["Name"] for c in active)
+    by_number = {c["contactNumber"]: c for c in customers}
+    for customer in active:
+        assert by_number[int(customer["CustomerNumber"])]["orgno"] == (customer["OrganisationNumber"] or None)
+
+
+async def test_sales_invoices_carry_fortnox_totals_and_payments(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    data = data_of(fortnox)
+    listed = {
+        row["invoiceNumber"]: row
+        for row in await walk(rest, "/sales-invoices", documentType="both", pageSize=100)
+    }
+    expected = sent_invoices(data)
+    assert sorted(listed) == sorted(int(i["DocumentNumber"]) for i in expected)
+    paid = paid_per_invoice(data)
+    for invoice in expected:
+        row = listed[int(invoice["DocumentNumber"])]
+        assert dec(row["totalIncVat"]) == dec(invoice["Total"])
+        assert dec(row["totalVat"]) == dec(invoice["TotalVAT"])
+        assert dec(row["paidAmount"]) == paid[invoice["DocumentNumber"]]
+        assert dec(row["openAmount"]) == dec(invoice["Total"]) - paid[invoice["DocumentNumber"]]
+        assert row["documentType"] == ("credit" if invoice["Credit"] == "true" else "invoice")
+        assert row["dateInvoice"].startswith(invoice["InvoiceDate"])
+
+
+async def test_the_order_book_is_open_orders_and_invoices(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    data = data_of(fortnox)
+    rows = await walk(rest, "/sales-orders", pageSize=100)
+    orders = [o for o in data.orders.values() if not o["Cancelled"]]
+    invoices = [i for i in data.invoices.values() if not i["Cancelled"] and i["Credit"] == "false"]
+    assert len(rows) == len(orders) + len(invoices)
+    expected_total = sum(dec(d["Total"]) for d in [*orders, *invoices])
+    assert sum(dec(row["totalIncVat"]) for row in rows) == expected_total
+
+
+async def test_open_order_lines_are_fortnox_rows_left_to_deliver(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    data = data_of(fortnox)
+    expected = [
+        dec(row["OrderedQuantity"]) - dec(row["DeliveredQuantity"])
+        for order in data.orders.values()
+        if not order["Cancelled"]
+        for row in order["OrderRows"]
+        if dec(row["DeliveredQuantity"]) < dec(row["OrderedQuantity"])
+    ]
+    rows = await walk(rest, "/open-order-lines", pageSize=100)
+    assert sorted(dec(r["qtyLeftToDeliver"]) for r in rows) == sorted(expected)
+
+
+async def test_purchase_orders_are_the_sent_ones_still_open(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    data = data_of(fortnox)
+    rows = await walk(rest, "/purchase-orders", pageSize=100)
+    expected = [po["id"] for po in data.purchase_orders.values() if po["purchaseOrderState"] == "SENT"]
+    assert sorted(r["purchaseNumber"] for r in rows) == sorted(expected)
+
+
+async def test_stock_is_fortnox_balance_per_stock_point(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    data = data_of(fortnox)
+    rows = await walk(rest, "/warehouse-stock", pageSize=200)
+    shown = {(r["productNumber"], r["warehouseName"], r["locationName"]): dec(r["qtyInStock"]) for r in rows}
+    point = {p["code"]: p["name"] for p in data.stock_points.values()}
+    expected = {(b["itemId"], point[b["stockPointCode"]], "*"): dec(b["inStock"]) for b in data.stock_balance}
+    assert shown == expected
+
+
+async def test_vendor_prices_are_the_articles_purchase_prices(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    data = data_of(fortnox)
+    priced = [a for a in data.articles.values() if "SupplierNumber" in a][:8]
+    assert priced
+    for article in priced:
+        found = (await rest.get("/products/find", params={"q": article["ArticleNumber"]})).json()
+        product = next(p for p in found if p["productNumber"] == article["ArticleNumber"])
+        prices = (await rest.get("/vendor-prices", params={"productId": product["productId"]})).json()[
+            "items"
+        ]
+        assert [(dec(p["price"]), p["supplierName"]) for p in prices] == [
+            (dec(article["PurchasePrice"]), data.suppliers[article["SupplierNumber"]]["Name"])
+        ]
+
+
+async def test_the_mcp_door_answers_the_same_invoices(
+    fortnox: RunningDouble, server: LiveServer, tenant: str
+) -> None:
+    data = data_of(fortnox)
+    async with mcp_session(server, tenant) as mcp:
+        result = await mcp.call_tool("list_sales_invoices", {"pageSize": 100, "documentType": "both"})
+    assert result.structured_content is not None
+    by_number = {i["DocumentNumber"]: i for i in sent_invoices(data)}
+    for row in result.structured_content["items"]:
+        assert dec(row["totalIncVat"]) == dec(by_number[str(row["invoiceNumber"])]["Total"])
+    assert len(result.structured_content["items"]) == min(100, len(by_number))
+
+
+async def test_invoice_lines_are_the_rows_of_sent_invoices(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    invoices = [
+        i for i in sent_invoices(data_of(fortnox)) if i["Credit"] == "false"
+    ]  # credits have no lines here
+    lines, cursor = [], None
+    while True:
+        page = (await rest.post("/sales-invoice-lines", json={"pageSize": 100, "cursor": cursor})).json()
+        lines += page["items"]
+        if not (cursor := page["nextCursor"]):
+            break
+    assert len(lines) == sum(len(i["InvoiceRows"]) for i in invoices)
+    expected = sum(dec(row["Total"]) for i in invoices for row in i["InvoiceRows"])
+    assert sum(dec(line["sumExVat"]) for line in lines) == expected
