@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from connectors.core.config import SourceSettings
+
 ENV_PREFIX = "ASSTIO_"
 
 
@@ -46,9 +48,16 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     matching: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Per tenant matching tolerances overriding the seed's defaults, e.g. "
+        description="Per tenant matching tolerances overriding the built-in defaults, e.g. "
         "[matching.acme] qtyPercent = 0.05",
     )
+
+    sources: dict[str, SourceSettings] = Field(
+        default_factory=dict,
+        description="Tenant iid -> the outside source its database is synced from, e.g. "
+        '[sources.acme] kind = "fortnox"; secrets come from ASSTIO_SECRET_* or secrets_file',
+    )
+    secrets_file: Path | None = Field(None, description="NAME=value lines of ASSTIO_SECRET_* (mode 600)")
 
     @model_validator(mode="after")
     def _complete(self) -> Settings:
@@ -60,6 +69,8 @@ class Settings(BaseModel):
             raise ValueError("no audience: set audience to your Zitadel project id")
         if self.tenant_iids and not self.tenant_url_template:
             raise ValueError("tenant_iids needs tenant_url_template (a URL containing {iid})")
+        if unknown := sorted(set(self.sources) - set(self.tenant_urls())):
+            raise ValueError(f"[sources] names tenants without a database: {', '.join(unknown)}")
         return self
 
     def tenant_urls(self) -> dict[str, str]:

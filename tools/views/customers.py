@@ -10,7 +10,7 @@ from pydantic import Field
 
 from tools import schema as s
 from tools.errors import NotFound
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.paging import Page, PagedParams, Paging, SortKey, read_page
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
 from tools.text import as_int, contains
@@ -20,11 +20,9 @@ from tools.wire import Money, Params, WireModel
 c = s.companies
 
 
-class CustomerParams(Params):
+class CustomerParams(PagedParams):
     q: str | None = Field(None, description="Match against id (exact), name or organisation number")
     inactive: bool = Field(False, description="Include inactive customers. Default false")
-    cursor: str | None = Field(None, description="nextCursor of the previous page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
 
 
 class CustomerDto(WireModel):
@@ -125,12 +123,10 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         c.c.Inactive,
         open_order_count(c.c.Id).label("OpenOrderCount"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
-    request = PageRequest.of("customers", params, 100, ctx.tenant)
-    rows, next_cursor = fetch_page(conn, stmt.where(*_customer_filters(params)), keys, request)
-    return page_of([_customer(row._mapping) for row in rows], next_cursor, request)
+    return read_page(conn, stmt.where(*_customer_filters(params)), keys, ctx.page, _customer)
 
 
-def _customer(row: Any) -> CustomerDto:
+def _customer(row: sa.RowMapping) -> CustomerDto:
     return CustomerDto(
         id=row["Id"],
         contact_number=row["ContactNumber"],
@@ -200,15 +196,14 @@ register(
         params=CustomerParams,
         result=Page[CustomerDto],
         query=list_customers,
+        paging=Paging(default=50, maximum=100),
         title="List customers",
         description=(
             "List or search customers (companies you sell to), sorted by name then id. `q` matches "
             "the customer id exactly, or a substring of the name or organisation number (case-"
             "insensitive). Inactive customers are left out unless `inactive` is true. Each row has "
             "`openOrderCount`: sales orders in the order book with something left to deliver. Use "
-            "get_customer for credit limit, terms and overdue amounts. Returns a page of at most "
-            "`pageSize` rows (default 50, max 100); when `truncated` is true, call again with "
-            "`cursor` set to `nextCursor`."
+            "get_customer for credit limit, terms and overdue amounts."
         ),
     )
 )
