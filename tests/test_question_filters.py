@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
-from tests.support import LiveServer, rest_client, walk
+from tests.support import TODAY, LiveServer, rest_client, walk
 from tests.test_sales_orders import START_OF_TODAY
 
 CENT = Decimal("0.01")
@@ -272,6 +272,117 @@ async def test_a_document_type_the_lines_do_not_know_is_refused(rest: httpx.Asyn
     assert response.status_code == 400 and "documentType" in response.json()["message"]
 
 
+# -- vendor prices: valid ones first, in the home currency ---------------------------------
+
+PRICES = """
+SELECT sp."Id", sp."ProductId", sp."Price", c."RateToSek", sp."ValidFrom", sp."ValidTo",
+       (SELECT h."RateToSek" FROM "Currency" h WHERE h."IsoCode" = :home) AS "HomeRate"
+FROM "SupplierPrice" sp JOIN "Currency" c ON c."Id" = sp."CurrencyId"
+"""
+
+
+@dataclass(frozen=True)
+class Price:
+    id: int
+    product_id: int
+    price: Decimal
+    rate_to_sek: Decimal
+    valid_from: Any
+    valid_to: Any
+    home_rate: Decimal
+
+    def valid_on(self, moment: datetime) -> bool:
+        starts, ends = self.valid_from, self.valid_to
+        return (starts is None or starts <= moment) and (ends is None or ends >= moment)
+
+    @property
+    def cheapest_first(self) -> tuple[Decimal, int]:
+        return (self.price * self.rate_to_sek).quantize(Decimal("0.000001"), ROUND_HALF_UP), self.id
+
+    @property
+    def price_home(self) -> float:
+        rate = (self.rate_to_sek / self.home_rate).quantize(Decimal("0.000001"), ROUND_HALF_UP)
+        return float((self.price * rate).quantize(CENT, ROUND_HALF_UP))
+
+
+def home_currency(server: LiveServer, tenant: str = "demo") -> str:
+    return str(server.settings.tenant_options().get(tenant, {}).get("homeCurrency", "SEK"))
+
+
+def prices(server: LiveServer, tenant: str = "demo") -> list[Price]:
+    engine = sa.create_engine(server.settings.tenants[tenant])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(PRICES), {"home": home_currency(server, tenant)}).all()
+    finally:
+        engine.dispose()
+    return [
+        Price(
+            row[0],
+            row[1],
+            Decimal(str(row[2])),
+            Decimal(str(row[3])),
+            moment(row[4]),
+            moment(row[5]),
+            Decimal(str(row[6])),
+        )
+        for row in rows
+    ]
+
+
+def a_product_whose_cheapest_price_expired(all_prices: list[Price]) -> int:
+    by_product: dict[int, list[Price]] = {}
+    for price in all_prices:
+        by_product.setdefault(price.product_id, []).append(price)
+    for product, mine in sorted(by_product.items()):
+        ranked = sorted(mine, key=lambda x: x.cheapest_first)
+        if not ranked[0].valid_on(START_OF_TODAY) and any(x.valid_on(START_OF_TODAY) for x in ranked):
+            return product
+    raise AssertionError("the demo has a product whose cheapest price has expired")
+
+
+async def test_valid_on_today_leaves_out_the_expired_price_that_would_rank_first(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    all_prices = prices(server)
+    product = a_product_whose_cheapest_price_expired(all_prices)
+    mine = sorted((x for x in all_prices if x.product_id == product), key=lambda x: x.cheapest_first)
+    rows = await walk(rest, "/vendor-prices", productId=product, validOn=TODAY.isoformat())
+    expected = [(float(x.price), True) for x in mine if x.valid_on(START_OF_TODAY)]
+    assert expected and [(row["price"], row["isValid"]) for row in rows] == expected
+
+
+async def test_valid_first_ranks_todays_prices_before_the_others_each_with_its_home_price(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    all_prices = prices(server)
+    product = a_product_whose_cheapest_price_expired(all_prices)
+    mine = [x for x in all_prices if x.product_id == product]
+    ranked = sorted(mine, key=lambda x: (not x.valid_on(START_OF_TODAY), x.cheapest_first))
+    rows = await walk(rest, "/vendor-prices", productId=product, validFirst="true", pageSize=1)
+    assert [(row["price"], row["isValid"], row["priceHome"]) for row in rows] == [
+        (float(x.price), x.valid_on(START_OF_TODAY), x.price_home) for x in ranked
+    ]
+    assert {row["homeCurrencyIsoCode"] for row in rows} == {home_currency(server)}
+    default = await walk(rest, "/vendor-prices", productId=product)
+    assert default[0]["isValid"] is False, "without validFirst the order stays cheapest first"
+
+
+async def test_every_price_of_the_other_tenant_is_in_its_home_currency(server: LiveServer) -> None:
+    all_prices = prices(server, "demo-b")
+    product = a_product_whose_cheapest_price_expired(all_prices)
+    expected = sorted((x for x in all_prices if x.product_id == product), key=lambda x: x.cheapest_first)
+    async with rest_client(server, "demo-b") as rest_b:
+        rows = await walk(rest_b, "/vendor-prices", productId=product)
+    assert [row["priceHome"] for row in rows] == [x.price_home for x in expected]
+    assert {row["homeCurrencyIsoCode"] for row in rows} == {home_currency(server, "demo-b")}
+
+
+async def test_a_valid_on_that_is_not_a_date_is_refused(rest: httpx.AsyncClient) -> None:
+    response = await rest.get("/vendor-prices", params={"productId": 1, "validOn": "soon"})
+    assert response.status_code == 400 and "validOn" in response.json()["message"]
+
+
 # -- the MCP door gives the same bodies ---------------------------------------------------
 
 
@@ -290,8 +401,16 @@ async def test_a_document_type_the_lines_do_not_know_is_refused(rest: httpx.Asyn
     ],
 )
 async def test_mcp_gives_the_same_filtered_page_as_rest(
-    mcp: ClientSession, rest: httpx.AsyncClient, tool: str, method: str, path: str, arguments: dict[str, Any]
+    server: LiveServer,
+    mcp: ClientSession,
+    rest: httpx.AsyncClient,
+    tool: str,
+    method: str,
+    path: str,
+    arguments: dict[str, Any],
 ) -> None:
+    if arguments.get("productId") == 0:
+        arguments = arguments | {"productId": min(x.product_id for x in prices(server))}
     result = await mcp.call_tool(tool, arguments)
     assert not result.is_error, result.content
     if method == "GET":
