@@ -42,7 +42,10 @@ async def test_every_view_returns_the_same_body_over_rest_and_mcp(
     ids = await known_ids(rest)
     by_id = {
         "customer": [{"customerId": ids["customerId"]}],
-        "vendor-prices": [{"productId": ids["productId"]}],
+        "vendor-prices": [
+            {"productId": ids["productId"]},
+            {"productId": ids["productId"], "validFirst": True},
+        ],
         "purchase-invoice-matches": [{"invoiceId": ids["invoiceId"]}],
     }
     checked = set()
