@@ -383,6 +383,62 @@ async def test_a_valid_on_that_is_not_a_date_is_refused(rest: httpx.AsyncClient)
     assert response.status_code == 400 and "validOn" in response.json()["message"]
 
 
+# -- purchase-invoice drafts ready to match automatically -----------------------------------
+
+MATCHED_LINES = 'SELECT "DraftId", "LineIndex" FROM "PurchaseInvoiceMatch"'
+
+
+async def expected_auto_match(server: LiveServer, rest: httpx.AsyncClient, draft_id: int) -> tuple[int, bool]:
+    """From the draft's own suggestions (the suggest door) and its matched lines (SQL here)."""
+    matched = {line for draft, line in raw(server, MATCHED_LINES) if draft == draft_id}
+    suggestions = (await rest.get(f"/purchase-invoice-matches/{draft_id}")).json()["suggestions"]
+    open_goods = [
+        line for line in suggestions if not line["isExtraCharge"] and line["invoiceLineIndex"] not in matched
+    ]
+    eligible = [line for line in open_goods if any(c["isAutoEligible"] for c in line["candidates"])]
+    return len(eligible), bool(open_goods) and len(eligible) == len(open_goods)
+
+
+async def test_drafts_carry_their_auto_eligible_line_count_when_asked(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    plain = await walk(rest, "/purchase-invoice-drafts", pageSize=100)
+    assert plain and all(row["autoEligibleLineCount"] is None for row in plain)
+    rows = await walk(rest, "/purchase-invoice-drafts", withAutoEligible="true", pageSize=7)
+    assert ids(rows, "invoiceId") == ids(plain, "invoiceId")
+    for row in rows:
+        expected = await expected_auto_match(server, rest, row["invoiceId"])
+        assert (row["autoEligibleLineCount"], row["readyToAutoMatch"]) == expected, row["invoiceId"]
+
+
+async def test_ready_to_auto_match_splits_the_drafts_in_their_order(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    every = await walk(rest, "/purchase-invoice-drafts", pageSize=100)
+    verdicts = {
+        row["invoiceId"]: (await expected_auto_match(server, rest, row["invoiceId"]))[1] for row in every
+    }
+    ready = [draft for draft in ids(every, "invoiceId") if verdicts[draft]]
+    waiting = [draft for draft in ids(every, "invoiceId") if not verdicts[draft]]
+    assert ready and waiting, "the demo has drafts of both kinds"
+    assert (
+        ids(await walk(rest, "/purchase-invoice-drafts", readyToAutoMatch="true", pageSize=3), "invoiceId")
+        == ready
+    )
+    rows = await walk(rest, "/purchase-invoice-drafts", readyToAutoMatch="false", pageSize=4)
+    assert ids(rows, "invoiceId") == waiting and not any(row["readyToAutoMatch"] for row in rows)
+
+
+async def test_a_ready_page_cursor_is_bound_to_its_filter(rest: httpx.AsyncClient) -> None:
+    params = {"readyToAutoMatch": "false", "pageSize": 1}
+    first = (await rest.get("/purchase-invoice-drafts", params=params)).json()
+    assert first["nextCursor"] and first["truncated"], "more than one draft waits for a person"
+    response = await rest.get(
+        "/purchase-invoice-drafts", params={"readyToAutoMatch": "true", "cursor": first["nextCursor"]}
+    )
+    assert response.status_code == 400 and "cursor" in response.json()["message"]
+
+
 # -- the MCP door gives the same bodies ---------------------------------------------------
 
 
