@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tools.demo.generate import generate
+from demo.generate import generate
 
 TODAY = datetime.date(2026, 5, 20)
 ORDERS = 6000
