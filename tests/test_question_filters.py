@@ -216,6 +216,20 @@ async def test_late_open_order_lines_are_those_past_their_promised_date_with_the
     assert ids(on_time, "lineId") == [x.id for x in lines if x.left > 0 and not x.is_late]
 
 
+async def test_with_fully_delivered_lines_late_and_on_time_still_split_every_line(
+    server: LiveServer, rest: httpx.AsyncClient
+) -> None:
+    lines = order_lines(server)
+    everything = {"includeFullyDelivered": "true", "pageSize": 100}
+    late = await walk(rest, "/open-order-lines", isLate="true", **everything)
+    assert ids(late, "lineId") == [x.id for x in lines if x.is_late]
+    others = await walk(rest, "/open-order-lines", isLate="false", **everything)
+    assert ids(others, "lineId") == [x.id for x in lines if not x.is_late]
+    assert any(x.left <= 0 and x.date_delivery < START_OF_TODAY for x in lines), (
+        "delivered lines past their date"
+    )
+
+
 async def test_every_open_line_carries_its_open_value_and_lateness(
     server: LiveServer, rest: httpx.AsyncClient
 ) -> None:

@@ -58,8 +58,11 @@ class OpenOrderLineParams(LineParams):
         """Late lines lead the delivery-date order, so the filter is a range of its index."""
         if self.is_late is None:
             return []
-        late = sa.and_(orders.c.DateDelivery < midnight(today), items.c.QtyDelivered < items.c.QtyOrdered)
-        return [late if self.is_late else sa.not_(late)]
+        past, on_time = orders.c.DateDelivery < midnight(today), orders.c.DateDelivery >= midnight(today)
+        if not self.include_fully_delivered:  # every line here has qty left to deliver
+            return [past if self.is_late else on_time]
+        left = items.c.QtyDelivered < items.c.QtyOrdered
+        return [sa.and_(past, left) if self.is_late else sa.or_(on_time, sa.not_(left))]
 
 
 class OpenOrderLineDto(WireModel):
