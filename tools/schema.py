@@ -222,6 +222,7 @@ payments = sa.Table(
     sa.Column("DatePaid", sa.DateTime, nullable=False),
     # Covering: what an order has been paid is summed from the index alone (open-amount filters).
     sa.Index("ix_payment_order", "OrderId", "Amount"),
+    sa.Index("ix_payment_amount", "Amount"),  # is any payment a refund (negative)?
 )
 
 # Goods receipts: inventory transactions on purchase-order lines.
