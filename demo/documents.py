@@ -29,7 +29,7 @@ from demo.lines import Line
 from demo.parties import Parties, Party
 from demo.plan import PURCHASE_ORDER, SALES_CREDIT, SALES_INVOICE, SALES_ORDER, OrderPlan
 from demo.run import RATE_TO_SEK, Run
-from demo.settlement import payments, receipts
+from demo.settlement import Claim, Claims, payments, receipts
 from tools.schema import inv_transactions, order_items, orders
 from tools.schema import payments as payment_table
 
@@ -55,6 +55,9 @@ OLD_DAYS = 365
 OLD_PURCHASE_DAYS = 120
 CREDIT_WINDOW_DAYS = 120
 PICK_ATTEMPTS = 20
+# Today's invoicing run is still a preview, waiting to be approved and sent; so are some
+# invoices of the days before.
+PREVIEW_DAYS, PREVIEW_SHARE = 5, 0.15
 
 # Status odds by the document's age.
 RECENT_SALES_ORDER = Odds(
@@ -119,7 +122,7 @@ class Document:
     item_ids: list[int] = field(default_factory=list)
 
     def total_inc_vat(self) -> int:
-        return sum(line_sum_inc_vat(line_sum_ex_vat(x.qty, x.price, x.discount), x.vat) for x in self.lines)
+        return order_lines.total_inc_vat(self.lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,8 @@ class OrderBook:
         self.receipt_ids = itertools.count(run.id_offset + 1)
         self.purchase_numbers = itertools.count(FIRST_PURCHASE_NUMBER)
         self.creditable = CreditableInvoices()
+        self.habits = settlement.customer_habits(run.rng("payers"), parties)
+        self.claims = Claims()
         self.rows: dict[sa.Table, list[Row]] = {}
 
     def batch(self, start: int, stop: int) -> dict[sa.Table, list[Row]]:
@@ -200,17 +205,6 @@ class OrderBook:
         received = self._settle_invoice(document, invoice_day, invoice_day + customer.term_days)
         self._write(document)
         self._write_payments(document.id, received)
-        if document.status in (statuses.INVOICE_SENT, statuses.REMINDER_SENT):
-            self.creditable.add(
-                CreditableInvoice(
-                    document.id,
-                    customer,
-                    document.currency_id,
-                    invoice_day,
-                    document.invoice_number,
-                    document.lines,
-                )
-            )
 
     def _invoice(self, document: Document, position: int, term_days: int) -> None:
         document.invoice_day = self.plan.invoice_days[position]
@@ -218,20 +212,56 @@ class OrderBook:
         document.due_day = document.invoice_day + term_days
 
     def _settle_invoice(self, document: Document, invoice_day: int, due_day: int) -> list[settlement.Payment]:
-        """The invoice's status follows what was paid: void and previews get no payments."""
+        """What the customer paid, by its habit; a disputed or written-off invoice waits for the
+        credit note that settles it. The status follows: void and previews get no payments."""
         roll, today = self.rng.random(), self.run.today
         if roll < 0.01:
             document.status = statuses.INVOICE_VOID
             return []
-        if invoice_day >= today - 5 and roll < 0.15:
+        if invoice_day == today or (invoice_day >= today - PREVIEW_DAYS and roll < PREVIEW_SHARE):
             document.status = statuses.INVOICE_PREVIEW
             return []
-        total = document.total_inc_vat()
-        received = payments(self.rng, total, invoice_day, due_day, today)
+        total, habit = document.total_inc_vat(), self.habits[document.company.id]
+        if kind := settlement.claim_kind(self.rng, habit):
+            claim = self._claim(document, kind, settlement.credit_day(self.rng, kind, due_day))
+            self.claims.add(claim)
+            undisputed = total - order_lines.total_inc_vat(claim.credit_lines)
+            received = (
+                payments(self.rng, habit, undisputed, invoice_day, due_day, today) if undisputed > 0 else []
+            )
+        else:
+            received = payments(self.rng, habit, total, invoice_day, due_day, today)
+            self.creditable.add(
+                CreditableInvoice(
+                    document.id,
+                    document.company,
+                    document.currency_id,
+                    invoice_day,
+                    document.invoice_number,
+                    document.lines,
+                )
+            )
         overdue = sum(payment.cents for payment in received) < total and due_day < today - 7
         if overdue and self.rng.random() < 0.75:
             document.status = statuses.REMINDER_SENT
         return received
+
+    def _claim(self, document: Document, kind: str, credit_day: int) -> Claim:
+        written_off = kind == settlement.WRITE_OFF
+        credit_lines = (
+            [_credit_line(line) for line in document.lines]
+            if written_off
+            else self._credited_lines(document.lines)
+        )
+        return Claim(
+            credit_day,
+            document.id,
+            document.company,
+            document.currency_id,
+            document.invoice_number,
+            credit_lines,
+            written_off,
+        )
 
     # -- sales orders -------------------------------------------------------------------
 
@@ -269,6 +299,9 @@ class OrderBook:
 
     def _sales_credit(self, position: int) -> None:
         day = self.plan.days[position]
+        if claim := self.claims.due_by(day):
+            self._settling_credit(position, claim)
+            return
         invoice = self.creditable.pick(self.rng, day)
         customer = invoice.customer if invoice else self._customer(day)
         status = self._credit_status(self.plan.invoice_days[position])
@@ -278,12 +311,28 @@ class OrderBook:
             order_lines.deliver_all(document.lines)
         else:
             document.currency_id, document.credit_of = invoice.currency_id, invoice.order_id
-            document.lines = self._credited_lines(invoice)
+            document.lines = self._credited_lines(invoice.lines)
         for line in document.lines:
             line.price = -line.price
         document.name = names.credit_title(self.rng, invoice.invoice_number if invoice else None)
         self._invoice(document, position, customer.term_days)
         self._write(document)
+
+    def _settling_credit(self, position: int, claim: Claim) -> None:
+        """A credit note for the disputed lines of an invoice, or all of a written-off one; the
+        settlement is booked on the invoice as a payment on the credit note's date."""
+        document = self._document(position, statuses.CREDITED, claim.customer, self.plan.days[position])
+        document.currency_id, document.credit_of = claim.currency_id, claim.order_id
+        document.lines = claim.credit_lines
+        document.name = (
+            f"{'Kundförlust' if claim.written_off else 'Reklamation'}, faktura {claim.invoice_number}"
+        )
+        credited = document.total_inc_vat()
+        for line in document.lines:
+            line.price = -line.price
+        self._invoice(document, position, claim.customer.term_days)
+        self._write(document)
+        self._write_payments(claim.order_id, [settlement.Payment(credited, self.plan.invoice_days[position])])
 
     def _credit_status(self, invoice_day: int) -> int:
         roll = self.rng.random()
@@ -291,15 +340,13 @@ class OrderBook:
             return statuses.CREDIT_DRAFT
         return statuses.CREDIT_VOID if roll > 0.97 else statuses.CREDITED
 
-    def _credited_lines(self, invoice: CreditableInvoice) -> list[Line]:
+    def _credited_lines(self, lines: list[Line]) -> list[Line]:
         """Some of the invoice's lines, returned in full or in part, at the invoiced price."""
-        chosen = self.rng.sample(invoice.lines, self.rng.randint(1, min(3, len(invoice.lines))))
+        chosen = self.rng.sample(lines, self.rng.randint(1, min(3, len(lines))))
         credited = []
         for line in chosen:
             qty = line.qty if self.rng.random() < 0.6 else order_lines.part_of(self.rng, line.qty) or line.qty
-            credited.append(
-                Line(line.product, line.description, None, qty, qty, line.price, line.discount, line.vat)
-            )
+            credited.append(_credit_line(line, qty))
         return credited
 
     # -- purchase orders ----------------------------------------------------------------
@@ -390,6 +437,12 @@ class OrderBook:
                         receipt.booked,
                     )
                 )
+
+
+def _credit_line(line: Line, qty: int | None = None) -> Line:
+    """A credit line for ``qty`` (default: all) of an invoice line, at the invoiced price."""
+    qty = line.qty if qty is None else qty
+    return Line(line.product, line.description, None, qty, qty, line.price, line.discount, line.vat)
 
 
 def _sales_order_odds(age_days: int) -> Odds[int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from demo.amounts import convert_cents
+from demo.amounts import convert_cents, line_sum_ex_vat, line_sum_inc_vat
 from demo.catalog import Catalog, Offer, Product
 from demo.chance import Odds, pick
 from demo.parties import Party
@@ -58,6 +58,11 @@ class Line:
     price: int  # cents, in the document's currency
     discount: int  # percent
     vat: int  # percent
+
+
+def total_inc_vat(lines: list[Line]) -> int:
+    """The document total of these lines in cents, VAT included."""
+    return sum(line_sum_inc_vat(line_sum_ex_vat(x.qty, x.price, x.discount), x.vat) for x in lines)
 
 
 def line_count(rng: random.Random) -> int:

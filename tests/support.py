@@ -42,10 +42,18 @@ REDIS_URL = os.environ.get("ASSTIO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     "customers": [{"pageSize": 100}, {"q": "å", "inactive": True}, {"q": "%"}],
     "sales-orders": [{"pageSize": 100}, {"statusKind": "any", "customerName": "ö"}],
-    "sales-invoices": [{"pageSize": 100}, {"documentType": "both", "q": "AB"}],
+    "sales-invoices": [
+        {"pageSize": 100},
+        {"documentType": "both", "q": "AB"},
+        {"isLate": True, "openAmountMin": "100"},
+    ],
     "purchase-orders": [{"pageSize": 100}, {"statusKind": "any", "openToInvoiceMin": "1"}],
-    "sales-invoice-lines": [{"pageSize": 100}, {"includeNonSales": True, "from": "2026-01-01"}],
-    "open-order-lines": [{"pageSize": 100}, {"includeFullyDelivered": True}],
+    "sales-invoice-lines": [
+        {"pageSize": 100},
+        {"includeNonSales": True, "from": "2026-01-01"},
+        {"documentType": "both"},
+    ],
+    "open-order-lines": [{"pageSize": 100}, {"includeFullyDelivered": True}, {"isLate": True}],
     "warehouse-stock": [{"pageSize": 200}],
     "products-find": [{"q": "a", "limit": 20}, {"q": "M8"}],
     "purchase-invoice-drafts": [{"pageSize": 100, "matchState": "any"}],

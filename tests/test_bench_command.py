@@ -11,7 +11,7 @@ import pytest
 
 from mcp_server.cli import main
 
-VIEWS = ("customers", "sales-orders")
+VIEWS = ("customers", "sales-orders", "open-order-lines")
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,10 @@ def test_the_output_file_keeps_its_notes_and_gets_the_report(bench_run: tuple[st
     assert "Notes written by hand stay." in text
     assert "<!-- bench:sqlite:start -->" in text and "<!-- bench:sqlite:end -->" in text
     assert report.strip() in text
+
+
+def test_the_question_filters_are_benched_as_runs_of_their_own(bench_run: tuple[str, Path]) -> None:
+    report, _ = bench_run
+    rest, mcp, paging = rows(report, "open-order-lines isLate=true")
+    assert (rest[1], mcp[1]) == ("REST", "MCP") and rest[5] == mcp[5] == "0"
+    assert float(paging[4]) > 0 and paging[6] == "0"

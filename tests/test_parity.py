@@ -49,7 +49,10 @@ async def assert_doors_agree(rest: httpx.AsyncClient, mcp: ClientSession) -> Non
     ids = await known_ids(rest)
     by_id = {
         "customer": [{"customerId": ids["customerId"]}],
-        "vendor-prices": [{"productId": ids["productId"]}],
+        "vendor-prices": [
+            {"productId": ids["productId"]},
+            {"productId": ids["productId"], "validFirst": True},
+        ],
         "purchase-invoice-matches": [{"invoiceId": ids["invoiceId"]}],
     }
     checked = set()

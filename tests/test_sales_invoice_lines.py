@@ -136,6 +136,7 @@ async def test_rows_carry_the_line_figures_exactly(server: LiveServer, rest: htt
         "invoiceId", "invoiceNumber", "lineId", "productId", "productNumber", "description", "quantity",
         "qtyDelivered", "price", "discount", "sumExVat", "sumIncVat", "dateInvoice", "customerId",
         "customerName", "currencyIsoCode",
+        "documentType",  # additive (issue 14)
     }  # fmt: skip
     quantities = {line.line_id: line.qty_ordered for line in invoice_lines(server)}
     for row in page["items"]:

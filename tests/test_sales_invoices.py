@@ -236,5 +236,6 @@ async def test_mcp_returns_the_same_body_as_rest(server: LiveServer, rest: httpx
         "customerId", "customerName", "currency", "statusId", "statusKind", "documentType",
         "invoiceDateFrom", "invoiceDateTo", "dueDateFrom", "dueDateTo", "totalMin", "totalMax", "q",
         "cursor", "pageSize",
+        "isLate", "isFullyPaid", "openAmountMin", "openAmountMax",  # additive (issue 14)
     }  # fmt: skip
     assert all(p.get("description") for p in schema["properties"].values())

@@ -95,6 +95,7 @@ async def test_rows_have_every_field_of_the_seed_and_money_has_two_decimals(
     assert set(page["items"][0]) == {
         "productId", "productNumber", "supplierId", "supplierName", "supplierProductNumber", "price",
         "currencyIsoCode", "leadTimeDays", "validFrom", "validTo",
+        "isValid", "priceHome", "homeCurrencyIsoCode",  # additive (issue 14)
     }  # fmt: skip
     assert all(row["productId"] == product for row in page["items"])
     for raw in response.text.split('"price":')[1:]:

@@ -220,7 +220,9 @@ payments = sa.Table(
     _fk("OrderId", "Orders.Id"),
     sa.Column("Amount", Money, nullable=False),
     sa.Column("DatePaid", sa.DateTime, nullable=False),
-    sa.Index("ix_payment_order", "OrderId"),
+    # Covering: what an order has been paid is summed from the index alone (open-amount filters).
+    sa.Index("ix_payment_order", "OrderId", "Amount"),
+    sa.Index("ix_payment_amount", "Amount"),  # is any payment a refund (negative)?
 )
 
 # Goods receipts: inventory transactions on purchase-order lines.

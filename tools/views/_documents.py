@@ -246,6 +246,12 @@ def paid_amount() -> sa.ColumnElement[Decimal]:
     return sa.type_coerce(paid.scalar_subquery(), CENTS)
 
 
+def open_amount() -> sa.ColumnElement[Decimal]:
+    """``totalIncVat - paidAmount`` in SQL, to the cent on every database (SQLite sums floats)."""
+    unpaid = orders.c.TotalIncVat - sa.func.round(paid_amount(), 2)
+    return sa.type_coerce(sa.func.round(unpaid, 2), CENTS)
+
+
 def has_line(*condition: sa.ColumnElement[bool]) -> sa.Exists:
     items = s.order_items
     return sa.exists().where(items.c.OrderId == orders.c.Id, *condition)

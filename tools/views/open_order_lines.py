@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
 import sqlalchemy as sa
 from pydantic import Field
 
@@ -12,9 +15,10 @@ from tools.reference import SALESORDER
 from tools.statuses import status_ids
 from tools.view import View, ViewContext, register
 from tools.views._lines import LineParams, lines
-from tools.wire import Quantity, UtcDateTime, WireModel
+from tools.wire import Money, Quantity, UtcDateTime, WireModel, midnight
 
 orders, items = s.orders, s.order_items
+CENT = Decimal("0.01")
 
 # Most urgent first. Lines of one order follow their line numbers, which
 # ix_order_item_order (OrderId, LineNo) delivers for each order.
@@ -31,6 +35,11 @@ class OpenOrderLineParams(LineParams):
     include_fully_delivered: bool = Field(
         False, description="Also return lines already delivered in full. Default false"
     )
+    is_late: bool | None = Field(
+        None,
+        description="true: only lines still to deliver whose promised dateDelivery is before today; "
+        "false: only the others",
+    )
 
     def where(self, conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
         intake = status_ids(SALESORDER, flag="IsOrderIntake")
@@ -44,6 +53,16 @@ class OpenOrderLineParams(LineParams):
             )
             where.append(stocked)
         return where
+
+    def lateness(self, today: date) -> list[sa.ColumnElement[bool]]:
+        """Late lines lead the delivery-date order, so the filter is a range of its index."""
+        if self.is_late is None:
+            return []
+        past, on_time = orders.c.DateDelivery < midnight(today), orders.c.DateDelivery >= midnight(today)
+        if not self.include_fully_delivered:  # every line here has qty left to deliver
+            return [past if self.is_late else on_time]
+        left = items.c.QtyDelivered < items.c.QtyOrdered
+        return [sa.and_(past, left) if self.is_late else sa.or_(on_time, sa.not_(left))]
 
 
 class OpenOrderLineDto(WireModel):
@@ -62,6 +81,11 @@ class OpenOrderLineDto(WireModel):
     customer_name: str
     status_id: int
     status_name: str
+    is_late: bool = Field(description="Something is left to deliver and dateDelivery is before today")
+    open_value_ex_vat: Money = Field(
+        description="What is left to deliver at the line's price after discount, ex VAT, in currencyIsoCode"
+    )
+    currency_iso_code: str
 
 
 def list_open_order_lines(
@@ -75,14 +99,25 @@ def list_open_order_lines(
         orders.c.DateDelivery.label("date_delivery"),
         orders.c.OrderStatusId.label("status_id"),
         looked_up(statuses.c.Name, orders.c.OrderStatusId).label("status_name"),
+        items.c.Price.label("price"),
+        items.c.Discount.label("discount"),
+        looked_up(s.currencies.c.IsoCode, orders.c.CurrencyId).label("currency_iso_code"),
     )
-    where = [*params.where(conn), *resume_bound(ctx.page, MOST_URGENT_FIRST, 2)]
-    return read_page(conn, stmt.where(*where), MOST_URGENT_FIRST, ctx.page, _open_line)
+    where = [*params.where(conn), *params.lateness(ctx.today), *resume_bound(ctx.page, MOST_URGENT_FIRST, 2)]
+    return read_page(conn, stmt.where(*where), MOST_URGENT_FIRST, ctx.page, lambda row: _open_line(row, ctx))
 
 
-def _open_line(row: sa.RowMapping) -> OpenOrderLineDto:
-    left = row["qty_ordered"] - row["qty_delivered"]
-    return OpenOrderLineDto.model_validate({**row, "qty_left_to_deliver": left})
+def _open_line(row: sa.RowMapping, ctx: ViewContext) -> OpenOrderLineDto:
+    left = Decimal(row["qty_ordered"]) - Decimal(row["qty_delivered"])
+    net_price = Decimal(row["price"]) * (100 - Decimal(row["discount"])) / 100
+    return OpenOrderLineDto.model_validate(
+        {
+            **row,
+            "qty_left_to_deliver": left,
+            "is_late": left > 0 and row["date_delivery"] < midnight(ctx.today),
+            "open_value_ex_vat": (max(left, Decimal(0)) * net_price).quantize(CENT, ROUND_HALF_UP),
+        }
+    )
 
 
 register(
@@ -104,7 +139,9 @@ register(
             "`includeFullyDelivered` to also get lines already delivered in full. Filter by "
             "`customerId`, `productId` (resolve it with find_products) or `warehouseId` (lines on "
             "products stocked in that warehouse). Sorted most urgent first: promised delivery date "
-            "ascending, then order id, then line number. Use this for what is left to ship per "
+            "ascending, then order id, then line number, so late lines come first; `isLate=true` "
+            "keeps only lines whose promised date has passed. Each line carries `openValueExVat` "
+            "(qty left x price after discount, in `currencyIsoCode`). Use this for what is left to ship per "
             "line; use list_sales_orders for order headers and totals."
         ),
     )

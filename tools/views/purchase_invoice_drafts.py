@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -10,13 +11,27 @@ from pydantic import Field
 from tools import schema as s
 from tools import search
 from tools.inbound_documents import has_inbound_tables, with_draft_source
+from tools.matching.models import MatchResponse
 from tools.matching.service import draft_summary_columns
-from tools.paging import Page, PagedParams, Paging, SortKey, read_page
+from tools.paging import (
+    Page,
+    PagedParams,
+    Paging,
+    SortKey,
+    encode_cursor,
+    fetch_page,
+    fingerprint,
+    page_of,
+    read_page,
+)
 from tools.text import contains
 from tools.view import View, ViewContext, register
+from tools.views.purchase_invoice_matches import SuggestParams, suggest_matches
 from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
 
-d, c, cur = s.purchase_invoice_drafts, s.companies, s.currencies
+d, c, cur, m = s.purchase_invoice_drafts, s.companies, s.currencies, s.purchase_invoice_matches
+NEWEST_FIRST = [SortKey(d.c.DateInvoice, descending=True), SortKey(d.c.Id, descending=True)]
+SCORED_CHUNK = 20  # drafts scored per round while a readyToAutoMatch page fills
 MatchState = Literal["open", "unmatched", "partial", "matched", "any"]
 
 
@@ -31,6 +46,20 @@ class DraftParams(PagedParams):
     invoice_date_from: QueryDateTime | None = Field(None, description="dateInvoice on or after")
     invoice_date_to: QueryDateTime | None = Field(None, description="dateInvoice on or before")
     q: str | None = Field(None, description="Substring of the supplier's invoice number or vendor name")
+    with_auto_eligible: bool = Field(
+        False,
+        description="Also fill autoEligibleLineCount and readyToAutoMatch (the matching scorer runs for "
+        "each draft of the page, cached 30 s). Default false: they are null",
+    )
+    ready_to_auto_match: bool | None = Field(
+        None,
+        description="true: only drafts whose every unmatched goods line has an auto-eligible receipt "
+        "(matching can confirm them without a person); false: only the others. Implies withAutoEligible",
+    )
+
+    @property
+    def scored(self) -> bool:
+        return self.with_auto_eligible or self.ready_to_auto_match is not None
 
 
 class PurchaseInvoiceDraftDto(WireModel):
@@ -62,6 +91,30 @@ class PurchaseInvoiceDraftDto(WireModel):
         "(imported anyway, check it before paying); null for drafts made in the ERP"
     )
     validation_finding_count: int = Field(description="EN 16931 rules the e-invoice breaks (0 when valid)")
+    auto_eligible_line_count: int | None = Field(
+        description="Unmatched goods lines whose best goods receipt is isAutoEligible (see "
+        "suggest_invoice_matches); null unless withAutoEligible or readyToAutoMatch is given"
+    )
+    ready_to_auto_match: bool | None = Field(
+        description="Every unmatched goods line (freight and fees aside) is auto-eligible; null unless asked"
+    )
+
+
+@dataclass(frozen=True)
+class AutoMatch:
+    eligible_lines: int
+    ready: bool
+
+
+def auto_match(response: MatchResponse, matched_lines: set[int]) -> AutoMatch:
+    """What the scorer says of a draft's goods lines that are not matched yet."""
+    open_goods = [
+        line
+        for line in response.suggestions
+        if not line.is_extra_charge and line.invoice_line_index not in matched_lines
+    ]
+    eligible = [line for line in open_goods if any(c.is_auto_eligible for c in line.candidates)]
+    return AutoMatch(len(eligible), bool(open_goods) and len(eligible) == len(open_goods))
 
 
 def _state_filter(state: MatchState, lines: Any, matched: Any) -> list[sa.ColumnElement[bool]]:
@@ -101,8 +154,60 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
         .where(*_filters(conn, params, lines.element, matched.element))
     )
     stmt = with_draft_source(stmt, d.c.Id, has_inbound_tables(conn, ctx.state, ctx.tenant))
-    keys = [SortKey(d.c.DateInvoice, descending=True), SortKey(d.c.Id, descending=True)]
-    return read_page(conn, stmt, keys, ctx.page, _draft)
+    if params.ready_to_auto_match is not None:
+        return _ready_page(conn, ctx, stmt, params.ready_to_auto_match)
+    page = read_page(conn, stmt, NEWEST_FIRST, ctx.page, _draft)
+    if params.scored:
+        scores = _auto_matches(conn, ctx, [draft.invoice_id for draft in page.items])
+        page.items = [_with_auto_match(draft, scores[draft.invoice_id]) for draft in page.items]
+    return page
+
+
+def _ready_page(
+    conn: sa.Connection, ctx: ViewContext, stmt: sa.Select[Any], ready: bool
+) -> Page[PurchaseInvoiceDraftDto]:
+    """Walks the drafts in their order, SCORED_CHUNK at a time, keeping those whose scores say
+    ``ready`` until the page and one more are found; the cursor follows the page's last draft."""
+    page, chunk = ctx.page, replace(ctx.page, page_size=SCORED_CHUNK, max_page_size=SCORED_CHUNK)
+    kept: list[tuple[sa.RowMapping, AutoMatch]] = []
+    while len(kept) <= page.size:
+        rows, next_cursor = fetch_page(conn, stmt, NEWEST_FIRST, chunk)
+        scores = _auto_matches(conn, ctx, [row._mapping["Id"] for row in rows])
+        kept += [
+            (row._mapping, scores[row._mapping["Id"]])
+            for row in rows
+            if scores[row._mapping["Id"]].ready == ready
+        ]
+        if next_cursor is None:
+            break
+        chunk = replace(chunk, cursor=next_cursor)
+    items = [_with_auto_match(_draft(row), score) for row, score in kept[: page.size]]
+    if len(kept) <= page.size:
+        return page_of(items, None, page)
+    last = kept[page.size - 1][0]
+    key = [last[f"_k{i}"] for i in range(len(NEWEST_FIRST))]
+    return page_of(items, encode_cursor(page.view, fingerprint(page.view, page.filters), key), page)
+
+
+def _auto_matches(conn: sa.Connection, ctx: ViewContext, draft_ids: list[int]) -> dict[int, AutoMatch]:
+    """The scorer's verdict per draft (through the suggest cache), with one query for the lines
+    already matched on all of them."""
+    matched: dict[int, set[int]] = {draft_id: set() for draft_id in draft_ids}
+    stmt = sa.select(m.c.DraftId, m.c.LineIndex).where(m.c.DraftId.in_(draft_ids))
+    for draft_id, line_index in conn.execute(stmt):
+        matched[draft_id].add(line_index)
+    return {
+        draft_id: auto_match(
+            suggest_matches(conn, ctx, SuggestParams(invoice_id=draft_id)), matched[draft_id]
+        )
+        for draft_id in draft_ids
+    }
+
+
+def _with_auto_match(draft: PurchaseInvoiceDraftDto, score: AutoMatch) -> PurchaseInvoiceDraftDto:
+    return draft.model_copy(
+        update={"auto_eligible_line_count": score.eligible_lines, "ready_to_auto_match": score.ready}
+    )
 
 
 def _draft(row: sa.RowMapping) -> PurchaseInvoiceDraftDto:
@@ -129,6 +234,8 @@ def _draft(row: sa.RowMapping) -> PurchaseInvoiceDraftDto:
         order_reference=row["OrderReference"],
         validation_state=row["ValidationState"],
         validation_finding_count=row["FindingCount"] or 0,
+        auto_eligible_line_count=None,
+        ready_to_auto_match=None,
     )
 
 
@@ -148,7 +255,9 @@ register(
             "invoice date first: vendor, the supplier's invoice number, dates, currency, totals, "
             "`lineCount` and `matchedLineCount`. By default only drafts not yet fully matched "
             "(`matchState=open`); use `matched` or `any` to see the rest. Use this to find the "
-            "`invoiceId` to pass to suggest_invoice_matches."
+            "`invoiceId` to pass to suggest_invoice_matches. `readyToAutoMatch=true` answers which "
+            "drafts can be matched automatically (every unmatched goods line has an auto-eligible "
+            "receipt); `withAutoEligible=true` adds `autoEligibleLineCount` to every row."
         ),
     )
 )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
 from tools.paging import Page, Paging, SortKey, read_page, resume_bound
 from tools.planner_hints import looked_up, unindexed_status
-from tools.reference import SALESINVOICE
+from tools.reference import SALESCREDIT
 from tools.statuses import Flag, status_ids
 from tools.view import View, ViewContext, register
 from tools.views._lines import LineParams, lines
+from tools.views.sales_invoices import STATUS_TYPES, DocumentType
 from tools.wire import Money, Quantity, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
 
 orders, items = s.orders, s.order_items
@@ -38,6 +41,9 @@ class SalesInvoiceLineParams(LineParams):
     include_non_sales: bool = Field(
         False, description="Also lines of invoices that do not count as sales (previews, void). Default false"
     )
+    document_type: DocumentType = Field(
+        "invoice", description="invoice (default), credit (lines of credit notes only) or both"
+    )
 
     def where(self, conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
         where = [self.statuses(conn), orders.c.DateInvoice.is_not(None), *super().where(conn)]
@@ -48,11 +54,11 @@ class SalesInvoiceLineParams(LineParams):
         return where
 
     def statuses(self, conn: sa.Connection) -> sa.ColumnElement[bool]:
-        status = orders.c.OrderStatusId
+        status, types = orders.c.OrderStatusId, STATUS_TYPES[self.document_type]
         if self.status_id is not None:
-            return sa.and_(status == self.status_id, status.in_(status_ids(SALESINVOICE)))
+            return sa.and_(status == self.status_id, status.in_(status_ids(*types)))
         flag: Flag | None = None if self.include_non_sales else "IsSales"
-        return unindexed_status(conn, status).in_(status_ids(SALESINVOICE, flag=flag))
+        return unindexed_status(conn, status).in_(status_ids(*types, flag=flag))
 
 
 class SalesInvoiceLineDto(WireModel):
@@ -72,6 +78,9 @@ class SalesInvoiceLineDto(WireModel):
     customer_id: int
     customer_name: str
     currency_iso_code: str
+    document_type: Literal["invoice", "credit"] = Field(
+        description="credit: a line of a credit note (negative price and sums)"
+    )
 
 
 def list_sales_invoice_lines(
@@ -86,6 +95,9 @@ def list_sales_invoice_lines(
         items.c.SumIncVat.label("sum_inc_vat"),
         orders.c.DateInvoice.label("date_invoice"),
         looked_up(s.currencies.c.IsoCode, orders.c.CurrencyId).label("currency_iso_code"),
+        sa.case((orders.c.OrderStatusId.in_(status_ids(SALESCREDIT)), "credit"), else_="invoice").label(
+            "document_type"
+        ),
     )
     where = [*params.where(conn), *resume_bound(ctx.page, NEWEST_FIRST, 2)]
     return read_page(conn, stmt.where(*where), NEWEST_FIRST, ctx.page, _invoice_line)
@@ -110,7 +122,8 @@ register(
             "What was sold, line by line: the lines of sales invoices. By default only invoices "
             "that count as revenue (statuses flagged IsSales; previews and void invoices left "
             "out); `includeNonSales` adds them, `statusId` pins one exact invoice status instead. "
-            "Credit notes are not included. `from`/`to` bound the invoice date (inclusive; a date "
+            "Credit notes only with `documentType=credit` (or `both`; their lines carry negative prices "
+            "and sums, so `both` nets out). `from`/`to` bound the invoice date (inclusive; a date "
             "alone means midnight UTC); `customerId` and `productId` (resolve it with "
             "find_products) narrow further. `quantity` is the quantity on the line; money is in "
             "each row's `currencyIsoCode`. Sorted newest invoice first (dateInvoice descending, "

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import Field
 
+from tools import schema as s
 from tools.paging import Page, Paging, read_page
+from tools.planner_hints import unindexed_date
 from tools.reference import SALESCREDIT, SALESINVOICE
 from tools.statuses import Flag
 from tools.view import View, ViewContext, register
@@ -21,11 +25,13 @@ from tools.views._documents import (
     header,
     in_status,
     is_before,
+    open_amount,
     orders,
     paid_amount,
     payment_state,
+    within,
 )
-from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel
+from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel, midnight
 
 StatusKind = Literal["sales", "any"]
 DocumentType = Literal["invoice", "credit", "both"]
@@ -51,6 +57,16 @@ class SalesInvoiceParams(CustomerFilter, InvoiceDates, Totals):
         None,
         description="Free text: the id or invoice number exactly, or part of the customer or document name",
     )
+    is_late: bool | None = Field(
+        None, description="true: only invoices unpaid past dateDue (isLate); false: only the others"
+    )
+    is_fully_paid: bool | None = Field(
+        None, description="true: only fully paid (openAmount <= 0); false: only those with something open"
+    )
+    open_amount_min: Decimal | None = Field(
+        None, description="openAmount (inc VAT, still to be paid) at least this, in the invoice's currency"
+    )
+    open_amount_max: Decimal | None = Field(None, description="openAmount at most this")
 
     def statuses(self, conn: sa.Connection) -> sa.ColumnElement[bool]:
         types = STATUS_TYPES[self.document_type]
@@ -64,6 +80,28 @@ class SalesInvoiceParams(CustomerFilter, InvoiceDates, Totals):
             dated,
             *dated_within(orders.c.DateDue, self.due_date_from, self.due_date_to),
         ]
+
+    def payment_state(self, conn: sa.Connection, today: date) -> list[sa.ColumnElement[bool]]:
+        """The filters on what is still open, checked per invoice by its payments' index. With
+        no refund among the payments an invoice's open amount is at most its total, so a large
+        openAmountMin can be served by the totals' index instead of summing every invoice."""
+        unpaid = open_amount()
+        where = within(unpaid, self.open_amount_min, self.open_amount_max)
+        if self.open_amount_min is not None and not any_refund(conn):
+            where.append(orders.c.TotalIncVat >= self.open_amount_min)
+        if self.is_fully_paid is not None:
+            where.append(unpaid <= 0 if self.is_fully_paid else unpaid > 0)
+        if self.is_late is not None:
+            due = unindexed_date(conn, orders.c.DateDue)
+            late = sa.and_(due.is_not(None), due < midnight(today), unpaid > 0)
+            where.append(late if self.is_late else sa.not_(late))
+        return where
+
+
+def any_refund(conn: sa.Connection) -> bool:
+    """Whether some payment is negative (ix_payment_amount answers from its first entry)."""
+    payments = s.payments
+    return conn.execute(sa.select(payments.c.Id).where(payments.c.Amount < 0).limit(1)).first() is not None
 
 
 class SalesInvoiceDto(WireModel):
@@ -94,7 +132,7 @@ def list_sales_invoices(
     stmt = header("customer").add_columns(
         orders.c.InvoiceNumber.label("invoice_number"), paid_amount().label("paid_amount")
     )
-    where = params.where(conn)
+    where = [*params.where(conn), *params.payment_state(conn, ctx.today)]
     return read_page(
         conn, stmt.where(*where), NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx)
     )
@@ -130,7 +168,9 @@ register(
             "both gives invoices and credits together; statusKind=any drops the status filter; "
             "statusId pins one exact status. Each row has invoiceNumber, dateInvoice, dateDue, "
             "totals ex/inc VAT, paidAmount, openAmount (inc VAT minus payments), isLate (unpaid "
-            "past dateDue), isFullyPaid and documentType (invoice or credit). Use "
+            "past dateDue), isFullyPaid and documentType (invoice or credit). isLate, isFullyPaid, "
+            "openAmountMin and openAmountMax filter on what is still open: overdue invoices are "
+            "isLate=true (filter by customerId for one customer's). Use "
             "list_sales_orders for the order book (orders not yet invoiced too) and "
             "list_sales_invoice_lines for what was sold per product. Dates are ISO 8601; a date "
             "alone means midnight UTC; ranges include both ends."
