@@ -6,14 +6,31 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
-from tests.support import LiveServer, walk
+from tests.support import LiveServer, rest_client, start_server, walk
 from tools import schema as s
+
+
+@pytest.fixture(scope="module")
+def private_server(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server of this module's own over the same tenants: reading every draft's suggestions
+    fills only its own 30 s suggestion cache, not the one other modules compare against."""
+    live = start_server(tmp_path_factory.mktemp("audit-matching"), dict(server.settings.tenants))
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+async def rest(private_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with rest_client(private_server) as client:
+        yield client
 
 
 async def every_suggestion(rest: httpx.AsyncClient) -> list[tuple[str, dict[str, Any]]]:
