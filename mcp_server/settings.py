@@ -50,6 +50,11 @@ class Settings(BaseModel):
         "[matching.acme] qtyPercent = 0.05",
     )
 
+    home_currency: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per tenant ISO code of the home currency (default SEK), e.g. [home_currency] acme = 'EUR'",
+    )
+
     @model_validator(mode="after")
     def _complete(self) -> Settings:
         if not self.tenant_urls():
@@ -60,6 +65,9 @@ class Settings(BaseModel):
             raise ValueError("no audience: set audience to your Zitadel project id")
         if self.tenant_iids and not self.tenant_url_template:
             raise ValueError("tenant_iids needs tenant_url_template (a URL containing {iid})")
+        for tenant, code in self.home_currency.items():
+            if not (len(code) == 3 and code.isalpha() and code.isupper()):
+                raise ValueError(f"home_currency.{tenant} must be an ISO 4217 code such as SEK, got {code!r}")
         return self
 
     def tenant_urls(self) -> dict[str, str]:
@@ -67,7 +75,12 @@ class Settings(BaseModel):
         return templated | self.tenants
 
     def tenant_options(self) -> dict[str, dict[str, Any]]:
-        return {tenant: {"matching": tolerances} for tenant, tolerances in self.matching.items()}
+        options: dict[str, dict[str, Any]] = {}
+        for tenant, tolerances in self.matching.items():
+            options.setdefault(tenant, {})["matching"] = tolerances
+        for tenant, code in self.home_currency.items():
+            options.setdefault(tenant, {})["homeCurrency"] = code
+        return options
 
     @property
     def mcp_url(self) -> str:

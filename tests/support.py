@@ -30,6 +30,7 @@ from tools.demo.tenants import DEMO_TENANTS, seed_database
 TODAY = date(2026, 11, 20)
 TEST_ORDERS = 1500
 AUDIENCE = "asstio-demo"
+DEMO_HOME_CURRENCY = {tenant.iid: tenant.currency for tenant in DEMO_TENANTS}
 PG_ADMIN_URL = os.environ.get("ASSTIO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ASSTIO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -155,7 +156,7 @@ def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> L
         audience=AUDIENCE,
         dev_issuer_dir=data_dir,
         fixed_today=TODAY,
-        **overrides,
+        **({"home_currency": DEMO_HOME_CURRENCY} | overrides),
     )
     app = build_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
