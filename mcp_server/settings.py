@@ -52,7 +52,7 @@ class Settings(BaseModel):
 
     home_currency: dict[str, str] = Field(
         default_factory=dict,
-        description="Per tenant ISO code of the home currency (default SEK), e.g. [home_currency] acme = 'EUR'",
+        description="Per tenant ISO code of its home currency (default SEK): [home_currency] acme = 'EUR'",
     )
 
     @model_validator(mode="after")

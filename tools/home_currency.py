@@ -65,7 +65,12 @@ def _home_of(iso_code: str, rows: Iterable[Any]) -> HomeCurrency:
         raise AsstioError(f"The tenant's home currency {iso_code} is not in its Currency table")
     home = by_code[iso_code]
     rates = {
-        row.Id: Rate(row.Id, row.IsoCode, row.Name, (Decimal(row.RateToSek) / home).quantize(RATE_PLACES, ROUND_HALF_UP))
+        row.Id: Rate(
+            row.Id,
+            row.IsoCode,
+            row.Name,
+            (Decimal(row.RateToSek) / home).quantize(RATE_PLACES, ROUND_HALF_UP),
+        )
         for row in rows
         if row.RateToSek
     }

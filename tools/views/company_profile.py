@@ -100,7 +100,9 @@ def _datetime(value: Any) -> datetime | None:
 
 def _currencies(home: HomeCurrency) -> list[CurrencyRateDto]:
     return [
-        CurrencyRateDto(currency_id=r.currency_id, currency_iso_code=r.iso_code, name=r.name, rate_to_home=r.to_home)
+        CurrencyRateDto(
+            currency_id=r.currency_id, currency_iso_code=r.iso_code, name=r.name, rate_to_home=r.to_home
+        )
         for r in sorted(home.rates.values(), key=lambda r: r.currency_id)
     ]
 
@@ -133,7 +135,7 @@ def _warehouses(conn: sa.Connection) -> list[WarehouseDto]:
     numbered = sa.func.row_number().over(partition_by=loc.c.WarehouseId, order_by=(loc.c.Name, loc.c.Id))
     shown = sa.select(loc.c.Id, loc.c.WarehouseId, loc.c.Name, numbered.label("N")).subquery()
     counts = sa.select(loc.c.WarehouseId, sa.func.count().label("Count")).group_by(loc.c.WarehouseId)
-    count_of = dict(conn.execute(counts).tuples().all())
+    count_of: dict[int, int] = dict(conn.execute(counts).tuples().all())
     locations = conn.execute(
         sa.select(shown).where(shown.c.N <= LOCATIONS_SHOWN).order_by(shown.c.WarehouseId, shown.c.N)
     ).all()

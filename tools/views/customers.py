@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,9 @@ from pydantic import Field
 
 from tools import schema as s
 from tools.errors import NotFound
+from tools.home_currency import CENT, HomeCurrency, home_currency
 from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.receivables import customer_open_in_home
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
 from tools.text import as_int, contains
@@ -25,6 +28,12 @@ class CustomerParams(Params):
     inactive: bool = Field(False, description="Include inactive customers. Default false")
     cursor: str | None = Field(None, description="nextCursor of the previous page")
     page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
+    overdue_min: Decimal | None = Field(
+        None, description="Only customers whose overdueAmountHome is at least this (home currency)"
+    )
+    open_min: Decimal | None = Field(
+        None, description="Only customers whose openAmountHome is at least this (home currency)"
+    )
 
 
 class CustomerDto(WireModel):
@@ -35,6 +44,10 @@ class CustomerDto(WireModel):
     currency_iso_code: str | None = Field(description="Null means the company's default currency")
     inactive: bool
     open_order_count: int = Field(description="Sales orders in the order book with something left to deliver")
+    open_amount_home: Money = Field(
+        description="Unpaid amount of the customer's invoices, in the home currency"
+    )
+    overdue_amount_home: Money = Field(description="The part of openAmountHome past its due date")
 
 
 class CustomerDetailParams(Params):
@@ -114,8 +127,18 @@ def _customer_filters(params: CustomerParams) -> list[sa.ColumnElement[bool]]:
     return where
 
 
+def _owed_filters(params: CustomerParams, owed: Owed) -> list[sa.ColumnElement[bool]]:
+    where = []
+    if params.overdue_min is not None:
+        where.append(owed.overdue >= params.overdue_min)
+    if params.open_min is not None:
+        where.append(owed.open >= params.open_min)
+    return where
+
+
 def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams) -> Page[CustomerDto]:
     keys = [SortKey(c.c.Name), SortKey(c.c.Id)]
+    owed = Owed.of(home_currency(conn, ctx), ctx)
     stmt = sa.select(
         c.c.Id,
         c.c.ContactNumber,
@@ -124,9 +147,12 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         s.currencies.c.IsoCode,
         c.c.Inactive,
         open_order_count(c.c.Id).label("OpenOrderCount"),
+        owed.open.label("OpenAmountHome"),
+        owed.overdue.label("OverdueAmountHome"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
     request = PageRequest.of("customers", params, 100, ctx.tenant)
-    rows, next_cursor = fetch_page(conn, stmt.where(*_customer_filters(params)), keys, request)
+    where = _customer_filters(params) + _owed_filters(params, owed)
+    rows, next_cursor = fetch_page(conn, stmt.where(*where), keys, request)
     return page_of([_customer(row._mapping) for row in rows], next_cursor, request)
 
 
@@ -139,7 +165,28 @@ def _customer(row: Any) -> CustomerDto:
         currency_iso_code=row["IsoCode"],
         inactive=row["Inactive"],
         open_order_count=row["OpenOrderCount"],
+        open_amount_home=_cents(row["OpenAmountHome"]),
+        overdue_amount_home=_cents(row["OverdueAmountHome"]),
     )
+
+
+def _cents(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What each customer row owes, in the home currency (see tools.receivables)."""
+
+    open: sa.ScalarSelect[Decimal]
+    overdue: sa.ScalarSelect[Decimal]
+
+    @classmethod
+    def of(cls, home: HomeCurrency, ctx: ViewContext) -> Owed:
+        return cls(
+            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=False),
+            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=True),
+        )
 
 
 def get_customer(conn: sa.Connection, ctx: ViewContext, params: CustomerDetailParams) -> CustomerDetailDto:
@@ -205,8 +252,11 @@ register(
             "List or search customers (companies you sell to), sorted by name then id. `q` matches "
             "the customer id exactly, or a substring of the name or organisation number (case-"
             "insensitive). Inactive customers are left out unless `inactive` is true. Each row has "
-            "`openOrderCount`: sales orders in the order book with something left to deliver. Use "
-            "get_customer for credit limit, terms and overdue amounts. Returns a page of at most "
+            "`openOrderCount`: sales orders in the order book with something left to deliver, and "
+            "`openAmountHome` / `overdueAmountHome`: what the customer owes on its invoices, in the "
+            "home currency; `overdueMin` / `openMin` keep customers owing at least that much. Use "
+            "get_receivables for aging buckets and totals, get_customer for credit limit and terms. "
+            "Returns a page of at most "
             "`pageSize` rows (default 50, max 100); when `truncated` is true, call again with "
             "`cursor` set to `nextCursor`."
         ),

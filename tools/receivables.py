@@ -1,0 +1,114 @@
+"""What customers owe: open sales invoices, how long they are overdue, in SQL.
+
+An invoice is open when it counts as revenue (SALESINVOICE with IsSales) and ``totalIncVat``
+minus its payments is above zero (the same rule as ``openAmount`` and ``overdueOrderSum``); it is
+overdue when ``dateDue`` is before today. Credit notes are not receivables here: they net
+against sales in the summaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from tools import schema as s
+from tools.home_currency import HomeCurrency
+from tools.reference import SALESINVOICE
+from tools.statuses import status_ids
+from tools.views._documents import CENTS, midnight, paid_amount
+
+o = s.orders
+# Aging buckets: name and the fewest days overdue that fall into it ("notDue": not yet due).
+BUCKETS: tuple[tuple[str, int | None], ...] = (
+    ("notDue", None),
+    ("overdue1To30", 1),
+    ("overdue31To60", 31),
+    ("overdue61To90", 61),
+    ("overdueOver90", 91),
+)
+
+
+def open_amount() -> sa.ColumnElement[Decimal]:
+    return sa.type_coerce(o.c.TotalIncVat - paid_amount(), CENTS)
+
+
+def is_open(unpaid: sa.ColumnElement[Decimal]) -> sa.ColumnElement[bool]:
+    """Above zero to the cent (SQLite subtracts floating-point sums: 1e-12 is paid)."""
+    return sa.func.round(unpaid, 2) > 0
+
+
+def bucket_of(today: date) -> sa.ColumnElement[str]:
+    """The invoice's aging bucket: overdue N days when dateDue is N days before today."""
+    whens = [
+        (o.c.DateDue < midnight(today - timedelta(days=days - 1)), name)
+        for name, days in reversed(BUCKETS)
+        if days is not None
+    ]
+    return sa.case(*whens, else_="notDue")
+
+
+def open_invoices(today: date, *where: sa.ColumnElement[bool]) -> sa.Subquery:
+    """Each open invoice with its customer, currency, open amount and aging bucket."""
+    unpaid = open_amount()
+    stmt = sa.select(
+        o.c.CompanyId, o.c.CurrencyId, unpaid.label("Open"), bucket_of(today).label("Bucket")
+    ).where(o.c.OrderStatusId.in_(status_ids(SALESINVOICE, flag="IsSales")), *where)
+    return stmt.subquery("open_invoice")
+
+
+def aging_by_customer_and_currency(today: date, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    inv = open_invoices(today, *where)
+    sums = [
+        sa.func.coalesce(sa.func.sum(sa.case((inv.c.Bucket == name, inv.c.Open), else_=0)), 0).label(name)
+        for name, _ in BUCKETS
+    ]
+    return (
+        sa.select(inv.c.CompanyId, inv.c.CurrencyId, sa.func.count().label("Invoices"), *sums)
+        .where(is_open(inv.c.Open))
+        .group_by(inv.c.CompanyId, inv.c.CurrencyId)
+    )
+
+
+def rate_of(home: HomeCurrency, currency_id: sa.ColumnElement[int]) -> sa.ColumnElement[Decimal]:
+    """The currency's rate to the home currency, as a literal per currency (a handful)."""
+    return sa.case(
+        {rate.currency_id: sa.literal(rate.to_home, sa.Numeric(18, 6)) for rate in home.rates.values()},
+        value=currency_id,
+    )
+
+
+def in_home(home: HomeCurrency, amount: sa.ColumnElement[Any], currency_id: sa.ColumnElement[int]) -> Any:
+    """``amount`` (a sum in one currency) in the home currency, rounded like ``to_home``."""
+    return sa.func.round(sa.func.round(amount, 2) * rate_of(home, currency_id), 2)
+
+
+def customer_open_in_home(
+    home: HomeCurrency, today: date, customer_id: sa.ColumnElement[int], *, overdue_only: bool
+) -> sa.ScalarSelect[Decimal]:
+    """Per customer row: its open (or overdue) amount in the home currency, each document
+    currency's sum converted once."""
+    unpaid = open_amount()
+    where = [
+        o.c.CompanyId == customer_id,
+        o.c.OrderStatusId.in_(status_ids(SALESINVOICE, flag="IsSales")),
+        is_open(unpaid),
+    ]
+    if overdue_only:
+        where.append(o.c.DateDue < midnight(today))
+    per_currency = (
+        sa.select(o.c.CurrencyId, sa.func.sum(unpaid).label("Open"))
+        .where(*where)
+        .group_by(o.c.CurrencyId)
+        .correlate_except(o, s.payments)
+        .subquery("customer_open")
+    )
+    total = sa.func.sum(in_home(home, per_currency.c.Open, per_currency.c.CurrencyId))
+    return sa.select(sa.type_coerce(sa.func.coalesce(total, 0), CENTS)).scalar_subquery()
+
+
+def bucket_names() -> Sequence[str]:
+    return [name for name, _ in BUCKETS]
