@@ -46,6 +46,13 @@ SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     "warehouse-stock": [{"pageSize": 200}],
     "products-find": [{"q": "a", "limit": 20}, {"q": "M8"}],
     "purchase-invoice-drafts": [{"pageSize": 100, "matchState": "any"}],
+    "company-profile": [{}],
+    "receivables": [{}, {"overdueMin": "1000", "limit": 5}],
+    "summary": [
+        {"measure": "sales", "compareTo": "previousYear", "groupBy": "customer"},
+        {"measure": "purchases", "period": "quarter", "from": "2026-01-01", "groupBy": "product"},
+        {"measure": "orderIntake", "period": "week", "from": "2026-10-01", "compareTo": "previousPeriod"},
+    ],
 }
 
 
