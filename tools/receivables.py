@@ -23,6 +23,7 @@ from tools.views._documents import CENTS, midnight, paid_amount
 
 o = s.orders
 # Aging buckets: name and the fewest days overdue that fall into it ("notDue": not yet due).
+MILLION = 1_000_000
 BUCKETS: tuple[tuple[str, int | None], ...] = (
     ("notDue", None),
     ("overdue1To30", 1),
@@ -73,24 +74,24 @@ def aging_by_customer_and_currency(today: date, *where: sa.ColumnElement[bool]) 
     )
 
 
-def rate_of(home: HomeCurrency, currency_id: sa.ColumnElement[int]) -> sa.ColumnElement[Decimal]:
-    """The currency's rate to the home currency, as a literal per currency (a handful)."""
-    return sa.case(
-        {rate.currency_id: sa.literal(rate.to_home, sa.Numeric(18, 6)) for rate in home.rates.values()},
-        value=currency_id,
-    )
-
-
 def in_home(home: HomeCurrency, amount: sa.ColumnElement[Any], currency_id: sa.ColumnElement[int]) -> Any:
-    """``amount`` (a sum in one currency) in the home currency, rounded like ``to_home``."""
-    return sa.func.round(sa.func.round(amount, 2) * rate_of(home, currency_id), 2)
+    """``amount`` (a sum in one currency) in the home currency, rounded half-up to the cent like
+    ``to_home``. Whole cents times the rate in millionths, in integers: SQLite's floating-point
+    round() would miss a half cent now and then."""
+    micro = sa.case(
+        {rate.currency_id: int(rate.to_home * MILLION) for rate in home.rates.values()}, value=currency_id
+    )
+    scaled = sa.cast(sa.func.round(amount * 100), sa.BigInteger) * micro
+    half = MILLION // 2
+    whole_cents = sa.case((scaled >= 0, (scaled + half) // MILLION), else_=-((-scaled + half) // MILLION))
+    return whole_cents / sa.literal(Decimal(100), sa.Numeric(18, 2))
 
 
 def customer_open_in_home(
     home: HomeCurrency, today: date, customer_id: sa.ColumnElement[int], *, overdue_only: bool
 ) -> sa.ScalarSelect[Decimal]:
     """Per customer row: its open (or overdue) amount in the home currency, each document
-    currency's sum converted once."""
+    currency's sum per aging bucket converted once (so it equals the receivables view's)."""
     unpaid = open_amount()
     where = [
         o.c.CompanyId == customer_id,
@@ -99,10 +100,11 @@ def customer_open_in_home(
     ]
     if overdue_only:
         where.append(o.c.DateDue < midnight(today))
+    bucket = bucket_of(today)
     per_currency = (
         sa.select(o.c.CurrencyId, sa.func.sum(unpaid).label("Open"))
         .where(*where)
-        .group_by(o.c.CurrencyId)
+        .group_by(o.c.CurrencyId, bucket)
         .correlate_except(o, s.payments)
         .subquery("customer_open")
     )
