@@ -13,11 +13,11 @@ from tools import schema as s
 from tools.errors import NotFound
 from tools.home_currency import CENT, HomeCurrency, home_currency
 from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
-from tools.receivables import customer_open_in_home
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
 from tools.text import as_int, contains
 from tools.view import View, ViewContext, register
+from tools.views._receivables import customer_open_in_home
 from tools.wire import Money, Params, WireModel
 
 c = s.companies

@@ -17,9 +17,9 @@ from tools import schema as s
 from tools.errors import BadRequest
 from tools.home_currency import CENT, HomeCurrency, home_currency
 from tools.periods import CompareTo, Period, as_date, comparison_shift, label, period_start, starts
-from tools.summaries import GroupBy, Measure, Scope, aggregate
 from tools.view import View, ViewContext, register
 from tools.views._documents import Percent, percent
+from tools.views._summaries import GroupBy, Measure, Scope, aggregate
 from tools.wire import IsoDate, Money, Params, Quantity, WireModel
 
 MAX_PERIODS = 62

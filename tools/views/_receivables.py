@@ -53,11 +53,22 @@ def bucket_of(today: date) -> sa.ColumnElement[str]:
 
 
 def open_invoices(today: date, *where: sa.ColumnElement[bool]) -> sa.Subquery:
-    """Each open invoice with its customer, currency, open amount and aging bucket."""
-    unpaid = open_amount()
-    stmt = sa.select(
-        o.c.CompanyId, o.c.CurrencyId, unpaid.label("Open"), bucket_of(today).label("Bucket")
-    ).where(o.c.OrderStatusId.in_(status_ids(SALESINVOICE, flag="IsSales")), *where)
+    """Each invoice with its customer, currency, open amount and aging bucket. Payments are
+    joined and grouped per invoice, so the open amount is worked out once per invoice (a
+    correlated subquery would be repeated in every bucket's sum)."""
+    p = s.payments
+    paid = sa.func.coalesce(sa.func.sum(p.c.Amount), 0)
+    stmt = (
+        sa.select(
+            o.c.CompanyId,
+            o.c.CurrencyId,
+            sa.type_coerce(o.c.TotalIncVat - paid, CENTS).label("Open"),
+            bucket_of(today).label("Bucket"),
+        )
+        .select_from(o.outerjoin(p, p.c.OrderId == o.c.Id))
+        .where(o.c.OrderStatusId.in_(status_ids(SALESINVOICE, flag="IsSales")), *where)
+        .group_by(o.c.Id, o.c.CompanyId, o.c.CurrencyId, o.c.TotalIncVat, o.c.DateDue)
+    )
     return stmt.subquery("open_invoice")
 
 
