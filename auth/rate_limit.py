@@ -29,7 +29,6 @@ from limits.strategies import MovingWindowRateLimiter as SyncMovingWindowRateLim
 from auth.principal import Principal
 from tools.errors import ServiceUnavailable
 
-WINDOW_SECONDS = 60
 _ASYNC_SCHEMES = {"memory": "async+memory", "redis": "async+redis", "rediss": "async+rediss"}
 
 
@@ -39,8 +38,6 @@ class ToolCallLimiter:
     A Redis failure during ``hit`` raises ``ServiceUnavailable`` (fail closed, 503) rather than
     letting calls through unmetered.
     """
-
-    retry_after_seconds = WINDOW_SECONDS
 
     def __init__(
         self, storage_uri: str = "memory://", per_minute: int = 60, *, key_prefix: str = "asstio"

@@ -1,4 +1,4 @@
-"""``asstio-mcp``: demo, token, seed, serve (and the measuring commands)."""
+"""``asstio-mcp``: demo, token, seed, serve, sync (and the measuring commands)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=run_serve)
+
+    sync = commands.add_parser("sync", help="sync source-backed tenants (Fortnox, ...) into their databases")
+    sync.add_argument("--config", type=Path, help="TOML file; ASSTIO_* variables override it")
+    sync.add_argument("--tenant", help="only this tenant (default: every tenant with a [sources] entry)")
+    when = sync.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="sync once and exit (the default)")
+    when.add_argument("--every", type=float, metavar="SECONDS", help="sync, wait SECONDS, repeat")
+    sync.add_argument("--full", action="store_true", help="refetch everything and notice deletions")
+    sync.set_defaults(run=run_sync)
 
     bench = commands.add_parser("bench", help="throughput and latency of every list view, both doors")
     bench.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
@@ -251,3 +260,32 @@ def run_serve(args: argparse.Namespace) -> None:
     from mcp_server.app import build_app
 
     uvicorn.run(build_app(settings), host=args.host, port=args.port, log_level="warning")
+
+
+def run_sync(args: argparse.Namespace) -> None:
+    import signal
+    import threading
+
+    from connectors.core.errors import ConnectorError
+    from connectors.core.worker import SyncPlan, load_secrets, sync_forever, sync_once
+    from mcp_server.settings import load_settings
+
+    settings = load_settings(args.config)
+    try:
+        plan = SyncPlan(
+            settings.sources,
+            settings.tenant_urls(),
+            load_secrets(settings.secrets_file),
+            settings.rate_limit_storage,
+        )
+        tenants = plan.tenants(args.tenant)
+    except ConnectorError as exc:
+        raise SystemExit(f"asstio-mcp sync: {exc}") from exc
+    if args.every is None:
+        if not sync_once(plan, tenants, full=args.full):
+            raise SystemExit(1)
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    sync_forever(plan, tenants, args.every, full=args.full, stop=stop)

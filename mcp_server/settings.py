@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from connectors.core.config import SourceSettings
+
 ENV_PREFIX = "ASSTIO_"
 
 
@@ -46,7 +48,7 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     matching: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Per tenant matching tolerances overriding the seed's defaults, e.g. "
+        description="Per tenant matching tolerances overriding the built-in defaults, e.g. "
         "[matching.acme] qtyPercent = 0.05",
     )
 
@@ -54,6 +56,12 @@ class Settings(BaseModel):
         default_factory=dict,
         description="Per tenant ISO code of its home currency (default SEK): [home_currency] acme = 'EUR'",
     )
+    sources: dict[str, SourceSettings] = Field(
+        default_factory=dict,
+        description="Tenant iid -> the outside source its database is synced from, e.g. "
+        '[sources.acme] kind = "fortnox"; secrets come from ASSTIO_SECRET_* or secrets_file',
+    )
+    secrets_file: Path | None = Field(None, description="NAME=value lines of ASSTIO_SECRET_* (mode 600)")
 
     @model_validator(mode="after")
     def _complete(self) -> Settings:
@@ -68,6 +76,8 @@ class Settings(BaseModel):
         for tenant, code in self.home_currency.items():
             if not (len(code) == 3 and code.isalpha() and code.isupper()):
                 raise ValueError(f"home_currency.{tenant} must be an ISO 4217 code such as SEK, got {code!r}")
+        if unknown := sorted(set(self.sources) - set(self.tenant_urls())):
+            raise ValueError(f"[sources] names tenants without a database: {', '.join(unknown)}")
         return self
 
     def tenant_urls(self) -> dict[str, str]:

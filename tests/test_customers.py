@@ -102,7 +102,7 @@ async def test_inactive_customers_appear_only_when_asked(server: LiveServer, res
 
 
 def expected_customer_figures(server: LiveServer, customer_id: int) -> dict[str, Any]:
-    """The SPEC section 6 rules, computed in Python from the raw ERP rows."""
+    """The README's rules (Views), computed in Python from the raw ERP rows."""
     o, i, p, st, t = s.orders, s.order_items, s.payments, s.order_statuses, s.order_status_types
     with tenant_engine(server).connect() as conn:
         docs = conn.execute(

@@ -1,4 +1,4 @@
-"""The demo data generator: deterministic, fast to load, and true to the ERP's rules (SPEC §4, §6)."""
+"""The demo data generator: deterministic, fast to load, and true to the ERP's rules (README: Views)."""
 
 from __future__ import annotations
 

@@ -146,6 +146,6 @@ def test_a_confirm_invalidates_the_cache_and_a_slower_suggest_cannot_refill_it()
     cache.put("demo", 1, response)
     started = now[0] = 1.0
     now[0] = 2.0
-    cache.invalidate("demo", 1)
+    cache.invalidate_tenant("demo")
     cache.put("demo", 1, response, started_at=started)
     assert cache.get("demo", 1) is None

@@ -1,7 +1,7 @@
 """Sales orders through both doors, against seeded SQLite and PostgreSQL, two tenants present.
 
 Every expectation comes from an oracle that reads the raw ERP rows with SQLAlchemy and applies the
-SPEC section 6 rules in Python; it shares no code with the view.
+rules the README states under Views in Python; it shares no code with the view.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The error model shared by both doors.
 
-Expected failures are ``AsstioError`` subclasses: each carries the wire ``code`` of the seed's
-``ErrorEnvelope`` and its HTTP status, and its message is safe to show the caller. Anything
+Expected failures are ``AsstioError`` subclasses: each carries the wire ``code`` of the OpenAPI
+document's ``ErrorEnvelope`` and its HTTP status, and its message is safe to show the caller. Anything
 else is unexpected: the top-level handlers log it with its traceId and answer a generic 500
 (REST) or ``isError`` tool result (MCP) that reveals nothing internal.
 """

@@ -1,4 +1,4 @@
-"""Keyset pagination and the seed's ``PageResponse`` envelope.
+"""Keyset pagination, the ``PageResponse`` envelope of the OpenAPI document, and paged params.
 
 Never OFFSET: a page continues strictly after the sort key of the previous page's last row,
 so page 10,000 costs what page 1 costs. The cursor is opaque base64 of the view name, a
@@ -12,17 +12,17 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from pydantic import Field
+from pydantic import Field, create_model
 
 from tools.errors import BadRequest
-from tools.wire import WireModel
+from tools.wire import Params, WireModel
 
 RowT = TypeVar("RowT")
 
@@ -123,13 +123,41 @@ def order_by(keys: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
     return [k.column.desc() if k.descending else k.column.asc() for k in keys]
 
 
-class Paged(Protocol):
-    """Params of a paged view: ``cursor`` and ``pageSize`` beside its filters."""
+@dataclass(frozen=True)
+class Paging:
+    """A paged view's page sizes, declared once on the view: ``pageSize``'s default and the
+    maximum it is clamped to; the parameter's description and the view's paging sentence are
+    written from these numbers."""
 
-    cursor: str | None
-    page_size: int
+    default: int = 50
+    maximum: int = 100
 
-    def model_dump(self, *, exclude: set[str]) -> dict[str, Any]: ...
+    def page_size_description(self) -> str:
+        return f"Rows per page. Default {self.default}, max {self.maximum} (larger is clamped)"
+
+    def sentence(self) -> str:
+        return (
+            f"Returns a page of at most `pageSize` rows (default {self.default}, max {self.maximum}); "
+            "when `truncated` is true, call again with the same filters and `cursor` set to `nextCursor`."
+        )
+
+    def params_model(self, params: type[PagedT]) -> type[PagedT]:
+        """``params`` with ``pageSize`` defaulting and described as declared here."""
+        page_size = Field(self.default, ge=1, description=self.page_size_description())
+        model = create_model(
+            params.__name__, __base__=params, __module__=params.__module__, page_size=(int, page_size)
+        )
+        return model
+
+
+class PagedParams(Params):
+    """The parameters of a paged view: ``cursor`` and ``pageSize`` beside the view's filters."""
+
+    cursor: str | None = Field(None, description="nextCursor of the previous page; omit for the first page")
+    page_size: int = Field(50, ge=1, description="Rows per page")
+
+
+PagedT = TypeVar("PagedT", bound=PagedParams)
 
 
 @dataclass(frozen=True)
@@ -145,14 +173,14 @@ class PageRequest:
         return min(self.page_size, self.max_page_size)
 
     @classmethod
-    def of(cls, view: str, params: Paged, max_page_size: int, tenant: str) -> PageRequest:
+    def of(cls, view: str, params: PagedParams, paging: Paging, tenant: str) -> PageRequest:
         """The page ``params`` ask for; the cursor is bound to the tenant and every other parameter."""
         return cls(
             view=view,
             filters=params.model_dump(exclude={"cursor", "page_size"}) | {"@tenant": tenant},
             cursor=params.cursor,
             page_size=params.page_size,
-            max_page_size=max_page_size,
+            max_page_size=paging.maximum,
         )
 
 
@@ -187,6 +215,18 @@ def fetch_page(
     rows = rows[: request.size]
     key = [rows[-1]._mapping[f"_k{i}"] for i in range(len(keys))]
     return rows, encode_cursor(request.view, fp, key)
+
+
+def read_page(
+    conn: sa.Connection,
+    stmt: sa.Select[Any],
+    keys: Sequence[SortKey],
+    request: PageRequest,
+    row: Callable[[sa.RowMapping], RowT],
+) -> Page[RowT]:
+    """The page of ``stmt`` that ``request`` asks for, each row mapped by ``row``."""
+    rows, next_cursor = fetch_page(conn, stmt, keys, request)
+    return page_of([row(r._mapping) for r in rows], next_cursor, request)
 
 
 def page_of(items: list[RowT], next_cursor: str | None, request: PageRequest) -> Page[RowT]:

@@ -299,3 +299,5 @@ demo_match_truth = sa.Table(
     sa.Column("Scenario", sa.String(40), nullable=False),
     sa.Index("ix_demo_truth_draft", "DraftId", "LineIndex"),
 )
+
+from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)

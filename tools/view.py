@@ -2,19 +2,26 @@
 
 The REST route, the MCP tool, the OpenAPI document and the tool schemas are all derived from
 these declarations by the doors in ``mcp_server``; a view never sees a request or MCP context.
+A paged view declares its ``Paging`` here and nowhere else: its ``pageSize`` default, maximum
+and description, the paging sentence of its description and its page request all follow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Generic, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from typing_extensions import TypeVar
 
+from tools.paging import PagedParams, PageRequest, Paging
 from tools.wire import Params
+
+# A door handles every view alike: to it a bare ``View`` is one of some params and some result.
+P = TypeVar("P", bound=Params, default=Params)
+R = TypeVar("R", default=object)
 
 
 @dataclass(frozen=True)
@@ -23,7 +30,8 @@ class ViewContext:
 
     ``options`` is the tenant's own configuration (e.g. matching tolerances); ``state`` lives as
     long as the app and is shared by every call (e.g. the suggest cache); ``after_commit`` runs
-    once a writing view's transaction has committed."""
+    once a writing view's transaction has committed; ``page_request`` is the page a paged view
+    was asked for, bound to the view and the tenant before its query runs."""
 
     tenant: str
     sub: str
@@ -31,30 +39,59 @@ class ViewContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     state: MutableMapping[str, Any] = field(default_factory=dict)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    page_request: PageRequest | None = None
+
+    @property
+    def page(self) -> PageRequest:
+        if self.page_request is None:
+            raise TypeError("page is read by paged views only (declare the view's paging)")
+        return self.page_request
 
 
-Query = Callable[[sa.Connection, ViewContext, Any], BaseModel | list[Any]]
+Query = Callable[[sa.Connection, ViewContext, P], R]
 
 
 @dataclass(frozen=True)
-class View:
+class View(Generic[P, R]):
     name: str
     tool: str
     method: Literal["GET", "POST"]
     path: str
-    params: type[Params]
-    result: Any
-    query: Query
+    params: type[P]
+    result: type[R]
+    query: Query[P, R]
     title: str
     description: str
+    paging: Paging | None = None
     path_params: tuple[str, ...] = ()
     writes: bool = False
 
+    def __post_init__(self) -> None:
+        """A paged view's params, description and query are completed from its ``paging``."""
+        if self.paging is None:
+            return
+        if not issubclass(self.params, PagedParams):
+            raise ValueError(f"View {self.name!r} declares paging; its params must extend PagedParams")
+        object.__setattr__(self, "params", self.paging.params_model(self.params))
+        object.__setattr__(self, "description", f"{self.description} {self.paging.sentence()}")
+        object.__setattr__(self, "query", _paged(self.name, self.paging, self.query))
 
-_REGISTRY: dict[str, View] = {}
+
+def _paged(view: str, paging: Paging, query: Query[P, R]) -> Query[P, R]:
+    """``query`` with its page request bound to ``view`` and the caller's tenant."""
+
+    def bound(conn: sa.Connection, ctx: ViewContext, params: P) -> R:
+        assert isinstance(params, PagedParams)
+        page = PageRequest.of(view, params, paging, ctx.tenant)
+        return query(conn, replace(ctx, page_request=page), params)
+
+    return bound
 
 
-def register(view: View) -> View:
+_REGISTRY: dict[str, View[Any, Any]] = {}
+
+
+def register(view: View[P, R]) -> View[P, R]:
     """Add a view; a second view with the same name, tool or route fails at start-up."""
     for existing in _REGISTRY.values():
         clash = {
@@ -69,7 +106,7 @@ def register(view: View) -> View:
     return view
 
 
-def registered_views() -> list[View]:
+def registered_views() -> list[View[Any, Any]]:
     import tools.views  # noqa: F401  (registers every view module)
 
     return list(_REGISTRY.values())

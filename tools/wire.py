@@ -25,7 +25,8 @@ from pydantic.alias_generators import to_camel
 CENT = Decimal("0.01")
 
 
-def _money(value: Decimal) -> Decimal:
+def money(value: Decimal) -> Decimal:
+    """``value`` rounded to the cent, half up (how the ERP rounds every amount it stores)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -40,7 +41,7 @@ def _number_in_json(value: Decimal) -> float:
 
 Money = Annotated[
     Decimal,
-    AfterValidator(_money),
+    AfterValidator(money),
     PlainSerializer(_number_in_json, return_type=float, when_used="json"),
     WithJsonSchema({"type": "number", "description": "Exact amount, two decimals"}),
 ]
@@ -115,6 +116,11 @@ QueryDateTime = Annotated[
 def to_db_datetime(value: datetime) -> datetime:
     """Datetimes are stored naive, meaning UTC."""
     return as_utc(value).replace(tzinfo=None)
+
+
+def midnight(day: date) -> datetime:
+    """The start of ``day`` as the database stores it (naive, meaning UTC)."""
+    return datetime.combine(day, time())
 
 
 class WireModel(BaseModel):

@@ -21,7 +21,7 @@ def round_half_up(numerator: int, denominator: int) -> int:
     return quotient if numerator >= 0 else -quotient
 
 
-def money(cents: int) -> Decimal:
+def from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
@@ -52,7 +52,7 @@ def line_sum_inc_vat(sum_ex_vat_cents: int, vat_pct: int) -> int:
 
 
 def unit_price_sek(price_cents: int, rate_to_sek: Decimal) -> Decimal:
-    return (money(price_cents) * rate_to_sek).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    return (from_cents(price_cents) * rate_to_sek).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
 def convert_cents(cents: int, from_rate: Decimal, to_rate: Decimal) -> int:

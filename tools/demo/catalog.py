@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from tools.demo.amounts import convert_cents, money, quantity
+from tools.demo.amounts import convert_cents, from_cents, quantity
 from tools.demo.articles import article_range, ean13
 from tools.demo.bulk import Row, as_row
 from tools.demo.chance import popularity
-from tools.demo.days import midnight_or_none
+from tools.demo.days import datetime_or_none
 from tools.demo.names import WAREHOUSE_NAMES, vendor_code, vendor_sku
 from tools.demo.parties import Parties, Party
 from tools.demo.run import CURRENCY_ID, RATE_TO_SEK, Run, clamp
@@ -99,7 +99,7 @@ def _products(rng: random.Random, run: Run) -> tuple[list[Product], list[Row]]:
                 Description=article.description,
                 Barcode=ean13(index) if rng.random() < 0.7 else None,
                 IsActive=product.active,
-                DefaultPrice=money(price),
+                DefaultPrice=from_cents(price),
             )
         )
     return product_list, rows
@@ -222,11 +222,11 @@ def _price_rows(
             ProductId=product.id,
             SupplierId=offer.vendor.id,
             SupplierProductNumber=offer.sku,
-            Price=money(cents),
+            Price=from_cents(cents),
             CurrencyId=currency_id,
             LeadTimeDays=offer.lead_days,
-            ValidFrom=midnight_or_none(valid_from),
-            ValidTo=midnight_or_none(valid_to),
+            ValidFrom=datetime_or_none(valid_from),
+            ValidTo=datetime_or_none(valid_to),
         )
         for cents, currency_id, valid_from, valid_to in prices
     ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import itertools
 
 HISTORY_DAYS = 3 * 365
 
@@ -16,12 +15,12 @@ YEARLY_GROWTH = 0.12
 
 
 @functools.cache
-def midnight(ordinal: int) -> datetime.datetime:
+def datetime_of(ordinal: int) -> datetime.datetime:
     return datetime.datetime.fromordinal(ordinal)
 
 
-def midnight_or_none(ordinal: int | None) -> datetime.datetime | None:
-    return None if ordinal is None else midnight(ordinal)
+def datetime_or_none(ordinal: int | None) -> datetime.datetime | None:
+    return None if ordinal is None else datetime_of(ordinal)
 
 
 def business_weight(ordinal: int, first_day: int) -> float:
@@ -32,8 +31,3 @@ def business_weight(ordinal: int, first_day: int) -> float:
     if day.weekday() >= 5:
         weight *= WEEKEND_WEIGHT
     return weight * (1 + YEARLY_GROWTH * (ordinal - first_day) / 365)
-
-
-def cumulative_business_weights(first_day: int, last_day: int) -> list[float]:
-    weights = (business_weight(day, first_day) for day in range(first_day, last_day + 1))
-    return list(itertools.accumulate(weights))

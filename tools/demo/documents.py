@@ -14,9 +14,9 @@ from tools.demo import lines as order_lines
 from tools.demo import names, settlement, statuses
 from tools.demo.amounts import (
     discount_percent,
+    from_cents,
     line_sum_ex_vat,
     line_sum_inc_vat,
-    money,
     quantity,
     unit_price_sek,
     vat_rate,
@@ -24,7 +24,7 @@ from tools.demo.amounts import (
 from tools.demo.bulk import Row, require_columns
 from tools.demo.catalog import Catalog
 from tools.demo.chance import Odds, pick
-from tools.demo.days import midnight, midnight_or_none
+from tools.demo.days import datetime_of, datetime_or_none
 from tools.demo.lines import Line
 from tools.demo.parties import Parties, Party
 from tools.demo.plan import PURCHASE_ORDER, SALES_CREDIT, SALES_INVOICE, SALES_ORDER, OrderPlan
@@ -365,7 +365,7 @@ class OrderBook:
 
     def _write_payments(self, order_id: int, received: list[settlement.Payment]) -> None:
         self.rows[payment_table].extend(
-            (next(self.payment_ids), order_id, money(payment.cents), midnight(payment.day))
+            (next(self.payment_ids), order_id, from_cents(payment.cents), datetime_of(payment.day))
             for payment in received
         )
 
@@ -386,7 +386,7 @@ class OrderBook:
                         receipt.location_id,
                         quantity(receipt.qty),
                         unit_price,
-                        midnight(receipt.day),
+                        datetime_of(receipt.day),
                         receipt.booked,
                     )
                 )
@@ -406,14 +406,14 @@ def _order_row(document: Document, total_ex_vat: int, total_inc_vat: int) -> Row
         document.name,
         document.purchase_number,
         document.invoice_number,
-        midnight(document.day),
-        midnight(document.delivery_day),
-        midnight_or_none(document.invoice_day),
-        midnight_or_none(document.due_day),
+        datetime_of(document.day),
+        datetime_of(document.delivery_day),
+        datetime_or_none(document.invoice_day),
+        datetime_or_none(document.due_day),
         document.currency_id,
-        money(total_ex_vat),
-        money(total_inc_vat - total_ex_vat),
-        money(total_inc_vat),
+        from_cents(total_ex_vat),
+        from_cents(total_inc_vat - total_ex_vat),
+        from_cents(total_inc_vat),
         document.credit_of,
     )
 
@@ -428,9 +428,9 @@ def _item_row(item_id: int, order_id: int, line_no: int, line: Line, ex_vat: int
         line.vendor_sku,
         quantity(line.qty),
         quantity(line.delivered),
-        money(line.price),
+        from_cents(line.price),
         discount_percent(line.discount),
         vat_rate(line.vat),
-        money(ex_vat),
-        money(inc_vat),
+        from_cents(ex_vat),
+        from_cents(inc_vat),
     )

@@ -36,7 +36,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -45,6 +45,7 @@ from tools import schema as s
 from tools.matching.models import Tolerances
 from tools.matching.scorer import price_inside
 from tools.reference import PURCHASEORDER
+from tools.wire import CENT, midnight, money
 
 SCENARIO_WEIGHTS: dict[str, int] = {
     "exact": 22,
@@ -95,7 +96,6 @@ QUANTITIES = (
 )
 OTHER_CURRENCIES = (("EUR", 0.2), ("USD", 0.1))
 VAT = Decimal("0.25")
-CENT = Decimal("0.01")
 PRICE_PLACES = Decimal("0.0001")
 TOLERANCES = Tolerances()
 
@@ -167,14 +167,6 @@ class Draft:
     orders: list[PurchaseOrder]
     po: PurchaseOrder  # the PO of the line being written
     lines: list[dict[str, object]] = field(default_factory=list)
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
 
 
 # -- what the base generator left -------------------------------------------------------------

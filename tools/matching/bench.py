@@ -114,21 +114,6 @@ def write_catalogue(
     return vendor_ids
 
 
-def _code(vendor_no: int) -> str:
-    return vendor_code(VENDOR_NAMES[vendor_no % len(VENDOR_NAMES)])
-
-
-def create_catalogue_database(url: str, *, seed: int = 1, vendors: int = 4, products: int = 120) -> list[int]:
-    engine = sa.create_engine(url)
-    try:
-        s.metadata.create_all(engine)
-        with engine.begin() as conn:
-            write_reference_rows(conn)
-            return write_catalogue(conn, seed=seed, vendors=vendors, products=products)
-    finally:
-        engine.dispose()
-
-
 @dataclass(frozen=True)
 class BenchResult:
     lines: int

@@ -1,4 +1,5 @@
-"""Wire shapes of the purchase-invoice matching endpoints (seed: ``PurchaseInvoiceMatch*Dto``).
+"""Wire shapes of the purchase-invoice matching endpoints (``PurchaseInvoiceMatch*Dto`` in the
+OpenAPI document).
 
 Money and quantities are ``Decimal``; unit prices keep their four decimals; datetimes are UTC.
 Unknown fields are ignored.
@@ -109,10 +110,6 @@ class ConfirmPair(InputModel):
 
 class ConfirmRequest(InputModel):
     matches: list[ConfirmPair] = Field(min_length=1)
-
-
-class WholeOrderRequest(InputModel):
-    order_id: int
 
 
 class ConfirmResponse(_Wire):

@@ -82,6 +82,7 @@ from tools.matching.models import (
     UnmatchedReceipt,
     WholeOrderOption,
 )
+from tools.wire import money
 
 WEIGHTS: dict[str, int] = {
     "VendorSku": 30,
@@ -107,7 +108,6 @@ SPLIT_MAX_PARTS = 4
 DESCRIPTION_MIN_OVERLAP = 0.5
 NEAR_SKU_MIN_LENGTH = 4
 
-CENT = Decimal("0.01")
 EXTRA_CHARGE_WORDS = frozenset(
     {"frakt", "freight", "shipping", "porto", "emballage", "fee", "fees", "expedition", "handling"}
 )
@@ -229,10 +229,6 @@ def auto_eligibility_agrees(candidate: MatchCandidate, line_quantity: Decimal, t
 
 def sek(line: InvoiceLine, head: DraftHead) -> Decimal:
     return line.unit_price * head.rate_to_sek
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 # -- receipts index ---------------------------------------------------------------------------

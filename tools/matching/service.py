@@ -326,7 +326,7 @@ def _match_row(draft_id: int, pair: ConfirmPair, now: datetime) -> dict[str, obj
 
 class SuggestCache:
     """Suggest responses per (tenant, draft) for ``ttl_seconds``. A response computed before the
-    draft's last invalidation is not stored, so a confirm is never hidden by a slower suggest."""
+    tenant's last invalidation is not stored, so a confirm is never hidden by a slower suggest."""
 
     def __init__(
         self,
@@ -339,7 +339,6 @@ class SuggestCache:
         self.clock = clock
         self.max_entries = max_entries
         self._entries: dict[tuple[str, int], tuple[float, MatchResponse]] = {}
-        self._invalidated: dict[tuple[str, int], float] = {}
         self._tenant_invalidated: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -357,10 +356,7 @@ class SuggestCache:
         now = self.clock()
         key = (tenant, draft_id)
         with self._lock:
-            invalidated = max(
-                self._invalidated.get(key, float("-inf")),
-                self._tenant_invalidated.get(tenant, float("-inf")),
-            )
+            invalidated = self._tenant_invalidated.get(tenant, float("-inf"))
             if started_at is not None and invalidated >= started_at:
                 return
             self._evict(now)
@@ -373,16 +369,9 @@ class SuggestCache:
                 del self._entries[key]
             self._tenant_invalidated[tenant] = self.clock()
 
-    def invalidate(self, tenant: str, draft_id: int) -> None:
-        with self._lock:
-            self._entries.pop((tenant, draft_id), None)
-            self._invalidated[(tenant, draft_id)] = self.clock()
-
     def _evict(self, now: float) -> None:
         for key in [k for k, (at, _) in self._entries.items() if now - at >= self.ttl_seconds]:
             del self._entries[key]
-        for key in [k for k, at in self._invalidated.items() if now - at >= self.ttl_seconds]:
-            del self._invalidated[key]
         for tenant in [t for t, at in self._tenant_invalidated.items() if now - at >= self.ttl_seconds]:
             del self._tenant_invalidated[tenant]
         while len(self._entries) >= self.max_entries:

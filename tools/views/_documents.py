@@ -3,25 +3,30 @@
 All three read rows of ``Orders``: which rows is decided by status type and reporting flag
 (``statusKind``) or one pinned ``statusId``; every figure a row carries is computed in the page's
 one statement by correlated subqueries keyed by the order id, never by a query per row.
+
+The filters are declared once, each group with its SQL (``DocumentParams`` and the groups below
+it); a view's params combine the groups it offers. The header columns are labelled with the
+rows' field names, so one mapping (``document_row``) serves every view.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import sqlalchemy as sa
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from tools import schema as s
-from tools.paging import PageRequest, SortKey
+from tools.paging import PagedParams, SortKey
+from tools.planner_hints import unindexed_status
 from tools.statuses import Flag, status_ids
 from tools.text import as_int, contains
-from tools.wire import Params, to_db_datetime
+from tools.wire import QueryDateTime, WireModel, midnight, to_db_datetime
 
-o = s.orders
+orders = s.orders
 # The header's lookups are aliases, so the filters' subqueries on the same tables never
 # correlate to them.
 party = s.companies.alias("party")
@@ -29,76 +34,114 @@ status = s.order_statuses.alias("status")
 status_type = s.order_status_types.alias("status_type")
 currency = s.currencies.alias("currency")
 
-MAX_PAGE_SIZE = 100
 FEW_PARTIES = 50
 CENTS = sa.Numeric(18, 2)
 QTY = sa.Numeric(18, 3)
 
-# A status flag selects a large share of the table, so a page walks the index of its sort order
-# and checks each row's status. ``+ 0`` keeps planners (SQLite's sampled statistics above all)
-# from instead gathering every flagged row through the status index and sorting them all.
-UNINDEXED_STATUS = o.c.OrderStatusId + 0
-
-NEWEST_ORDER_FIRST = (SortKey(o.c.DateOrder, descending=True), SortKey(o.c.Id, descending=True))
-NEWEST_INVOICE_FIRST = (SortKey(o.c.DateInvoice, descending=True), SortKey(o.c.Id, descending=True))
+NEWEST_ORDER_FIRST = (SortKey(orders.c.DateOrder, descending=True), SortKey(orders.c.Id, descending=True))
+NEWEST_INVOICE_FIRST = (
+    SortKey(orders.c.DateInvoice, descending=True),
+    SortKey(orders.c.Id, descending=True),
+)
 
 Percent = Annotated[
     Decimal,
     PlainSerializer(float, return_type=float, when_used="json"),
     WithJsonSchema({"type": "number", "description": "Percent, one decimal"}),
 ]
+Where = list[sa.ColumnElement[bool]]
+DtoT = TypeVar("DtoT", bound=WireModel)
 
 
-class DocumentParams(Params):
-    """Paging of a document list: the filters are the subclass's."""
-
-    cursor: str | None = Field(None, description="nextCursor of the previous page; omit for the first page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
+# -- the filters, declared once -------------------------------------------------------------
 
 
-def page_request(view: str, params: DocumentParams, tenant: str) -> PageRequest:
-    return PageRequest.of(view, params, MAX_PAGE_SIZE, tenant)
+class DocumentParams(PagedParams):
+    """Paging and the filters every document list has. A view names its document ``number``
+    and the statuses that count; the groups below add their own filters to ``where``."""
 
+    number: ClassVar[sa.ColumnElement[Any]] = orders.c.InvoiceNumber
 
-def header() -> sa.Select[Any]:
-    """The columns every document header shows: the document, its party, status and currency."""
-    return sa.select(
-        o.c.Id,
-        o.c.Name,
-        o.c.CompanyId,
-        party.c.Name.label("CompanyName"),
-        party.c.Orgno.label("CompanyOrgno"),
-        o.c.OrderStatusId,
-        status.c.Name.label("StatusName"),
-        status_type.c.SystemName,
-        o.c.DateOrder,
-        o.c.DateDelivery,
-        o.c.DateInvoice,
-        o.c.DateDue,
-        o.c.TotalExVat,
-        o.c.TotalVat,
-        o.c.TotalIncVat,
-        currency.c.IsoCode.label("CurrencyIsoCode"),
-    ).select_from(
-        # Outer joins keep ``Orders`` the driving table, read in the order of the page.
-        o.outerjoin(party, party.c.Id == o.c.CompanyId)
-        .outerjoin(status, status.c.Id == o.c.OrderStatusId)
-        .outerjoin(status_type, status_type.c.Id == status.c.OrderStatusTypeId)
-        .outerjoin(currency, currency.c.Id == o.c.CurrencyId)
+    currency: str | None = Field(None, description="Substring of the document's currency ISO code, e.g. EUR")
+    status_id: int | None = Field(
+        None,
+        description=(
+            "Exactly this OrderStatus id; replaces statusKind. A status of another document type "
+            "matches nothing"
+        ),
     )
+    q: str | None = Field(None, description="Free text: the id or document number exactly, or part of a name")
+
+    def statuses(self, conn: sa.Connection) -> sa.ColumnElement[bool]:
+        raise NotImplementedError
+
+    def where(self, conn: sa.Connection) -> Where:
+        where = [self.statuses(conn)]
+        if self.currency:
+            where.append(currency_coded(self.currency))
+        if self.q:
+            where.append(free_text(self.q, self.number))
+        return where
 
 
-# -- filters ------------------------------------------------------------------------------
+class CustomerFilter(DocumentParams):
+    customer_id: int | None = Field(None, description="Only this customer's documents (the customer's id)")
+    customer_name: str | None = Field(None, description="Substring of the customer name, any case")
+
+    def where(self, conn: sa.Connection) -> Where:
+        return super().where(conn) + party_is(conn, self.customer_id, self.customer_name)
 
 
-def in_status(types: Sequence[str], flag: Flag | None, status_id: int | None) -> sa.ColumnElement[bool]:
+class VendorFilter(DocumentParams):
+    vendor_id: int | None = Field(None, description="Only orders to this supplier (the vendor's id)")
+    vendor_name: str | None = Field(None, description="Substring of the supplier name, any case")
+
+    def where(self, conn: sa.Connection) -> Where:
+        return super().where(conn) + party_is(conn, self.vendor_id, self.vendor_name)
+
+
+class OrderDates(DocumentParams):
+    order_date_from: QueryDateTime | None = Field(None, description="dateOrder on or after (ISO 8601)")
+    order_date_to: QueryDateTime | None = Field(None, description="dateOrder on or before (ISO 8601)")
+    delivery_date_from: QueryDateTime | None = Field(None, description="dateDelivery on or after")
+    delivery_date_to: QueryDateTime | None = Field(None, description="dateDelivery on or before")
+
+    def where(self, conn: sa.Connection) -> Where:
+        return (
+            super().where(conn)
+            + dated_within(orders.c.DateOrder, self.order_date_from, self.order_date_to)
+            + dated_within(orders.c.DateDelivery, self.delivery_date_from, self.delivery_date_to)
+        )
+
+
+class InvoiceDates(DocumentParams):
+    invoice_date_from: QueryDateTime | None = Field(None, description="dateInvoice on or after (ISO 8601)")
+    invoice_date_to: QueryDateTime | None = Field(None, description="dateInvoice on or before (ISO 8601)")
+
+    def where(self, conn: sa.Connection) -> Where:
+        low, high = self.invoice_date_from, self.invoice_date_to
+        return super().where(conn) + dated_within(orders.c.DateInvoice, low, high)
+
+
+class Totals(DocumentParams):
+    total_min: Decimal | None = Field(None, description="Total ex VAT at least this")
+    total_max: Decimal | None = Field(None, description="Total ex VAT at most this")
+
+    def where(self, conn: sa.Connection) -> Where:
+        return super().where(conn) + within(orders.c.TotalExVat, self.total_min, self.total_max)
+
+
+def in_status(
+    conn: sa.Connection, types: Sequence[str], flag: Flag | None, status_id: int | None
+) -> sa.ColumnElement[bool]:
     """The statuses that count: one pinned status (if it is of ``types``), else the flagged ones."""
+    unindexed = unindexed_status(conn, orders.c.OrderStatusId)
     if status_id is not None:
-        return sa.and_(o.c.OrderStatusId == status_id, UNINDEXED_STATUS.in_(status_ids(*types)))
-    return UNINDEXED_STATUS.in_(status_ids(*types, flag=flag))
+        return sa.and_(orders.c.OrderStatusId == status_id, unindexed.in_(status_ids(*types)))
+    return unindexed.in_(status_ids(*types, flag=flag))
 
 
-def within(column: sa.ColumnElement[Any], low: Any, high: Any) -> list[sa.ColumnElement[bool]]:
+def within(column: sa.ColumnElement[Any], low: Any, high: Any) -> Where:
     """``low <= column <= high``, each end only when given (both ends inclusive)."""
     where = []
     if low is not None:
@@ -108,15 +151,22 @@ def within(column: sa.ColumnElement[Any], low: Any, high: Any) -> list[sa.Column
     return where
 
 
-def dated_within(
-    column: sa.ColumnElement[Any], low: datetime | None, high: datetime | None
-) -> list[sa.ColumnElement[bool]]:
+def dated_within(column: sa.ColumnElement[Any], low: datetime | None, high: datetime | None) -> Where:
     return within(column, to_db_datetime(low) if low else None, to_db_datetime(high) if high else None)
 
 
+def party_is(conn: sa.Connection, party_id: int | None, name: str | None) -> Where:
+    where = []
+    if party_id is not None:
+        where.append(orders.c.CompanyId == party_id)
+    if name:
+        where.append(company_named(conn, name))
+    return where
+
+
 def companies_named(text: str) -> sa.Select[tuple[int]]:
-    c = s.companies
-    return sa.select(c.c.Id).where(contains(c.c.Name, text))
+    companies = s.companies
+    return sa.select(companies.c.Id).where(contains(companies.c.Name, text))
 
 
 def company_named(conn: sa.Connection, text: str) -> sa.ColumnElement[bool]:
@@ -125,62 +175,97 @@ def company_named(conn: sa.Connection, text: str) -> sa.ColumnElement[bool]:
     walks its sort order, instead of gathering and sorting all their documents."""
     few = conn.scalars(companies_named(text).limit(FEW_PARTIES + 1)).all()
     if len(few) <= FEW_PARTIES:
-        return o.c.CompanyId.in_(few)
-    return (o.c.CompanyId + 0).in_(companies_named(text))
+        return orders.c.CompanyId.in_(few)
+    return (orders.c.CompanyId + 0).in_(companies_named(text))
 
 
 def currency_coded(text: str) -> sa.ColumnElement[bool]:
-    cur = s.currencies
-    return o.c.CurrencyId.in_(sa.select(cur.c.Id).where(contains(cur.c.IsoCode, text)))
+    currencies = s.currencies
+    return orders.c.CurrencyId.in_(sa.select(currencies.c.Id).where(contains(currencies.c.IsoCode, text)))
 
 
-def free_text(q: str, number: sa.ColumnElement[int | None]) -> sa.ColumnElement[bool]:
+def free_text(q: str, number: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     """``q``: the id or ``number`` exactly when numeric, or a substring of the party's or the
     document's name."""
-    matches = [o.c.CompanyId.in_(companies_named(q)), contains(o.c.Name, q)]
+    matches = [orders.c.CompanyId.in_(companies_named(q)), contains(orders.c.Name, q)]
     if (value := as_int(q)) is not None:
-        matches += [o.c.Id == value, number == value]
+        matches += [orders.c.Id == value, number == value]
     return sa.or_(*matches)
+
+
+# -- the header, labelled with the rows' field names ---------------------------------------
+
+
+def header(party_role: Literal["customer", "vendor"]) -> sa.Select[Any]:
+    """The columns every document header shows: the document, its party, status and currency."""
+    return sa.select(
+        orders.c.Id.label("id"),
+        orders.c.Name.label("name"),
+        orders.c.CompanyId.label(f"{party_role}_id"),
+        party.c.Name.label(f"{party_role}_name"),
+        party.c.Orgno.label(f"{party_role}_orgno"),
+        orders.c.OrderStatusId.label("status_id"),
+        status.c.Name.label("status_name"),
+        status_type.c.SystemName.label("status_type"),
+        orders.c.DateOrder.label("date_order"),
+        orders.c.DateDelivery.label("date_delivery"),
+        orders.c.DateInvoice.label("date_invoice"),
+        orders.c.DateDue.label("date_due"),
+        orders.c.TotalExVat.label("total_ex_vat"),
+        orders.c.TotalVat.label("total_vat"),
+        orders.c.TotalIncVat.label("total_inc_vat"),
+        currency.c.IsoCode.label("currency_iso_code"),
+    ).select_from(
+        # Outer joins keep ``Orders`` the driving table, read in the order of the page.
+        orders.outerjoin(party, party.c.Id == orders.c.CompanyId)
+        .outerjoin(status, status.c.Id == orders.c.OrderStatusId)
+        .outerjoin(status_type, status_type.c.Id == status.c.OrderStatusTypeId)
+        .outerjoin(currency, currency.c.Id == orders.c.CurrencyId)
+    )
+
+
+def document_row(dto: type[DtoT], row: sa.RowMapping, **figures: Any) -> DtoT:
+    """``dto`` from a header row (labelled with its field names) and the view's own figures."""
+    return dto.model_validate({**row, **figures})
 
 
 # -- figures computed per row -------------------------------------------------------------
 
 
 def paid_amount() -> sa.ColumnElement[Decimal]:
-    p = s.payments
-    paid = sa.select(sa.func.coalesce(sa.func.sum(p.c.Amount), 0)).where(p.c.OrderId == o.c.Id)
+    payments = s.payments
+    paid = sa.select(sa.func.coalesce(sa.func.sum(payments.c.Amount), 0)).where(
+        payments.c.OrderId == orders.c.Id
+    )
     return sa.type_coerce(paid.scalar_subquery(), CENTS)
 
 
 def has_line(*condition: sa.ColumnElement[bool]) -> sa.Exists:
-    i = s.order_items
-    return sa.exists().where(i.c.OrderId == o.c.Id, *condition)
+    items = s.order_items
+    return sa.exists().where(items.c.OrderId == orders.c.Id, *condition)
 
 
 def has_qty_left_to_deliver() -> sa.Exists:
-    i = s.order_items
-    return has_line(i.c.QtyDelivered < i.c.QtyOrdered)
+    items = s.order_items
+    return has_line(items.c.QtyDelivered < items.c.QtyOrdered)
 
 
 def has_qty_over_delivered() -> sa.Exists:
-    i = s.order_items
-    return has_line(i.c.QtyDelivered > i.c.QtyOrdered)
+    items = s.order_items
+    return has_line(items.c.QtyDelivered > items.c.QtyOrdered)
 
 
 # -- rules on the fetched figures ---------------------------------------------------------
-
-
-def midnight(day: date) -> datetime:
-    """The start of ``day`` as stored in the database (naive UTC)."""
-    return datetime.combine(day, time())
 
 
 def is_before(moment: datetime | None, today: date) -> bool:
     return moment is not None and moment < midnight(today)
 
 
-def open_amount(total_inc_vat: Decimal, paid: Decimal) -> Decimal:
-    return Decimal(total_inc_vat) - Decimal(paid)
+def payment_state(row: sa.RowMapping) -> dict[str, Any]:
+    """``openAmount`` (inc VAT minus the payments) and ``isFullyPaid`` of a row with ``paid_amount``."""
+    unpaid = Decimal(row["total_inc_vat"]) - Decimal(row["paid_amount"])
+    return {"open_amount": unpaid, "is_fully_paid": unpaid <= 0}
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

@@ -19,7 +19,8 @@ from tools import schema as s
 from tools.home_currency import HomeCurrency
 from tools.reference import SALESINVOICE
 from tools.statuses import status_ids
-from tools.views._documents import CENTS, midnight, paid_amount
+from tools.views._documents import CENTS, paid_amount
+from tools.wire import midnight
 
 o = s.orders
 # Aging buckets: name and the fewest days overdue that fall into it ("notDue": not yet due).

@@ -12,7 +12,7 @@ from pydantic import Field
 from tools import schema as s
 from tools.errors import NotFound
 from tools.home_currency import CENT, HomeCurrency, home_currency
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.paging import Page, PagedParams, Paging, SortKey, read_page
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
 from tools.text import as_int, contains
@@ -23,11 +23,9 @@ from tools.wire import Money, Params, WireModel
 c = s.companies
 
 
-class CustomerParams(Params):
+class CustomerParams(PagedParams):
     q: str | None = Field(None, description="Match against id (exact), name or organisation number")
     inactive: bool = Field(False, description="Include inactive customers. Default false")
-    cursor: str | None = Field(None, description="nextCursor of the previous page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
     overdue_min: Decimal | None = Field(
         None, description="Only customers whose overdueAmountHome is at least this (home currency)"
     )
@@ -150,13 +148,11 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         owed.open.label("OpenAmountHome"),
         owed.overdue.label("OverdueAmountHome"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
-    request = PageRequest.of("customers", params, 100, ctx.tenant)
     where = _customer_filters(params) + _owed_filters(params, owed)
-    rows, next_cursor = fetch_page(conn, stmt.where(*where), keys, request)
-    return page_of([_customer(row._mapping) for row in rows], next_cursor, request)
+    return read_page(conn, stmt.where(*where), keys, ctx.page, _customer)
 
 
-def _customer(row: Any) -> CustomerDto:
+def _customer(row: sa.RowMapping) -> CustomerDto:
     return CustomerDto(
         id=row["Id"],
         contact_number=row["ContactNumber"],
@@ -247,6 +243,7 @@ register(
         params=CustomerParams,
         result=Page[CustomerDto],
         query=list_customers,
+        paging=Paging(default=50, maximum=100),
         title="List customers",
         description=(
             "List or search customers (companies you sell to), sorted by name then id. `q` matches "
@@ -255,10 +252,7 @@ register(
             "`openOrderCount`: sales orders in the order book with something left to deliver, and "
             "`openAmountHome` / `overdueAmountHome`: what the customer owes on its invoices, in the "
             "home currency; `overdueMin` / `openMin` keep customers owing at least that much. Use "
-            "get_receivables for aging buckets and totals, get_customer for credit limit and terms. "
-            "Returns a page of at most "
-            "`pageSize` rows (default 50, max 100); when `truncated` is true, call again with "
-            "`cursor` set to `nextCursor`."
+            "get_receivables for aging buckets and totals, get_customer for credit limit and terms."
         ),
     )
 )

@@ -9,16 +9,16 @@ from pydantic import Field
 
 from tools import schema as s
 from tools.matching.service import draft_summary_columns
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.paging import Page, PagedParams, Paging, SortKey, read_page
 from tools.text import contains
 from tools.view import View, ViewContext, register
-from tools.wire import Money, Params, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
+from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
 
 d, c, cur = s.purchase_invoice_drafts, s.companies, s.currencies
 MatchState = Literal["open", "unmatched", "partial", "matched", "any"]
 
 
-class DraftParams(Params):
+class DraftParams(PagedParams):
     vendor_id: int | None = Field(None, description="Only drafts of this vendor (company id)")
     vendor_name: str | None = Field(None, description="Substring of the vendor name, any case")
     match_state: MatchState = Field(
@@ -29,8 +29,6 @@ class DraftParams(Params):
     invoice_date_from: QueryDateTime | None = Field(None, description="dateInvoice on or after")
     invoice_date_to: QueryDateTime | None = Field(None, description="dateInvoice on or before")
     q: str | None = Field(None, description="Substring of the supplier's invoice number or vendor name")
-    cursor: str | None = Field(None, description="nextCursor of the previous page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
 
 
 class PurchaseInvoiceDraftDto(WireModel):
@@ -83,13 +81,11 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
         .join(cur, cur.c.Id == d.c.CurrencyId)
         .where(*_filters(params, lines.element, matched.element))
     )
-    request = PageRequest.of("purchase-invoice-drafts", params, 100, ctx.tenant)
     keys = [SortKey(d.c.DateInvoice, descending=True), SortKey(d.c.Id, descending=True)]
-    rows, next_cursor = fetch_page(conn, stmt, keys, request)
-    return page_of([_draft(row._mapping) for row in rows], next_cursor, request)
+    return read_page(conn, stmt, keys, ctx.page, _draft)
 
 
-def _draft(row: Any) -> PurchaseInvoiceDraftDto:
+def _draft(row: sa.RowMapping) -> PurchaseInvoiceDraftDto:
     lines, matched = row["lineCount"], row["matchedLineCount"]
     state = "unmatched" if matched == 0 else "matched" if matched >= lines else "partial"
     return PurchaseInvoiceDraftDto(
@@ -119,14 +115,14 @@ register(
         params=DraftParams,
         result=Page[PurchaseInvoiceDraftDto],
         query=list_drafts,
+        paging=Paging(default=50, maximum=100),
         title="List supplier-invoice drafts to match",
         description=(
             "Supplier (purchase) invoice drafts waiting to be matched against goods receipts, newest "
             "invoice date first: vendor, the supplier's invoice number, dates, currency, totals, "
             "`lineCount` and `matchedLineCount`. By default only drafts not yet fully matched "
             "(`matchState=open`); use `matched` or `any` to see the rest. Use this to find the "
-            "`invoiceId` to pass to suggest_invoice_matches. Paged: default 50, max 100; when "
-            "`truncated` is true call again with `cursor` = `nextCursor`."
+            "`invoiceId` to pass to suggest_invoice_matches."
         ),
     )
 )

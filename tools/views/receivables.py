@@ -14,11 +14,11 @@ from tools import schema as s
 from tools.home_currency import CENT, HomeCurrency, home_currency
 from tools.text import contains
 from tools.view import View, ViewContext, register
-from tools.views._documents import o
 from tools.views._receivables import aging_by_customer_and_currency, bucket_names
 from tools.wire import IsoDate, Money, Params, WireModel
 
 c = s.companies
+o = s.orders
 MAX_LIMIT = 100
 
 

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of, resume_bound
-from tools.planning import looked_up, unindexed_status
+from tools.paging import Page, Paging, SortKey, read_page, resume_bound
+from tools.planner_hints import looked_up, unindexed_status
 from tools.reference import SALESINVOICE
-from tools.statuses import status_ids
+from tools.statuses import Flag, status_ids
 from tools.view import View, ViewContext, register
-from tools.wire import Money, Params, Quantity, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
+from tools.views._lines import LineParams, lines
+from tools.wire import Money, Quantity, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
 
-o, i, c, p, cur = s.orders, s.order_items, s.companies, s.products, s.currencies
+orders, items = s.orders, s.order_items
 
 # Newest invoice first; the lines of one invoice in line-number order.
 NEWEST_FIRST = [
-    SortKey(o.c.DateInvoice, descending=True),
-    SortKey(o.c.Id, descending=True),
-    SortKey(i.c.LineNo),
-    SortKey(i.c.Id),
+    SortKey(orders.c.DateInvoice, descending=True),
+    SortKey(orders.c.Id, descending=True),
+    SortKey(items.c.LineNo),
+    SortKey(items.c.Id),
 ]
 
 
-class SalesInvoiceLineParams(Params):
+class SalesInvoiceLineParams(LineParams):
     date_from: QueryDateTime | None = Field(
         None, alias="from", description="Invoice date from, inclusive (a date alone means midnight UTC)"
     )
     date_to: QueryDateTime | None = Field(
         None, alias="to", description="Invoice date to, inclusive (a date alone means midnight UTC)"
-    )
-    customer_id: int | None = Field(None, description="Only invoices to this customer")
-    product_id: int | None = Field(
-        None, description="Only lines of this product (find its id with find_products)"
     )
     status_id: int | None = Field(
         None, description="Only invoices in this exact status; replaces the IsSales filter"
@@ -43,8 +38,21 @@ class SalesInvoiceLineParams(Params):
     include_non_sales: bool = Field(
         False, description="Also lines of invoices that do not count as sales (previews, void). Default false"
     )
-    cursor: str | None = Field(None, description="nextCursor of the previous page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
+
+    def where(self, conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
+        where = [self.statuses(conn), orders.c.DateInvoice.is_not(None), *super().where(conn)]
+        if self.date_from is not None:
+            where.append(orders.c.DateInvoice >= to_db_datetime(self.date_from))
+        if self.date_to is not None:
+            where.append(orders.c.DateInvoice <= to_db_datetime(self.date_to))
+        return where
+
+    def statuses(self, conn: sa.Connection) -> sa.ColumnElement[bool]:
+        status = orders.c.OrderStatusId
+        if self.status_id is not None:
+            return sa.and_(status == self.status_id, status.in_(status_ids(SALESINVOICE)))
+        flag: Flag | None = None if self.include_non_sales else "IsSales"
+        return unindexed_status(conn, status).in_(status_ids(SALESINVOICE, flag=flag))
 
 
 class SalesInvoiceLineDto(WireModel):
@@ -66,78 +74,25 @@ class SalesInvoiceLineDto(WireModel):
     currency_iso_code: str
 
 
-def _invoice_statuses(conn: sa.Connection, params: SalesInvoiceLineParams) -> sa.ColumnElement[bool]:
-    if params.status_id is not None:
-        return sa.and_(o.c.OrderStatusId == params.status_id, o.c.OrderStatusId.in_(status_ids(SALESINVOICE)))
-    statuses = (
-        status_ids(SALESINVOICE) if params.include_non_sales else status_ids(SALESINVOICE, flag="IsSales")
-    )
-    return unindexed_status(conn, o.c.OrderStatusId).in_(statuses)
-
-
-def _line_filters(conn: sa.Connection, params: SalesInvoiceLineParams) -> list[sa.ColumnElement[bool]]:
-    where = [_invoice_statuses(conn, params), o.c.DateInvoice.is_not(None)]
-    if params.date_from is not None:
-        where.append(o.c.DateInvoice >= to_db_datetime(params.date_from))
-    if params.date_to is not None:
-        where.append(o.c.DateInvoice <= to_db_datetime(params.date_to))
-    if params.customer_id is not None:
-        where.append(o.c.CompanyId == params.customer_id)
-    if params.product_id is not None:
-        where.append(i.c.ProductId == params.product_id)
-    return where
-
-
 def list_sales_invoice_lines(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceLineParams
 ) -> Page[SalesInvoiceLineDto]:
-    stmt = (
-        sa.select(
-            o.c.Id.label("InvoiceId"),
-            o.c.InvoiceNumber,
-            i.c.Id.label("LineId"),
-            i.c.ProductId,
-            looked_up(p.c.ProductNumber, i.c.ProductId).label("ProductNumber"),
-            i.c.Description,
-            i.c.QtyOrdered,
-            i.c.QtyDelivered,
-            i.c.Price,
-            i.c.Discount,
-            i.c.SumExVat,
-            i.c.SumIncVat,
-            o.c.DateInvoice,
-            o.c.CompanyId,
-            looked_up(c.c.Name, o.c.CompanyId).label("CustomerName"),
-            looked_up(cur.c.IsoCode, o.c.CurrencyId).label("IsoCode"),
-        )
-        .select_from(o)
-        .join(i, i.c.OrderId == o.c.Id)
+    stmt = lines(
+        orders.c.Id.label("invoice_id"),
+        orders.c.InvoiceNumber.label("invoice_number"),
+        items.c.Price.label("price"),
+        items.c.Discount.label("discount"),
+        items.c.SumExVat.label("sum_ex_vat"),
+        items.c.SumIncVat.label("sum_inc_vat"),
+        orders.c.DateInvoice.label("date_invoice"),
+        looked_up(s.currencies.c.IsoCode, orders.c.CurrencyId).label("currency_iso_code"),
     )
-    request = PageRequest.of("sales-invoice-lines", params, 100, ctx.tenant)
-    where = _line_filters(conn, params) + resume_bound(request, NEWEST_FIRST, 2)
-    rows, next_cursor = fetch_page(conn, stmt.where(*where), NEWEST_FIRST, request)
-    return page_of([_invoice_line(row._mapping) for row in rows], next_cursor, request)
+    where = [*params.where(conn), *resume_bound(ctx.page, NEWEST_FIRST, 2)]
+    return read_page(conn, stmt.where(*where), NEWEST_FIRST, ctx.page, _invoice_line)
 
 
-def _invoice_line(row: Any) -> SalesInvoiceLineDto:
-    return SalesInvoiceLineDto(
-        invoice_id=row["InvoiceId"],
-        invoice_number=row["InvoiceNumber"],
-        line_id=row["LineId"],
-        product_id=row["ProductId"],
-        product_number=row["ProductNumber"],
-        description=row["Description"],
-        quantity=row["QtyOrdered"],
-        qty_delivered=row["QtyDelivered"],
-        price=row["Price"],
-        discount=row["Discount"],
-        sum_ex_vat=row["SumExVat"],
-        sum_inc_vat=row["SumIncVat"],
-        date_invoice=row["DateInvoice"],
-        customer_id=row["CompanyId"],
-        customer_name=row["CustomerName"],
-        currency_iso_code=row["IsoCode"],
-    )
+def _invoice_line(row: sa.RowMapping) -> SalesInvoiceLineDto:
+    return SalesInvoiceLineDto.model_validate({**row, "quantity": row["qty_ordered"]})
 
 
 register(
@@ -149,6 +104,7 @@ register(
         params=SalesInvoiceLineParams,
         result=Page[SalesInvoiceLineDto],
         query=list_sales_invoice_lines,
+        paging=Paging(default=50, maximum=100),
         title="List sales invoice lines",
         description=(
             "What was sold, line by line: the lines of sales invoices. By default only invoices "
@@ -160,9 +116,7 @@ register(
             "each row's `currencyIsoCode`. Sorted newest invoice first (dateInvoice descending, "
             "then invoice id descending), lines of one invoice in line order. Use it for sales "
             "per product or customer; use list_sales_invoices for invoice headers, totals and "
-            "payment state. Returns a page of at most `pageSize` rows (default 50, max 100); when "
-            "`truncated` is true, call again with the same filters and `cursor` set to "
-            "`nextCursor`."
+            "payment state."
         ),
     )
 )

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 from pydantic import Field
 
-from tools.paging import Page, fetch_page, page_of
+from tools.paging import Page, Paging, read_page
 from tools.reference import SALESCREDIT, SALESINVOICE
 from tools.statuses import Flag
 from tools.view import View, ViewContext, register
 from tools.views._documents import (
     NEWEST_INVOICE_FIRST,
-    DocumentParams,
-    company_named,
-    currency_coded,
+    CustomerFilter,
+    InvoiceDates,
+    Totals,
     dated_within,
-    free_text,
+    document_row,
     header,
     in_status,
     is_before,
-    o,
-    open_amount,
-    page_request,
+    orders,
     paid_amount,
-    within,
+    payment_state,
 )
 from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel
 
@@ -40,14 +37,7 @@ STATUS_TYPES: dict[DocumentType, tuple[str, ...]] = {
 }
 
 
-class SalesInvoiceParams(DocumentParams):
-    customer_id: int | None = Field(None, description="Only this customer's invoices (the customer's id)")
-    customer_name: str | None = Field(None, description="Substring of the customer name, any case")
-    currency: str | None = Field(None, description="Substring of the invoice's currency ISO code, e.g. EUR")
-    status_id: int | None = Field(
-        None,
-        description="Exactly this OrderStatus id; replaces statusKind. Another type's status matches nothing",
-    )
+class SalesInvoiceParams(CustomerFilter, InvoiceDates, Totals):
     status_kind: StatusKind = Field(
         "sales",
         description="Which statuses count: sales (default, counts as revenue: no previews or void) or any",
@@ -55,16 +45,25 @@ class SalesInvoiceParams(DocumentParams):
     document_type: DocumentType = Field(
         "invoice", description="invoice (default), credit (credit notes only) or both"
     )
-    invoice_date_from: QueryDateTime | None = Field(None, description="dateInvoice on or after (ISO 8601)")
-    invoice_date_to: QueryDateTime | None = Field(None, description="dateInvoice on or before (ISO 8601)")
     due_date_from: QueryDateTime | None = Field(None, description="dateDue on or after")
     due_date_to: QueryDateTime | None = Field(None, description="dateDue on or before")
-    total_min: Decimal | None = Field(None, description="Total ex VAT at least this (credits are negative)")
-    total_max: Decimal | None = Field(None, description="Total ex VAT at most this")
     q: str | None = Field(
         None,
         description="Free text: the id or invoice number exactly, or part of the customer or document name",
     )
+
+    def statuses(self, conn: sa.Connection) -> sa.ColumnElement[bool]:
+        types = STATUS_TYPES[self.document_type]
+        return in_status(conn, types, STATUS_FLAG[self.status_kind], self.status_id)
+
+    def where(self, conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
+        # Undated documents cannot take a place in the invoice-date order (issued ones are dated).
+        dated = orders.c.DateInvoice.is_not(None)
+        return [
+            *super().where(conn),
+            dated,
+            *dated_within(orders.c.DateDue, self.due_date_from, self.due_date_to),
+        ]
 
 
 class SalesInvoiceDto(WireModel):
@@ -89,59 +88,26 @@ class SalesInvoiceDto(WireModel):
     document_type: Literal["invoice", "credit"]
 
 
-def _sales_invoice_filters(conn: sa.Connection, params: SalesInvoiceParams) -> list[sa.ColumnElement[bool]]:
-    types = STATUS_TYPES[params.document_type]
-    where = [
-        in_status(types, STATUS_FLAG[params.status_kind], params.status_id),
-        # Undated documents cannot take a place in the invoice-date order (issued ones are dated).
-        o.c.DateInvoice.is_not(None),
-    ]
-    if params.customer_id is not None:
-        where.append(o.c.CompanyId == params.customer_id)
-    if params.customer_name:
-        where.append(company_named(conn, params.customer_name))
-    if params.currency:
-        where.append(currency_coded(params.currency))
-    where += dated_within(o.c.DateInvoice, params.invoice_date_from, params.invoice_date_to)
-    where += dated_within(o.c.DateDue, params.due_date_from, params.due_date_to)
-    where += within(o.c.TotalExVat, params.total_min, params.total_max)
-    if params.q:
-        where.append(free_text(params.q, o.c.InvoiceNumber))
-    return where
-
-
 def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
 ) -> Page[SalesInvoiceDto]:
-    stmt = header().add_columns(o.c.InvoiceNumber, paid_amount().label("PaidAmount"))
-    request = page_request("sales-invoices", params, ctx.tenant)
-    where = _sales_invoice_filters(conn, params)
-    rows, next_cursor = fetch_page(conn, stmt.where(*where), NEWEST_INVOICE_FIRST, request)
-    return page_of([_sales_invoice(row._mapping, ctx) for row in rows], next_cursor, request)
+    stmt = header("customer").add_columns(
+        orders.c.InvoiceNumber.label("invoice_number"), paid_amount().label("paid_amount")
+    )
+    where = params.where(conn)
+    return read_page(
+        conn, stmt.where(*where), NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx)
+    )
 
 
-def _sales_invoice(row: Any, ctx: ViewContext) -> SalesInvoiceDto:
-    unpaid = open_amount(row["TotalIncVat"], row["PaidAmount"])
-    return SalesInvoiceDto(
-        id=row["Id"],
-        invoice_number=row["InvoiceNumber"],
-        customer_id=row["CompanyId"],
-        customer_name=row["CompanyName"],
-        customer_orgno=row["CompanyOrgno"],
-        status_id=row["OrderStatusId"],
-        status_name=row["StatusName"],
-        date_invoice=row["DateInvoice"],
-        date_due=row["DateDue"],
-        date_order=row["DateOrder"],
-        total_ex_vat=row["TotalExVat"],
-        total_vat=row["TotalVat"],
-        total_inc_vat=row["TotalIncVat"],
-        open_amount=unpaid,
-        paid_amount=row["PaidAmount"],
-        is_late=unpaid > 0 and is_before(row["DateDue"], ctx.today),
-        is_fully_paid=unpaid <= 0,
-        currency_iso_code=row["CurrencyIsoCode"],
-        document_type="credit" if row["SystemName"] == SALESCREDIT else "invoice",
+def _sales_invoice(row: sa.RowMapping, ctx: ViewContext) -> SalesInvoiceDto:
+    payment = payment_state(row)
+    return document_row(
+        SalesInvoiceDto,
+        row,
+        **payment,
+        is_late=payment["open_amount"] > 0 and is_before(row["date_due"], ctx.today),
+        document_type="credit" if row["status_type"] == SALESCREDIT else "invoice",
     )
 
 
@@ -154,6 +120,7 @@ register(
         params=SalesInvoiceParams,
         result=Page[SalesInvoiceDto],
         query=list_sales_invoices,
+        paging=Paging(default=50, maximum=100),
         title="List sales invoices and credit notes",
         description=(
             "List sales invoice headers, newest invoice date first (then id): what was billed, "
@@ -165,10 +132,8 @@ register(
             "totals ex/inc VAT, paidAmount, openAmount (inc VAT minus payments), isLate (unpaid "
             "past dateDue), isFullyPaid and documentType (invoice or credit). Use "
             "list_sales_orders for the order book (orders not yet invoiced too) and "
-            "list_sales_invoice_lines for what was sold per product. Returns at most pageSize rows "
-            "(default 50, max 100); when `truncated` is true, call again with `cursor` set to "
-            "`nextCursor` and the same filters. Dates are ISO 8601; a date alone means midnight "
-            "UTC; ranges include both ends."
+            "list_sales_invoice_lines for what was sold per product. Dates are ISO 8601; a date "
+            "alone means midnight UTC; ranges include both ends."
         ),
     )
 )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.paging import Page, PagedParams, Paging, SortKey, read_page
 from tools.view import View, ViewContext, register
-from tools.wire import Money, Params, UtcDateTime, WireModel
+from tools.wire import Money, UtcDateTime, WireModel
 
 sp, p, c, cur = s.supplier_prices, s.products, s.companies, s.currencies
 
@@ -21,12 +19,10 @@ PRICE_IN_SEK = sa.func.round(sp.c.Price * cur.c.RateToSek, 6, type_=sa.Numeric(2
 CHEAPEST_FIRST = [SortKey(PRICE_IN_SEK), SortKey(sp.c.Id)]
 
 
-class VendorPriceParams(Params):
+class VendorPriceParams(PagedParams):
     product_id: int = Field(description="Required. The product (find its id with find_products)")
     supplier_id: int | None = Field(None, description="Only this supplier (a vendor company id)")
     currency_code: str | None = Field(None, description="Only prices in this currency, ISO code (SEK, EUR)")
-    cursor: str | None = Field(None, description="nextCursor of the previous page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
 
 
 class VendorPriceDto(WireModel):
@@ -72,12 +68,10 @@ def list_vendor_prices(
         .join(cur, cur.c.Id == sp.c.CurrencyId)
         .where(*_price_filters(params))
     )
-    request = PageRequest.of("vendor-prices", params, 100, ctx.tenant)
-    rows, next_cursor = fetch_page(conn, stmt, CHEAPEST_FIRST, request)
-    return page_of([_vendor_price(row._mapping) for row in rows], next_cursor, request)
+    return read_page(conn, stmt, CHEAPEST_FIRST, ctx.page, _vendor_price)
 
 
-def _vendor_price(row: Any) -> VendorPriceDto:
+def _vendor_price(row: sa.RowMapping) -> VendorPriceDto:
     return VendorPriceDto(
         product_id=row["ProductId"],
         product_number=row["ProductNumber"],
@@ -101,6 +95,7 @@ register(
         params=VendorPriceParams,
         result=Page[VendorPriceDto],
         query=list_vendor_prices,
+        paging=Paging(default=50, maximum=100),
         title="List vendor prices of a product",
         description=(
             "The suppliers of one product and their purchase prices, cheapest first. `productId` "
@@ -109,9 +104,7 @@ register(
             "converted to SEK at the currency table's rate (ties by price row id), so the first "
             "row is the cheapest supplier even across currencies. Optional `supplierId` and "
             "`currencyCode` (exact ISO code, e.g. EUR) narrow the list. Includes the supplier's own "
-            "article number, lead time and validity dates (null when not set). Returns a page of "
-            "at most `pageSize` rows (default 50, max 100); when `truncated` is true, call again "
-            "with `cursor` set to `nextCursor`."
+            "article number, lead time and validity dates (null when not set)."
         ),
     )
 )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, PageRequest, SortKey, fetch_page, page_of
+from tools.paging import Page, PagedParams, Paging, SortKey, read_page
 from tools.view import View, ViewContext, register
-from tools.wire import Params, Quantity, WireModel
+from tools.wire import Quantity, WireModel
 
 ps, p, w, loc = s.product_stock, s.products, s.warehouses, s.warehouse_locations
 
@@ -18,12 +16,10 @@ ps, p, w, loc = s.product_stock, s.products, s.warehouses, s.warehouse_locations
 STOCK_ORDER = [SortKey(ps.c.ProductId), SortKey(ps.c.WarehouseId), SortKey(ps.c.WarehouseLocationId)]
 
 
-class WarehouseStockParams(Params):
+class WarehouseStockParams(PagedParams):
     product_id: int | None = Field(None, description="Only this product (find its id with find_products)")
     warehouse_id: int | None = Field(None, description="Only this warehouse")
     location_id: int | None = Field(None, description="Only this warehouse location")
-    cursor: str | None = Field(None, description="nextCursor of the previous page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 200 (larger is clamped)")
 
 
 class WarehouseStockRowDto(WireModel):
@@ -70,12 +66,10 @@ def list_warehouse_stock(
         .join(loc, loc.c.Id == ps.c.WarehouseLocationId)
         .where(*_stock_filters(params))
     )
-    request = PageRequest.of("warehouse-stock", params, 200, ctx.tenant)
-    rows, next_cursor = fetch_page(conn, stmt, STOCK_ORDER, request)
-    return page_of([_stock_row(row._mapping) for row in rows], next_cursor, request)
+    return read_page(conn, stmt, STOCK_ORDER, ctx.page, _stock_row)
 
 
-def _stock_row(row: Any) -> WarehouseStockRowDto:
+def _stock_row(row: sa.RowMapping) -> WarehouseStockRowDto:
     return WarehouseStockRowDto(
         product_id=row["ProductId"],
         product_number=row["ProductNumber"],
@@ -100,6 +94,7 @@ register(
         params=WarehouseStockParams,
         result=Page[WarehouseStockRowDto],
         query=list_warehouse_stock,
+        paging=Paging(default=50, maximum=200),
         title="List warehouse stock",
         description=(
             "Stock per product per warehouse location: quantity in stock, incoming (open purchase "
@@ -108,8 +103,7 @@ register(
             "`warehouseId` and/or `locationId`; with no filter it lists all stock. Sorted by "
             "productId, then warehouseId, then locationId. To check one product, resolve its id "
             "first with find_products. Use list_open_order_lines for what customers are waiting "
-            "for. Returns a page of at most `pageSize` rows (default 50, max 200); when "
-            "`truncated` is true, call again with `cursor` set to `nextCursor`."
+            "for."
         ),
     )
 )

@@ -1,4 +1,4 @@
-"""Guidance for the query planners, shared by the views that join Orders to its lines.
+"""Hints to the query planners (SQLite's and PostgreSQL's), one rule each, for every view.
 
 Each helper keeps a page driven by the sort order's index on a million-order tenant; the
 docstrings say which planner misstep it prevents.
