@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
-from tests.support import TODAY, LiveServer, rest_client
+from tests.support import TODAY, LiveServer, rest_client, start_server
+from tools.demo.tenants import seed_database
+from tools.source_schema import sync_state
 
 
 async def test_the_profile_names_today_and_each_tenants_home_currency(server: LiveServer) -> None:
@@ -102,3 +107,31 @@ async def test_a_customer_row_agrees_with_the_customer_list(rest: httpx.AsyncCli
 async def test_receivables_refuse_a_bad_minimum(rest: httpx.AsyncClient) -> None:
     response = await rest.get("/receivables", params={"overdueMin": "lots"})
     assert response.status_code == 400 and "'overdueMin'" in response.json()["message"]
+
+
+async def test_the_profile_says_when_each_synced_source_last_succeeded(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'synced.db'}"
+    seed_database(url, seed=5, orders=200, today=TODAY, draft_lines=10)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(sync_state).values(
+                Source="fortnox", Stream="invoices", LastSuccessAt=datetime(2026, 11, 20, 6, 30)
+            )
+        )
+    engine.dispose()
+    server = start_server(tmp_path / "server", {"demo": url})
+    try:
+        async with rest_client(server) as rest:
+            freshness = (await rest.get("/company-profile")).json()["dataFreshness"]
+    finally:
+        server.stop()
+    assert freshness["sources"] == [
+        {
+            "source": "fortnox",
+            "stream": "invoices",
+            "lastSuccessfulSyncAt": "2026-11-20T06:30:00Z",
+            "lastFailedSyncAt": None,
+            "lastError": None,
+        }
+    ]

@@ -12,6 +12,7 @@ from pydantic import Field
 from tools import schema as s
 from tools.home_currency import HomeCurrency, home_currency
 from tools.matching.models import Tolerances
+from tools.source_schema import sync_state
 from tools.view import View, ViewContext, register
 from tools.wire import Exact, IsoDate, Params, UtcDateTime, WireModel
 
@@ -60,7 +61,10 @@ class WarehouseDto(WireModel):
 
 class SourceFreshnessDto(WireModel):
     source: str = Field(description="Where the data comes from, e.g. fortnox")
+    stream: str = Field(description="What of it, e.g. invoices")
     last_successful_sync_at: UtcDateTime | None
+    last_failed_sync_at: UtcDateTime | None
+    last_error: str | None
 
 
 class DataFreshnessDto(WireModel):
@@ -90,8 +94,26 @@ def company_profile(conn: sa.Connection, ctx: ViewContext, params: CompanyProfil
         document_types=_document_types(conn),
         warehouses=_warehouses(conn),
         matching_tolerances=Tolerances.model_validate(ctx.options.get("matching", {})),
-        data_freshness=DataFreshnessDto(latest_document_date=_datetime(latest), sources=None),
+        data_freshness=DataFreshnessDto(latest_document_date=_datetime(latest), sources=_sources(conn)),
     )
+
+
+def _sources(conn: sa.Connection) -> list[SourceFreshnessDto] | None:
+    """Per synced source and stream its last sync; None when no connector feeds this database
+    (a demo tenant, or an ERP database read directly, which may not have the table)."""
+    if not sa.inspect(conn).has_table(sync_state.name):
+        return None
+    rows = conn.execute(sa.select(sync_state).order_by(sync_state.c.Source, sync_state.c.Stream)).all()
+    return [
+        SourceFreshnessDto(
+            source=row.Source,
+            stream=row.Stream,
+            last_successful_sync_at=_datetime(row.LastSuccessAt),
+            last_failed_sync_at=_datetime(row.LastErrorAt),
+            last_error=row.LastError,
+        )
+        for row in rows
+    ] or None
 
 
 def _datetime(value: Any) -> datetime | None:
