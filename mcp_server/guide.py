@@ -1,10 +1,27 @@
 """What the MCP door tells a model beyond the tool list: a short guide to the common questions
 (appended to the server's instructions) and the common workflows as MCP prompts, which clients
-such as Claude Desktop offer to the user."""
+such as Claude Desktop offer to the user. The prompts are plain data with two protocol handlers
+(``prompts/list``, ``prompts/get``), so any server object can serve them."""
 
 from __future__ import annotations
 
-from mcp.server.mcpserver.prompts.base import Prompt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    GetPromptRequestParams,
+    GetPromptResult,
+    ListPromptsResult,
+    PaginatedRequestParams,
+    Prompt,
+    PromptArgument,
+    PromptMessage,
+    TextContent,
+)
 
 GUIDE = """Common questions and the tool that answers each in one call:
 - How to read the figures (today, home currency, rates, statuses, warehouses): get_company_profile.
@@ -61,24 +78,92 @@ def match_this_invoice(invoice: str) -> str:
     )
 
 
-def workflow_prompts() -> list[Prompt]:
-    return [
-        Prompt.from_function(
-            month_end_review,
-            name="month_end_review",
-            title="Month-end review",
-            description="Sales, order intake, purchases and receivables of a month, against the month before",
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    title: str
+    description: str
+    render: Callable[..., str]
+    arguments: tuple[PromptArgument, ...] = ()
+
+    def prompt(self) -> Prompt:
+        return Prompt(
+            name=self.name, title=self.title, description=self.description, arguments=list(self.arguments)
+        )
+
+    def rendered(self, arguments: dict[str, str]) -> GetPromptResult:
+        known = {a.name for a in self.arguments}
+        if unknown := sorted(set(arguments) - known):
+            raise MCPError(
+                INVALID_PARAMS,
+                f"Prompt {self.name!r} has no argument {unknown[0]!r}; it takes {sorted(known)}",
+            )
+        if missing := [a.name for a in self.arguments if a.required and a.name not in arguments]:
+            raise MCPError(INVALID_PARAMS, f"Prompt {self.name!r} needs the argument {missing[0]!r}")
+        text = self.render(**{_python(k): v for k, v in arguments.items()})
+        message = PromptMessage(role="user", content=TextContent(type="text", text=text))
+        return GetPromptResult(description=self.description, messages=[message])
+
+
+def _python(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+WORKFLOWS = (
+    Workflow(
+        "month_end_review",
+        "Month-end review",
+        "Sales, order intake, purchases and receivables of a month, against the month before",
+        month_end_review,
+        (PromptArgument(name="month", description="YYYY-MM; default last month", required=False),),
+    ),
+    Workflow(
+        "overdue_follow_up",
+        "Overdue follow-up",
+        "Which customers to chase for payment, most overdue first",
+        overdue_follow_up,
+        (
+            PromptArgument(
+                name="minOverdue", description="Only customers with at least this overdue", required=False
+            ),
         ),
-        Prompt.from_function(
-            overdue_follow_up,
-            name="overdue_follow_up",
-            title="Overdue follow-up",
-            description="Which customers to chase for payment, most overdue first",
+    ),
+    Workflow(
+        "match_this_invoice",
+        "Match this supplier invoice",
+        "Find a supplier-invoice draft and the goods receipts it pays for",
+        match_this_invoice,
+        (
+            PromptArgument(
+                name="invoice", description="The supplier's invoice number or the draft id", required=True
+            ),
         ),
-        Prompt.from_function(
-            match_this_invoice,
-            name="match_this_invoice",
-            title="Match this supplier invoice",
-            description="Find a supplier-invoice draft and the goods receipts it pays for",
-        ),
-    ]
+    ),
+)
+_BY_NAME = {workflow.name: workflow for workflow in WORKFLOWS}
+
+
+async def list_prompts(ctx: Any, params: PaginatedRequestParams | None) -> ListPromptsResult:
+    """``prompts/list`` for a low-level server (``on_list_prompts``)."""
+    return ListPromptsResult(prompts=[workflow.prompt() for workflow in WORKFLOWS])
+
+
+async def get_prompt(ctx: Any, params: GetPromptRequestParams) -> GetPromptResult:
+    """``prompts/get`` for a low-level server (``on_get_prompt``); an unknown prompt or argument
+    is an invalid-params error naming it."""
+    workflow = _BY_NAME.get(params.name)
+    if workflow is None:
+        raise MCPError(INVALID_PARAMS, f"Unknown prompt {params.name!r}; prompts: {sorted(_BY_NAME)}")
+    return workflow.rendered(params.arguments or {})
+
+
+class GuidedMCPServer(MCPServer[Any]):
+    """An ``MCPServer`` whose prompts are the workflows above (its own registry stays empty)."""
+
+    async def list_prompts(self) -> list[Prompt]:
+        return (await list_prompts(None, None)).prompts
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> GetPromptResult:
+        return await get_prompt(None, GetPromptRequestParams(name=name, arguments=arguments))
