@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,13 +12,13 @@ from pydantic import Field
 
 from tools import schema as s
 from tools.errors import NotFound
-from tools.home_currency import CENT, HomeCurrency, home_currency
-from tools.paging import Page, PagedParams, Paging, SortKey, read_page
+from tools.home_currency import HomeCurrency, home_currency
+from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
 from tools.text import as_int, contains
 from tools.view import View, ViewContext, register
-from tools.views._receivables import customer_open_in_home
+from tools.views._receivables import customer_open_in_home, owed_in_home
 from tools.wire import Money, Params, WireModel
 
 c = s.companies
@@ -125,6 +126,9 @@ def _customer_filters(params: CustomerParams) -> list[sa.ColumnElement[bool]]:
     return where
 
 
+NOTHING_OWED = {"open": Decimal(0), "overdue": Decimal(0)}
+
+
 def _owed_filters(params: CustomerParams, owed: Owed) -> list[sa.ColumnElement[bool]]:
     where = []
     if params.overdue_min is not None:
@@ -136,7 +140,7 @@ def _owed_filters(params: CustomerParams, owed: Owed) -> list[sa.ColumnElement[b
 
 def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams) -> Page[CustomerDto]:
     keys = [SortKey(c.c.Name), SortKey(c.c.Id)]
-    owed = Owed.of(home_currency(conn, ctx), ctx)
+    home = home_currency(conn, ctx)
     stmt = sa.select(
         c.c.Id,
         c.c.ContactNumber,
@@ -145,14 +149,16 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         s.currencies.c.IsoCode,
         c.c.Inactive,
         open_order_count(c.c.Id).label("OpenOrderCount"),
-        owed.open.label("OpenAmountHome"),
-        owed.overdue.label("OverdueAmountHome"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
-    where = _customer_filters(params) + _owed_filters(params, owed)
-    return read_page(conn, stmt.where(*where), keys, ctx.page, _customer)
+    where = _customer_filters(params) + _owed_filters(params, Owed.of(home, ctx))
+    rows, next_cursor = fetch_page(conn, stmt.where(*where), keys, ctx.page)
+    # What the page's customers owe: one grouped query over their invoices, not two per row.
+    owed = owed_in_home(conn, home, ctx.today, [row.Id for row in rows])
+    items = [_customer(row._mapping, owed.get(row.Id, NOTHING_OWED)) for row in rows]
+    return page_of(items, next_cursor, ctx.page)
 
 
-def _customer(row: sa.RowMapping) -> CustomerDto:
+def _customer(row: sa.RowMapping, owed: Mapping[str, Decimal]) -> CustomerDto:
     return CustomerDto(
         id=row["Id"],
         contact_number=row["ContactNumber"],
@@ -161,13 +167,9 @@ def _customer(row: sa.RowMapping) -> CustomerDto:
         currency_iso_code=row["IsoCode"],
         inactive=row["Inactive"],
         open_order_count=row["OpenOrderCount"],
-        open_amount_home=_cents(row["OpenAmountHome"]),
-        overdue_amount_home=_cents(row["OverdueAmountHome"]),
+        open_amount_home=owed["open"],
+        overdue_amount_home=owed["overdue"],
     )
-
-
-def _cents(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.home_currency import CENT, HomeCurrency, home_currency
+from tools.home_currency import HomeCurrency, home_currency
 from tools.text import contains
 from tools.view import View, ViewContext, register
-from tools.views._receivables import aging_by_customer_and_currency, bucket_names
+from tools.views._receivables import aging_by_customer_and_currency, bucket_names, buckets_in_home, cents
 from tools.wire import IsoDate, Money, Params, WireModel
 
 c = s.companies
@@ -117,11 +117,7 @@ def _customer_rows(
 
 
 def _customer_row(home: HomeCurrency, customer: Any, sums: list[Any]) -> CustomerReceivable:
-    buckets = {
-        name: sum((home.convert(_cents(r._mapping[name]), r.CurrencyId) for r in sums), Decimal(0))
-        for name in bucket_names()
-    }
-    aging = _aging(buckets)
+    aging = Aging.model_validate(buckets_in_home(home, sums))
     limit = None
     if customer.CreditLimit is not None:
         currency_id = customer.CurrencyId or _home_id(home)
@@ -141,18 +137,8 @@ def _home_id(home: HomeCurrency) -> int:
     return next(rate.currency_id for rate in home.rates.values() if rate.iso_code == home.iso_code)
 
 
-def _cents(value: Any) -> Decimal:
-    """A database sum to the cent (SQLite sums money as floating point)."""
-    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
-
-
-def _aging(buckets: dict[str, Decimal]) -> Aging:
-    overdue = sum((v for k, v in buckets.items() if k != "notDue"), Decimal(0))
-    return Aging.model_validate(buckets | {"overdue": overdue, "open": buckets["notDue"] + overdue})
-
-
 def _currency_open(home: HomeCurrency, row: Any) -> CurrencyOpen:
-    amounts = {name: _cents(row._mapping[name]) for name in bucket_names()}
+    amounts = {name: cents(row._mapping[name]) for name in bucket_names()}
     overdue = sum((v for k, v in amounts.items() if k != "notDue"), Decimal(0))
     return CurrencyOpen(
         currency_iso_code=home.rate(row.CurrencyId).iso_code,
