@@ -294,14 +294,18 @@ def _groups(
 ) -> tuple[list[GroupFigures], int]:
     per_group = _fold(plan.query(conn, plan.first, plan.last, group_by=plan.group_by))
     top = _ranked(per_group, home, params.rank_by)[: min(params.top, MAX_TOP)]
+    period_starts = starts(plan.first, plan.last, plan.period)
     per_period: dict[Any, dict[date, Sums]] = defaultdict(lambda: defaultdict(Sums))
-    for row in plan.query(
-        conn, plan.first, plan.last, period=plan.period, group_by=plan.group_by, only_groups=top
-    ):
-        per_period[row.GroupKey][as_date(row.Start)].add(row)
+    if len(period_starts) == 1:  # one period: the groups' sums are its sums, no second pass
+        per_period.update({key: {period_starts[0]: per_group[key]} for key in top})
+    else:
+        rows = plan.query(
+            conn, plan.first, plan.last, period=plan.period, group_by=plan.group_by, only_groups=top
+        )
+        for row in rows:
+            per_period[row.GroupKey][as_date(row.Start)].add(row)
     compared = _compared(conn, plan, params, top)
     names = _names(conn, plan.group_by, top, home)
-    period_starts = starts(plan.first, plan.last, plan.period)
     groups = [
         _group(
             key,
