@@ -45,8 +45,9 @@ QueryDate = Annotated[
 
 class SummaryParams(Params):
     measure: Measure = Field(
-        description="sales (invoiced ex VAT, credit notes netted, by invoice date), orderIntake "
-        "(orders taken, by order date) or purchases (purchase orders placed, by order date)"
+        "sales",
+        description="sales (default: invoiced ex VAT, credit notes netted, by invoice date), orderIntake "
+        "(orders taken, by order date) or purchases (purchase orders placed, by order date)",
     )
     period: Period = Field(
         "month", description="day, week (ISO, Monday first), month (default), quarter or year"
