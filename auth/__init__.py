@@ -1,7 +1,6 @@
 """Who is calling: token verification, discovery metadata and the tool-call budget.
 
-The demo-only pieces (``auth.dev_issuer``, ``auth.dev_oauth``) are imported from their modules;
-``auth.dev_oauth`` is the one module here that uses Starlette.
+The development issuer and OAuth server the demo signs in with live in ``demo``, not here.
 """
 
 from auth.discovery import audience_scope, protected_resource_metadata, www_authenticate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -19,8 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from auth.dev_issuer import DevIssuer
-from auth.dev_oauth import dev_oauth_routes
 from auth.discovery import protected_resource_metadata, www_authenticate
 from auth.principal import Principal
 from auth.rate_limit import ToolCallLimiter
@@ -48,6 +46,18 @@ LOCAL_CORS: dict[str, Any] = {
 log = logging.getLogger("asstio")
 
 
+def development_sign_in(settings: Settings, tenants: Sequence[str]) -> list[BaseRoute]:
+    """The demo's own issuer and OAuth server, when the settings give it a directory. Imported
+    only then: ``serve`` with a production configuration loads no demo code."""
+    if not settings.dev_issuer_dir:
+        return []
+    from demo.dev_issuer import DevIssuer
+    from demo.dev_oauth import dev_oauth_routes
+
+    issuer = DevIssuer.load_or_create(settings.dev_issuer_dir, settings.issuers[0])
+    return list(dev_oauth_routes(issuer, audience=settings.audience, tenants=tenants))
+
+
 class Services:
     """What the running app holds: built once per app from the settings."""
 
@@ -58,11 +68,7 @@ class Services:
         )
         self.runner = ViewRunner(self.databases, self._today, settings.tenant_options())
         self.limiter = ToolCallLimiter(settings.rate_limit_storage, settings.rate_limit_per_minute)
-        self.dev_issuer = (
-            DevIssuer.load_or_create(settings.dev_issuer_dir, settings.issuers[0])
-            if settings.dev_issuer_dir
-            else None
-        )
+        self.development_routes = development_sign_in(settings, self.databases.tenants)
         self.metrics = Metrics(self.runner.state)
         self.http: httpx.AsyncClient | None = None
         self.verifier: JwtVerifier | None = None
@@ -73,7 +79,7 @@ class Services:
     def start_verifier(self, app: Starlette) -> None:
         # The demo is its own issuer: its discovery and JWKS are fetched in-process through
         # the same verifier code that fetches Zitadel's over the network in production.
-        transport = httpx.ASGITransport(app=app) if self.dev_issuer else None
+        transport = httpx.ASGITransport(app=app) if self.development_routes else None
         self.http = httpx.AsyncClient(transport=transport, timeout=5.0)
         config = VerifierConfig(
             issuers=tuple(self.settings.issuers),
@@ -163,12 +169,7 @@ def build_app(settings: Settings) -> Starlette:
         *rest_routes(views, services.runner),
         Route("/mcp", transport),
     ]
-    if services.dev_issuer is not None:
-        routes += dev_oauth_routes(
-            services.dev_issuer,
-            audience=settings.audience,
-            tenants=services.databases.tenants,
-        )
+    routes += services.development_routes
     middleware = [
         Middleware(RequestContext, observe=services.metrics.observe),
         Middleware(
@@ -179,7 +180,7 @@ def build_app(settings: Settings) -> Starlette:
         ),
         Middleware(McpGuard, allowed_origins=set(allowed_origins(settings)), budget=services.limiter.hit),
     ]
-    if services.dev_issuer is not None:
+    if services.development_routes:
         # Browser-based clients (MCP Inspector) fetch the demo's discovery and token endpoints.
         middleware.insert(1, Middleware(CORSMiddleware, **LOCAL_CORS))
     app = Starlette(

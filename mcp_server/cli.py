@@ -83,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--output", type=Path, help="write the report into this file (docs/BENCHMARKS.md)")
 
     def run_bench(args: argparse.Namespace) -> None:
-        from mcp_server.bench import run_bench
+        from benchmarks.doors import run_bench
 
         run_bench(args)
 
@@ -98,8 +98,8 @@ def _today() -> date:
 def run_seed(args: argparse.Namespace) -> None:
     import sqlalchemy as sa
 
-    from tools.demo.generate import DemoDataExists
-    from tools.demo.tenants import seed_database
+    from demo.generate import DemoDataExists
+    from demo.tenants import seed_database
 
     try:
         seed_database(
@@ -129,7 +129,7 @@ def demo_state(data_dir: Path) -> dict[str, Any]:
 
 def ensure_demo_data(data_dir: Path, orders: int) -> dict[str, str]:
     """The demo tenants' SQLite files, generated on first use."""
-    from tools.demo.tenants import DEMO_TENANTS, seed_database
+    from demo.tenants import DEMO_TENANTS, seed_database
 
     data_dir.mkdir(parents=True, exist_ok=True)
     urls = {}
@@ -171,7 +171,7 @@ def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> A
 def run_demo(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from auth.dev_issuer import DevIssuer
+    from demo.dev_issuer import DevIssuer
     from mcp_server.app import build_app
 
     public_url = f"http://{args.host}:{args.port}"
@@ -215,9 +215,9 @@ def run_eval_matching(args: argparse.Namespace) -> None:
 
     import sqlalchemy as sa
 
-    from tools.demo.tenants import seed_database
-    from tools.matching.bench import bench_suggest
-    from tools.matching.evaluate import evaluate, format_report
+    from benchmarks.matching import bench_suggest
+    from benchmarks.matching_quality import evaluate, format_report
+    from demo.tenants import seed_database
     from tools.matching.models import Tolerances
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,7 +235,7 @@ def run_eval_matching(args: argparse.Namespace) -> None:
 
 
 def run_token(args: argparse.Namespace) -> None:
-    from auth.dev_issuer import DevIssuer
+    from demo.dev_issuer import DevIssuer
 
     issuer_url = args.issuer or demo_state(args.data_dir).get("issuer", "http://127.0.0.1:8000")
     issuer = DevIssuer.load_or_create(args.data_dir, issuer_url)

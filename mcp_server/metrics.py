@@ -8,8 +8,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from tools.matching.service import SuggestCache
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -49,15 +51,20 @@ class Metrics:
 
 
 class _CacheCollector(Collector):
-    """Reads the match-suggestion cache counters the query layer keeps in the runner state."""
+    """The match-suggestion cache's own lookup counter, once a suggest has made the cache (in
+    the runner state); zeros until then."""
 
     def __init__(self, state: Mapping[str, Any]) -> None:
         self.state = state
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
+        cache = self.state.get("suggest_cache")
+        if isinstance(cache, SuggestCache):
+            yield from cache.lookups.collect()
+            return
         family = CounterMetricFamily(
             "asstio_matching_cache", "Match-suggestion cache lookups by result", labels=["result"]
         )
-        family.add_metric(["hit"], self.state.get("suggest_cache_hits", 0))
-        family.add_metric(["miss"], self.state.get("suggest_cache_misses", 0))
+        family.add_metric(["hit"], 0)
+        family.add_metric(["miss"], 0)
         yield family

@@ -3,9 +3,9 @@
 # and Redis when reachable, and required when CI is set).
 source "$(dirname "$0")/_venv.sh"
 echo "== ruff format --check" >&2
-.venv/bin/ruff format --check mcp_server tools auth connectors tests
+.venv/bin/ruff format --check mcp_server tools auth connectors demo benchmarks tests
 echo "== ruff check" >&2
-.venv/bin/ruff check mcp_server tools auth connectors tests
+.venv/bin/ruff check mcp_server tools auth connectors demo benchmarks tests
 echo "== mypy --strict" >&2
 .venv/bin/mypy
 echo "== pytest" >&2

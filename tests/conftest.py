@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp.client.session import ClientSession
+from starlette.applications import Starlette
 
+from mcp_server.app import build_app
 from tests.support import (
     LiveServer,
     mcp_session,
@@ -20,6 +22,7 @@ from tests.support import (
     postgres_reachable,
     require_service,
     rest_client,
+    running,
     seed_demo_tenants,
     start_server,
 )
@@ -59,9 +62,18 @@ def server(
     live.stop()
 
 
+@pytest.fixture(scope="session")
+async def in_process(server: LiveServer) -> AsyncIterator[Starlette]:
+    """A second app over the live server's settings, run in the tests' own event loop."""
+    async with running(build_app(server.settings)) as app:
+        yield app
+
+
 @pytest.fixture
-async def rest(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with rest_client(server) as client:
+async def rest(server: LiveServer, in_process: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """The REST door in-process (no socket, no server thread); a test about the transport, the
+    server's metrics or its cache uses ``rest_client(server)`` instead."""
+    async with rest_client(server, app=in_process) as client:
         yield client
 
 

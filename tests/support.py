@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -21,11 +24,12 @@ import sqlalchemy as sa
 import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from starlette.applications import Starlette
 
-from auth.dev_issuer import DevIssuer
+from demo.dev_issuer import KEY_FILE_NAME, DevIssuer
+from demo.tenants import DEMO_TENANTS, seed_database
 from mcp_server.app import build_app
 from mcp_server.settings import Settings
-from tools.demo.tenants import DEMO_TENANTS, seed_database
 
 TODAY = date(2026, 11, 20)
 TEST_ORDERS = 1500
@@ -118,6 +122,24 @@ def seed_demo_tenants(urls: dict[str, str], orders: int = TEST_ORDERS) -> None:
         )
 
 
+@functools.cache
+def _session_signing_key() -> bytes:
+    with tempfile.TemporaryDirectory() as scratch:
+        DevIssuer.load_or_create(Path(scratch), "http://127.0.0.1")
+        return (Path(scratch) / KEY_FILE_NAME).read_bytes()
+
+
+def dev_issuer(data_dir: Path, issuer_url: str) -> DevIssuer:
+    """A development issuer in ``data_dir`` signing with the session's one RSA key: generating a
+    key takes a good part of a second; creating one has tests of its own (test_auth_dev_issuer)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = data_dir / KEY_FILE_NAME
+    if not key_file.exists():
+        key_file.write_bytes(_session_signing_key())
+        key_file.chmod(0o600)
+    return DevIssuer.load_or_create(data_dir, issuer_url)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -156,6 +178,7 @@ class LiveServer:
 def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> LiveServer:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    issuer = dev_issuer(data_dir, url)
     settings = Settings(
         tenants=tenants,
         public_url=url,
@@ -175,7 +198,6 @@ def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> L
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
-    issuer = DevIssuer.load_or_create(data_dir, url)
     return LiveServer(url, data_dir, settings, issuer, server, thread)
 
 
@@ -210,9 +232,37 @@ async def walk(rest: httpx.AsyncClient, path: str, **params: Any) -> list[dict[s
 
 @asynccontextmanager
 async def rest_client(
-    server: LiveServer, tenant: str = "demo", sub: str = "test-user"
+    server: LiveServer, tenant: str = "demo", sub: str = "test-user", *, app: Starlette | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """A REST client of ``server``, over its socket, or in-process into ``app`` (a second app over
+    the same settings and databases) where the transport is not what a test is about."""
+    transport = httpx.ASGITransport(app=app) if app is not None else None
     async with httpx.AsyncClient(
-        base_url=server.url + "/api/v1", headers=server.headers(tenant, sub), timeout=30
+        transport=transport, base_url=server.url + "/api/v1", headers=server.headers(tenant, sub), timeout=30
     ) as client:
         yield client
+
+
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[Starlette]:
+    """``app`` with its lifespan entered, in a task of its own (anyio's cancel scopes must be
+    left in the task that entered them; pytest-asyncio tears fixtures down in another)."""
+    started, done = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with app.router.lifespan_context(app):
+            started.set()
+            await done.wait()
+
+    task, waiter = asyncio.create_task(hold()), asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()  # the start-up error, if that is why it ended
+    if not started.is_set():
+        raise RuntimeError("the app did not start within 30 s")
+    try:
+        yield app
+    finally:
+        done.set()
+        await asyncio.wait_for(task, 30)

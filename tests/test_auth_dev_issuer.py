@@ -11,10 +11,11 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
-from auth.dev_issuer import KEY_FILE_NAME, DevIssuer, _thumbprint
-from auth.dev_oauth import dev_oauth_routes
 from auth.principal import Principal
 from auth.verifier import JwtVerifier, VerifierConfig
+from demo.dev_issuer import KEY_FILE_NAME, DevIssuer, _thumbprint
+from demo.dev_oauth import dev_oauth_routes
+from tests.support import dev_issuer
 from tools.errors import Unauthorized
 
 ISSUER_URL = "http://127.0.0.1:8000"
@@ -23,7 +24,7 @@ AUDIENCE = "asstio-demo"
 
 @pytest.fixture
 def issuer(tmp_path: Path) -> DevIssuer:
-    return DevIssuer.load_or_create(tmp_path / "data", ISSUER_URL)
+    return dev_issuer(tmp_path / "data", ISSUER_URL)
 
 
 @pytest.fixture

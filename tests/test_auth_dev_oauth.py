@@ -14,10 +14,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from auth.dev_issuer import DevIssuer
-from auth.dev_oauth import dev_oauth_routes
 from auth.principal import Principal
 from auth.verifier import JwtVerifier, VerifierConfig
+from demo.dev_oauth import dev_oauth_routes
+from tests.support import dev_issuer
 
 ISSUER_URL = "http://127.0.0.1:8000"
 AUDIENCE = "asstio-demo"
@@ -26,7 +26,7 @@ REDIRECT_URI = "http://127.0.0.1:33418/oauth/callback"
 
 @pytest.fixture
 async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    issuer = DevIssuer.load_or_create(tmp_path, ISSUER_URL)
+    issuer = dev_issuer(tmp_path, ISSUER_URL)
     app = Starlette(routes=dev_oauth_routes(issuer, audience=AUDIENCE, tenants=["demo", "demo-b"]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER_URL) as client:
         yield client
@@ -300,6 +300,6 @@ async def test_other_grant_types_are_unsupported(http: httpx.AsyncClient) -> Non
 
 
 def test_the_default_tenant_must_be_configured(tmp_path: Path) -> None:
-    issuer = DevIssuer.load_or_create(tmp_path, ISSUER_URL)
+    issuer = dev_issuer(tmp_path, ISSUER_URL)
     with pytest.raises(ValueError, match="default tenant"):
         dev_oauth_routes(issuer, audience=AUDIENCE, tenants=["acme"])

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,7 +27,25 @@ ISSUER_B = "https://tenant-b.idp.example.test"
 AUDIENCE = "301234567890123456"
 
 
+KEY_POOL: dict[str, list[Any]] = defaultdict(list)
+HANDED_OUT: Counter[str] = Counter()
+
+
+@pytest.fixture(autouse=True)
+def fresh_keys() -> None:
+    """Within a test every key is new; across tests keys are reused (RSA takes ~0.1 s each)."""
+    HANDED_OUT.clear()
+
+
 def new_key(algorithm: str) -> Any:
+    pool, n = KEY_POOL[algorithm], HANDED_OUT[algorithm]
+    HANDED_OUT[algorithm] += 1
+    while len(pool) <= n:
+        pool.append(generate_key(algorithm))
+    return pool[n]
+
+
+def generate_key(algorithm: str) -> Any:
     if algorithm.startswith("ES"):
         return ec.generate_private_key(ec.SECP256R1() if algorithm == "ES256" else ec.SECP384R1())
     if algorithm == "EdDSA":

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from demo.bulk import insert_rows
+from demo.generate import DemoDataExists, GenerationSummary, generate
 from tools import schema
-from tools.demo.bulk import insert_rows
-from tools.demo.generate import DemoDataExists, GenerationSummary, generate
 
 TODAY = datetime.date(2026, 5, 20)
 MIDNIGHT_TODAY = datetime.datetime(2026, 5, 20)
@@ -105,7 +105,7 @@ def test_a_different_seed_gives_different_data(tmp_path: Path, demo: sa.Engine) 
 
 def test_the_data_does_not_depend_on_the_interpreters_string_hashing(tmp_path: Path) -> None:
     script = (
-        "import datetime, sys, sqlalchemy as sa; from tools.demo.generate import generate; "
+        "import datetime, sys, sqlalchemy as sa; from demo.generate import generate; "
         "generate(sa.create_engine(sys.argv[1]), seed=7, orders=500, today=datetime.date(2026, 5, 20), "
         "default_currency='SEK')"
     )

@@ -4,14 +4,23 @@ REST-only writes, with the cache, two tenants and concurrency."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
-from tests.support import LiveServer
+from tests.support import LiveServer, rest_client
 from tools import schema as s
+
+
+@pytest.fixture
+async def rest(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """Over the server's socket: these tests read the server's own suggestion cache in /metrics."""
+    async with rest_client(server) as client:
+        yield client
 
 
 async def open_drafts(rest: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from benchmarks.matching_quality import EvalReport, evaluate, format_report
+from demo.drafts import write_drafts
+from demo.generate import generate
+from demo.truth import demo_match_truth
 from tools import schema as s
-from tools.demo.drafts import write_drafts
-from tools.demo.generate import generate
-from tools.matching.evaluate import EvalReport, evaluate, format_report
 from tools.matching.models import Tolerances
 
 TODAY = date(2026, 11, 20)
@@ -90,7 +91,7 @@ def test_the_drafts_are_the_same_for_the_same_seed(tmp_path: Path) -> None:
         generate(engine, seed=5, orders=300, today=TODAY, default_currency="EUR", id_offset=1000)
         with engine.begin() as conn:
             write_drafts(conn, seed=5, today=TODAY, id_offset=1000, lines_target=150)
-            t = s.demo_match_truth
+            t = demo_match_truth
             rows = conn.execute(
                 sa.select(t.c.DraftId, t.c.LineIndex, t.c.InvTransactionId, t.c.Scenario).order_by(t.c.Id)
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,8 +11,7 @@ import pytest
 
 from tests.test_matching_support import InvoiceLine, Shop, draft, open_shop, receive
 from tools.errors import NotFound
-from tools.matching.models import MatchResponse, Tolerances
-from tools.matching.scorer import auto_eligibility_agrees
+from tools.matching.models import MatchCandidate, MatchResponse, Tolerances
 from tools.matching.service import SuggestCache, suggest
 
 TOLERANCES = Tolerances()
@@ -98,6 +98,25 @@ def test_another_vendors_receipts_are_never_candidates(shop: Shop) -> None:
     assert response.suggestions[0].candidates == []
 
 
+def inside_the_contracts_tolerances(candidate: MatchCandidate, line_quantity: Decimal) -> bool:
+    """The README's rule with the contract's default numbers, written here and not taken from
+    the scorer: each variance within its absolute OR its percentage tolerance (qty 1 unit or 2 %
+    of what was received, unit price 5 SEK or 1 % of the receipt's), the receipt within 14 days."""
+    received = line_quantity - candidate.qty_variance
+    qty = abs(candidate.qty_variance) <= max(Decimal(1), Decimal("0.02") * abs(received))
+    price_limit = max(Decimal(5), Decimal("0.01") * abs(candidate.receipt_unit_price_sek))
+    price = abs(candidate.price_variance_sek) <= price_limit
+    return qty and price and abs(candidate.date_variance_days) <= 14
+
+
+def auto_eligible_by_its_figures(candidate: MatchCandidate, line_quantity: Decimal) -> bool:
+    """Score at least 70 and inside every tolerance; a blocked candidate passes and is not eligible."""
+    passes = candidate.score >= 70 and inside_the_contracts_tolerances(candidate, line_quantity)
+    if candidate.auto_block_reason is not None:
+        return passes and not candidate.is_auto_eligible
+    return candidate.is_auto_eligible == passes
+
+
 def test_every_candidate_is_auto_eligible_exactly_when_its_figures_say_so(shop: Shop) -> None:
     vendor = shop.vendors[0]
     offers = vendor.offers[:6]
@@ -105,7 +124,7 @@ def test_every_candidate_is_auto_eligible_exactly_when_its_figures_say_so(shop: 
     drifted = [InvoiceLine(offer, n + 3, offer.price_sek * Decimal("1.03")) for n, offer in enumerate(offers)]
     for draft_id in (draft(shop, vendor, drifted), draft(shop, vendor, [InvoiceLine(o, 4) for o in offers])):
         for line in suggestions(shop, draft_id).suggestions:
-            assert all(auto_eligibility_agrees(c, line.quantity, TOLERANCES) for c in line.candidates)
+            assert all(auto_eligible_by_its_figures(c, line.quantity) for c in line.candidates)
 
 
 def test_an_unknown_draft_is_not_found(shop: Shop) -> None:
@@ -113,10 +132,8 @@ def test_an_unknown_draft_is_not_found(shop: Shop) -> None:
         suggest(conn, 999, TOLERANCES)
 
 
-def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_draft() -> None:
-    now = [1000.0]
-    cache = SuggestCache(clock=lambda: now[0])
-    response = MatchResponse(
+def empty_response() -> MatchResponse:
+    return MatchResponse(
         invoice_id=1,
         company_id=2,
         tolerances=TOLERANCES,
@@ -124,6 +141,12 @@ def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_dr
         unmatched_receipts=[],
         whole_order_options=[],
     )
+
+
+def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_draft() -> None:
+    now = [1000.0]
+    cache = SuggestCache(clock=lambda: now[0])
+    response = empty_response()
     cache.put("demo", 1, response)
     now[0] += 29.9
     assert cache.get("demo", 1) is response
@@ -135,17 +158,25 @@ def test_the_suggest_cache_keeps_a_response_for_thirty_seconds_per_tenant_and_dr
 def test_a_confirm_invalidates_the_cache_and_a_slower_suggest_cannot_refill_it() -> None:
     now = [0.0]
     cache = SuggestCache(clock=lambda: now[0])
-    response = MatchResponse(
-        invoice_id=1,
-        company_id=2,
-        tolerances=TOLERANCES,
-        suggestions=[],
-        unmatched_receipts=[],
-        whole_order_options=[],
-    )
+    response = empty_response()
     cache.put("demo", 1, response)
     started = now[0] = 1.0
     now[0] = 2.0
     cache.invalidate_tenant("demo")
     cache.put("demo", 1, response, started_at=started)
     assert cache.get("demo", 1) is None
+
+
+def test_cache_lookups_from_many_threads_are_each_counted_once() -> None:
+    cache = SuggestCache()
+    cache.put("demo", 1, empty_response())
+
+    def look_up(n: int) -> None:
+        for _ in range(2000):
+            cache.get("demo", 1 + n % 2)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(look_up, range(8)))
+    samples = next(iter(cache.lookups.collect())).samples
+    counted = {s.labels["result"]: s.value for s in samples if s.name.endswith("_total")}
+    assert counted == {"hit": 8000, "miss": 8000}

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from benchmarks.matching import write_catalogue, write_reference_rows
+from demo.drafts import Currency, Delivery, Offer, Rows, Vendor, vendors_with_prices
 from tools import schema as s
-from tools.demo.drafts import Currency, Delivery, Offer, Rows, Vendor, vendors_with_prices
-from tools.matching.bench import write_catalogue, write_reference_rows
 
 TODAY = date(2026, 5, 20)
 INVOICE_DAY = date(2026, 5, 10)

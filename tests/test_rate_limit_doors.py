@@ -10,7 +10,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -83,11 +82,13 @@ async def test_a_burst_of_100_concurrent_calls_admits_exactly_60(server: LiveSer
     assert statuses.count(429) == 40
 
 
-@pytest.fixture
-def two_replicas(server: LiveServer, tmp_path: Path) -> Iterator[list[str]]:
+@pytest.fixture(scope="module")
+def two_replicas(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """Two `asstio-mcp serve` processes on their own ports, sharing one Redis budget, trusting
-    the test server's development issuer as if it were Zitadel."""
+    the test server's development issuer as if it were Zitadel. Started once per backend: each
+    test spends the budget of a user of its own."""
     require_service("Redis (127.0.0.1:6379)", redis_reachable())
+    tmp_path = tmp_path_factory.mktemp("replicas")
     tenants = "\n".join(f'"{iid}" = "{url}"' for iid, url in server.settings.tenants.items())
     urls, processes = [], []
     for _ in range(2):
@@ -133,9 +134,11 @@ def wait_until_healthy(url: str) -> None:
 @pytest.mark.redis
 async def test_two_replicas_with_redis_share_one_budget(server: LiveServer, two_replicas: list[str]) -> None:
     token = server.token(sub=user())
+    # Another tool than the next test's, whose count of list_customers calls the replicas share.
+    tool = call("list_warehouse_stock")
     async with httpx.AsyncClient(timeout=30) as client:
         statuses = [
-            (await post(client, two_replicas[i % 2] + "/mcp", token, call())).status_code for i in range(61)
+            (await post(client, two_replicas[i % 2] + "/mcp", token, tool)).status_code for i in range(61)
         ]
     assert statuses.count(429) == 1
     assert statuses[-1] == 429

@@ -288,16 +288,4 @@ purchase_invoice_matches = sa.Table(
     sa.Index("ix_pi_match_draft", "DraftId", "LineIndex"),
 )
 
-# Demo only: which receipts each generated draft line truly pays for, and the scenario.
-demo_match_truth = sa.Table(
-    "DemoMatchTruth",
-    metadata,
-    sa.Column("Id", sa.Integer, primary_key=True, autoincrement=True),
-    _fk("DraftId", "PurchaseInvoiceDraft.Id"),
-    sa.Column("LineIndex", sa.Integer, nullable=False),
-    sa.Column("InvTransactionId", sa.Integer, nullable=True),
-    sa.Column("Scenario", sa.String(40), nullable=False),
-    sa.Index("ix_demo_truth_draft", "DraftId", "LineIndex"),
-)
-
 from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)

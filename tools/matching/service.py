@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
 
 from tools import schema as s
@@ -326,7 +327,8 @@ def _match_row(draft_id: int, pair: ConfirmPair, now: datetime) -> dict[str, obj
 
 class SuggestCache:
     """Suggest responses per (tenant, draft) for ``ttl_seconds``. A response computed before the
-    tenant's last invalidation is not stored, so a confirm is never hidden by a slower suggest."""
+    tenant's last invalidation is not stored, so a confirm is never hidden by a slower suggest.
+    ``lookups`` counts hits and misses (a Prometheus counter: safe from any thread)."""
 
     def __init__(
         self,
@@ -341,12 +343,18 @@ class SuggestCache:
         self._entries: dict[tuple[str, int], tuple[float, MatchResponse]] = {}
         self._tenant_invalidated: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.lookups = Counter(
+            "asstio_matching_cache", "Match-suggestion cache lookups by result", ["result"], registry=None
+        )
+        self._hits, self._misses = self.lookups.labels("hit"), self.lookups.labels("miss")
 
     def get(self, tenant: str, draft_id: int) -> MatchResponse | None:
         with self._lock:
             entry = self._entries.get((tenant, draft_id))
             if entry is None or self.clock() - entry[0] >= self.ttl_seconds:
+                self._misses.inc()
                 return None
+            self._hits.inc()
             return entry[1]
 
     def put(

@@ -41,9 +41,7 @@ def suggest_cache(ctx: ViewContext) -> SuggestCache:
 def suggest_matches(conn: sa.Connection, ctx: ViewContext, params: SuggestParams) -> MatchResponse:
     cache = suggest_cache(ctx)
     if (cached := cache.get(ctx.tenant, params.invoice_id)) is not None:
-        ctx.state["suggest_cache_hits"] = ctx.state.get("suggest_cache_hits", 0) + 1
         return cached
-    ctx.state["suggest_cache_misses"] = ctx.state.get("suggest_cache_misses", 0) + 1
     started_at = cache.clock()
     response = suggest(conn, params.invoice_id, tolerances(ctx))
     cache.put(ctx.tenant, params.invoice_id, response, started_at=started_at)

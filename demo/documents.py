@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from tools.demo import lines as order_lines
-from tools.demo import names, settlement, statuses
-from tools.demo.amounts import (
+from demo import lines as order_lines
+from demo import names, settlement, statuses
+from demo.amounts import (
     discount_percent,
     from_cents,
     line_sum_ex_vat,
@@ -21,15 +21,15 @@ from tools.demo.amounts import (
     unit_price_sek,
     vat_rate,
 )
-from tools.demo.bulk import Row, require_columns
-from tools.demo.catalog import Catalog
-from tools.demo.chance import Odds, pick
-from tools.demo.days import datetime_of, datetime_or_none
-from tools.demo.lines import Line
-from tools.demo.parties import Parties, Party
-from tools.demo.plan import PURCHASE_ORDER, SALES_CREDIT, SALES_INVOICE, SALES_ORDER, OrderPlan
-from tools.demo.run import RATE_TO_SEK, Run
-from tools.demo.settlement import payments, receipts
+from demo.bulk import Row, require_columns
+from demo.catalog import Catalog
+from demo.chance import Odds, pick
+from demo.days import datetime_of, datetime_or_none
+from demo.lines import Line
+from demo.parties import Parties, Party
+from demo.plan import PURCHASE_ORDER, SALES_CREDIT, SALES_INVOICE, SALES_ORDER, OrderPlan
+from demo.run import RATE_TO_SEK, Run
+from demo.settlement import payments, receipts
 from tools.schema import inv_transactions, order_items, orders
 from tools.schema import payments as payment_table
 

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from demo import truth
+from demo.articles import article_range
+from demo.drafts import write_drafts
+from demo.names import vendor_code, vendor_sku
 from tools import schema as s
-from tools.demo.articles import article_range
-from tools.demo.drafts import write_drafts
-from tools.demo.names import vendor_code, vendor_sku
 from tools.matching.models import Tolerances
 from tools.matching.service import suggest
 from tools.reference import CURRENCIES, STATUS_TYPES, STATUSES
@@ -166,6 +167,7 @@ def _time_suggest(engine: sa.Engine, draft_id: int, runs: int) -> list[float]:
 def _bench_database(engine: sa.Engine, *, seed: int, lines: int, receipts: int) -> tuple[int, int]:
     """One vendor with exactly ``receipts`` open receipts and a ``lines``-line draft over them."""
     s.metadata.create_all(engine)
+    truth.metadata.create_all(engine)
     with engine.begin() as conn:
         write_reference_rows(conn)
         vendor_id = write_catalogue(conn, seed=seed, vendors=1, products=150)[0]

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tools.demo import names
-from tools.demo.bulk import Row, as_row
-from tools.demo.chance import popularity
-from tools.demo.run import CURRENCY_ID, Run, clamp
+from demo import names
+from demo.bulk import Row, as_row
+from demo.chance import popularity
+from demo.run import CURRENCY_ID, Run, clamp
 from tools.reference import PAYMENT_TERMS
 from tools.schema import companies
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from tools.demo.amounts import convert_cents, from_cents, quantity
-from tools.demo.articles import article_range, ean13
-from tools.demo.bulk import Row, as_row
-from tools.demo.chance import popularity
-from tools.demo.days import datetime_or_none
-from tools.demo.names import WAREHOUSE_NAMES, vendor_code, vendor_sku
-from tools.demo.parties import Parties, Party
-from tools.demo.run import CURRENCY_ID, RATE_TO_SEK, Run, clamp
+from demo.amounts import convert_cents, from_cents, quantity
+from demo.articles import article_range, ean13
+from demo.bulk import Row, as_row
+from demo.chance import popularity
+from demo.days import datetime_or_none
+from demo.names import WAREHOUSE_NAMES, vendor_code, vendor_sku
+from demo.parties import Parties, Party
+from demo.run import CURRENCY_ID, RATE_TO_SEK, Run, clamp
 from tools.schema import (
     product_stock,
     products,

@@ -8,9 +8,9 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from tools.demo.catalog import Catalog
-from tools.demo.chance import Odds
-from tools.demo.lines import Line
+from demo.catalog import Catalog
+from demo.chance import Odds
+from demo.lines import Line
 
 RECEIPT_COUNTS = Odds((1, 70), (2, 22), (3, 8))
 

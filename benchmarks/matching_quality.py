@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from tools import schema as s
+from demo.truth import demo_match_truth
 from tools.matching.models import LineSuggestion, Tolerances
 from tools.matching.scorer import auto_eligibility_agrees
 from tools.matching.service import suggest
@@ -82,7 +82,7 @@ Truth = dict[tuple[int, int], tuple[str, set[int]]]
 
 def ground_truth(conn: sa.Connection) -> Truth:
     truth: Truth = {}
-    t = s.demo_match_truth
+    t = demo_match_truth
     for r in conn.execute(sa.select(t.c.DraftId, t.c.LineIndex, t.c.InvTransactionId, t.c.Scenario)):
         _, receipts = truth.setdefault((r.DraftId, r.LineIndex), (r.Scenario, set()))
         if r.InvTransactionId is not None:

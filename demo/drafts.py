@@ -41,9 +41,9 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
+from demo.truth import demo_match_truth
 from tools import schema as s
 from tools.matching.models import Tolerances
-from tools.matching.scorer import price_inside
 from tools.reference import PURCHASEORDER
 from tools.wire import CENT, midnight, money
 
@@ -304,7 +304,7 @@ class Rows:
             (s.inv_transactions, self.receipts),
             (s.purchase_invoice_drafts, self.drafts),
             (s.purchase_invoice_draft_lines, self.lines),
-            (s.demo_match_truth, self.truth),
+            (demo_match_truth, self.truth),
         ):
             if rows:
                 conn.execute(table.insert(), rows)
@@ -517,7 +517,11 @@ class Scenarios:
 
 
 def _price_inside(price: Decimal, receipt_sek: Decimal, currency: Currency) -> bool:
-    return price_inside(money(price * currency.rate - receipt_sek), receipt_sek, TOLERANCES)
+    """The contract's price tolerance (the larger of its share of the receipt's SEK unit price
+    and its SEK amount), written apart from the scorer's so that the ground truth can catch a
+    bug in it."""
+    variance = abs(money(price * currency.rate - receipt_sek))
+    return variance <= max(TOLERANCES.price_absolute_sek, TOLERANCES.price_percent * receipt_sek)
 
 
 def typo(rng: random.Random, sku: str) -> str:

@@ -12,9 +12,9 @@ import random
 from array import array
 from dataclasses import dataclass
 
-from tools.demo.chance import Odds
-from tools.demo.days import HISTORY_DAYS, business_weight
-from tools.demo.run import Run
+from demo.chance import Odds
+from demo.days import HISTORY_DAYS, business_weight
+from demo.run import Run
 
 SALES_INVOICE, SALES_ORDER, SALES_CREDIT, PURCHASE_ORDER = range(4)
 CREDIT_PCT, PURCHASE_PCT = 5, 17  # the rest are sales documents: ~60 % invoices, ~18 % orders

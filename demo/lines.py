@@ -9,11 +9,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from tools.demo.amounts import convert_cents
-from tools.demo.catalog import Catalog, Offer, Product
-from tools.demo.chance import Odds, pick
-from tools.demo.parties import Party
-from tools.demo.run import CURRENCY_ID, RATE_TO_SEK, Run
+from demo.amounts import convert_cents
+from demo.catalog import Catalog, Offer, Product
+from demo.chance import Odds, pick
+from demo.parties import Party
+from demo.run import CURRENCY_ID, RATE_TO_SEK, Run
 
 LINE_COUNTS = Odds((1, 20), (2, 20), (3, 17), (4, 13), (5, 10), (6, 8), (7, 6), (8, 6))
 SALES_UNITS = Odds(

@@ -1,6 +1,6 @@
 """``asstio-mcp bench``: every list view through both doors of a real server, on a big tenant.
 
-The server runs in its own process (``python -m mcp_server.bench serve``) on a loopback port,
+The server runs in its own process (``python -m benchmarks.doors serve``) on a loopback port,
 so the load generator shares neither its event loop nor its GIL. It verifies real development
 tokens as usual, and every MCP ``tools/call`` passes the per-user rate limiter: the load
 generator mints a fresh ``sub`` every ``CALLS_PER_SUB`` calls so the limiter never refuses.
@@ -34,7 +34,7 @@ import anyio
 import httpx
 import sqlalchemy as sa
 
-from auth.dev_issuer import DevIssuer
+from demo.dev_issuer import DevIssuer
 from tools import schema as s
 from tools.view import View, registered_views
 
@@ -77,7 +77,7 @@ def is_seeded(url: str) -> bool:
 
 
 def seed(url: str, orders: int) -> None:
-    from tools.demo.tenants import seed_database
+    from demo.tenants import seed_database
 
     print(f"generating a tenant of {orders} orders ...", file=sys.stderr)
     today = datetime.now(UTC).date()
@@ -187,7 +187,7 @@ def served(database_url: str, data_dir: Path) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
     issuer = DevIssuer.load_or_create(data_dir, url)  # the key exists before the server reads it
-    command = [sys.executable, "-m", "mcp_server.bench", "serve", database_url, str(data_dir), str(port)]
+    command = [sys.executable, "-m", "benchmarks.doors", "serve", database_url, str(data_dir), str(port)]
     with (data_dir / "bench-server.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -213,7 +213,7 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], seconds: float 
 
 
 def serve(argv: list[str]) -> None:
-    """``python -m mcp_server.bench serve DATABASE_URL DATA_DIR PORT``: the app as in production,
+    """``python -m benchmarks.doors serve DATABASE_URL DATA_DIR PORT``: the app as in production,
     with the development issuer for tokens."""
     import uvicorn
 
@@ -692,7 +692,7 @@ def run_bench(args: argparse.Namespace) -> None:
 
 def main(argv: list[str]) -> None:
     if argv[:1] != ["serve"]:
-        raise SystemExit("usage: python -m mcp_server.bench serve DATABASE_URL DATA_DIR PORT")
+        raise SystemExit("usage: python -m benchmarks.doors serve DATABASE_URL DATA_DIR PORT")
     serve(argv[1:])
 
 

@@ -24,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from auth.dev_clients import ClientRegistry, OAuthError, RegisteredClient
-from auth.dev_issuer import DevIssuer
-from auth.dev_pages import approve_page, error_page
+from demo.dev_clients import ClientRegistry, OAuthError, RegisteredClient
+from demo.dev_issuer import DevIssuer
+from demo.dev_pages import approve_page, error_page
 
 CODE_TTL_SECONDS = 300
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600

@@ -8,8 +8,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from tools.demo.drafts import write_drafts
-from tools.demo.generate import generate
+from demo.drafts import write_drafts
+from demo.generate import generate
 
 
 @dataclass(frozen=True)

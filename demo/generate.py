@@ -18,15 +18,15 @@ from typing import Any
 import sqlalchemy as sa
 from tqdm import tqdm
 
+from demo import bulk, truth
+from demo.bulk import Row
+from demo.catalog import build_catalog
+from demo.documents import OrderBook
+from demo.parties import build_parties
+from demo.plan import plan_orders
+from demo.reference_rows import missing_reference_rows, reference_rows
+from demo.run import Run
 from tools import schema
-from tools.demo import bulk
-from tools.demo.bulk import Row
-from tools.demo.catalog import build_catalog
-from tools.demo.documents import OrderBook
-from tools.demo.parties import build_parties
-from tools.demo.plan import plan_orders
-from tools.demo.reference_rows import missing_reference_rows, reference_rows
-from tools.demo.run import Run
 
 ORDERS_PER_BATCH = 25_000
 
@@ -74,6 +74,7 @@ def generate(
     with engine.connect() as conn, bulk.fast_sqlite_load(conn):
         with conn.begin():
             bulk.create_missing_tables(conn, schema.metadata)
+            bulk.create_missing_tables(conn, truth.metadata)
             _refuse_to_overwrite(conn, run)
             _insert(conn, missing_reference_rows(conn), written)
             _insert(conn, {schema.companies: parties.rows, **catalog.rows}, written)
@@ -82,6 +83,7 @@ def generate(
             bar.set_description("indexing")
             with conn.begin():
                 bulk.create_missing_indexes(conn, schema.metadata)
+                bulk.create_missing_indexes(conn, truth.metadata)
                 bulk.analyze(conn)
     return _summary(written)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tools.demo.bulk import Row, as_row
+from demo.bulk import Row, as_row
 from tools.reference import (
     CURRENCIES,
     DELIVERY_TERMS,
