@@ -154,8 +154,8 @@ def ensure_demo_data(data_dir: Path, orders: int) -> dict[str, str]:
 
 
 def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> Any:
+    from demo.tenants import DEMO_TENANTS
     from mcp_server.settings import Settings
-    from tools.demo.tenants import DEMO_TENANTS
 
     return Settings(
         tenants=tenants,

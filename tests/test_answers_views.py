@@ -11,8 +11,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from demo.tenants import seed_database
 from tests.support import TODAY, LiveServer, rest_client, start_server
-from tools.demo.tenants import seed_database
 from tools.source_schema import sync_state
 
 
