@@ -154,6 +154,7 @@ def ensure_demo_data(data_dir: Path, orders: int) -> dict[str, str]:
 
 
 def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> Any:
+    from demo.tenants import DEMO_TENANTS
     from mcp_server.settings import Settings
 
     return Settings(
@@ -163,6 +164,7 @@ def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> A
         audience=DEMO_AUDIENCE,
         dev_issuer_dir=data_dir,
         allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        home_currency={tenant.iid: tenant.currency for tenant in DEMO_TENANTS},
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, model_validator
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
+from mcp_server.guide import GUIDE, GuidedMCPServer
 from mcp_server.params import parse_params
 from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope, json_value, wire_value
 from mcp_server.runner import ViewRunner
@@ -140,4 +141,6 @@ class NegotiatedTransport:
 
 def build_mcp_server(views: list[View], runner: ViewRunner, version: str) -> MCPServer[Any]:
     tools = [view_tool(view, runner) for view in views if not view.writes]
-    return MCPServer("asstio-mcp", version=version, instructions=INSTRUCTIONS, tools=tools)
+    return GuidedMCPServer(
+        "asstio-mcp", version=version, instructions=f"{INSTRUCTIONS}\n\n{GUIDE}", tools=tools
+    )
