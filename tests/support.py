@@ -52,6 +52,8 @@ SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     "purchase-invoice-drafts": [{"pageSize": 100, "matchState": "any"}],
     "company-profile": [{}],
     "receivables": [{}, {"overdueMin": "1000", "limit": 5}],
+    "payables": [{"pageSize": 100}, {"state": "any", "q": "AB"}],
+    "payables-aging": [{}, {"overdueMin": "100", "limit": 5}],
     "summary": [
         {"measure": "sales", "compareTo": "previousYear", "groupBy": "customer"},
         {"measure": "purchases", "period": "quarter", "from": "2026-01-01", "groupBy": "product"},

@@ -288,4 +288,5 @@ purchase_invoice_matches = sa.Table(
     sa.Index("ix_pi_match_draft", "DraftId", "LineIndex"),
 )
 
+from tools import payables_schema as payables_schema  # noqa: E402  (supplier invoices and payments)
 from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)
