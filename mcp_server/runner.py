@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 
 from auth.principal import Principal
+from tools.capabilities import require_filled
 from tools.db import TenantDatabases
 from tools.errors import Unauthorized
 from tools.view import View, ViewContext
@@ -49,6 +50,7 @@ class ViewRunner:
         if principal is None:
             raise Unauthorized("Missing bearer token")
         ctx = self.context(principal)
+        require_filled(ctx.options, view.name, view.tool)
         return await anyio.to_thread.run_sync(self._run, view, ctx, params)
 
     def _run(self, view: View, ctx: ViewContext, params: Params) -> Any:

@@ -90,6 +90,8 @@ class Settings(BaseModel):
             options.setdefault(tenant, {})["matching"] = tolerances
         for tenant, code in self.home_currency.items():
             options.setdefault(tenant, {})["homeCurrency"] = code
+        for tenant, source in self.sources.items():
+            options.setdefault(tenant, {})["source"] = source.kind
         return options
 
     @property

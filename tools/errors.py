@@ -46,3 +46,10 @@ class RateLimited(AsstioError):
 class ServiceUnavailable(AsstioError):
     code = "service_unavailable"
     status = 503
+
+
+class NotInSource(AsstioError):
+    """The tenant's source (its ERP) does not keep what the view answers: said, never an empty list."""
+
+    code = "not_in_source"
+    status = 404

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools.capabilities import missing_reason, source_kind, source_label
 from tools.home_currency import HomeCurrency, home_currency
 from tools.matching.models import Tolerances
 from tools.source_schema import sync_state
-from tools.view import View, ViewContext, register
+from tools.view import View, ViewContext, register, registered_views
 from tools.wire import Exact, IsoDate, Params, UtcDateTime, WireModel
 
 LOCATIONS_SHOWN = 20
@@ -82,6 +83,19 @@ class CompanyProfileDto(WireModel):
     warehouses: list[WarehouseDto]
     matching_tolerances: Tolerances
     data_freshness: DataFreshnessDto
+    source: str | None = Field(
+        description="Where the tenant's books are kept (Fortnox, Wisedat, Asperion); null when read directly"
+    )
+    views: list[ViewCoverageDto] = Field(
+        description="Per view whether the tenant's source fills it; one it does not answers not_in_source"
+    )
+
+
+class ViewCoverageDto(WireModel):
+    view: str
+    tool: str
+    filled: bool
+    missing: str | None = Field(description="What the source does not provide; null when filled")
 
 
 def company_profile(conn: sa.Connection, ctx: ViewContext, params: CompanyProfileParams) -> CompanyProfileDto:
@@ -95,7 +109,19 @@ def company_profile(conn: sa.Connection, ctx: ViewContext, params: CompanyProfil
         warehouses=_warehouses(conn),
         matching_tolerances=Tolerances.model_validate(ctx.options.get("matching", {})),
         data_freshness=DataFreshnessDto(latest_document_date=_datetime(latest), sources=_sources(conn)),
+        source=None if (kind := source_kind(ctx.options)) is None else source_label(kind),
+        views=_coverage(ctx),
     )
+
+
+def _coverage(ctx: ViewContext) -> list[ViewCoverageDto]:
+    coverage = []
+    for view in registered_views():
+        missing = missing_reason(ctx.options, view.name)
+        coverage.append(
+            ViewCoverageDto(view=view.name, tool=view.tool, filled=missing is None, missing=missing)
+        )
+    return coverage
 
 
 def _sources(conn: sa.Connection) -> list[SourceFreshnessDto] | None:
