@@ -34,6 +34,7 @@ LACKING: Mapping[str, Mapping[str, str]] = {
         "purchase-orders": "purchase orders (only purchase invoices)",
         "vendor-prices": "supplier prices",
         "warehouse-stock": "warehouses or stock",
+        "sales-orders": "sales orders (not synced from Asperion yet)",
         "open-order-lines": "delivered quantities on order lines",
     },
 }

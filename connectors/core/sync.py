@@ -25,6 +25,7 @@ from tools.schema import metadata
 SOURCE_KINDS: dict[str, str] = {
     "fortnox": "connectors.fortnox.source:build_source",
     "wisedat": "connectors.wisedat.source:build_source",
+    "asperion": "connectors.asperion.source:build_source",
 }
 
 
