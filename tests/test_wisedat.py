@@ -5,6 +5,9 @@ values computed from the double's own objects."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -245,3 +248,48 @@ def test_a_sync_that_dies_mid_list_resumes_at_the_lost_page_and_doubles_nothing(
         numbers = conn.exec_driver_sql('SELECT "InvoiceNumber" FROM "Orders"').scalars().all()
     engine.dispose()
     assert sorted(numbers) == [i["document_number"] for i in double.data.invoices]
+
+
+def test_the_sync_command_syncs_a_wisedat_tenant_configured_as_the_readme_says(tmp_path: Path) -> None:
+    double = WisedatDouble(make_data(invoices=20))
+    database = f"sqlite:///{tmp_path / 'loja.db'}"
+    with serve(double) as url:
+        config = tmp_path / "asstio.toml"
+        config.write_text(
+            "\n".join(
+                [
+                    'issuers = ["https://issuer.example"]',
+                    'audience = "asstio"',
+                    "[tenants]",
+                    f'loja = "{database}"',
+                    "[home_currency]",
+                    'loja = "EUR"',
+                    "[sources.loja]",
+                    'kind = "wisedat"',
+                    f'base_url = "{url}"',
+                    f'user = "{double.user}"',
+                ]
+            )
+            + "\n"
+        )
+        env = os.environ | {
+            "ASSTIO_SECRET_LOJA_API_KEY": double.api_key,
+            "ASSTIO_SECRET_LOJA_PASSWORD": double.password,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "mcp_server", "sync", "--config", str(config), "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    assert (
+        double.password not in done.stdout + done.stderr and double.api_key not in done.stdout + done.stderr
+    )
+    engine = create_tenant_engine(database)
+    with engine.connect() as conn:
+        count = conn.exec_driver_sql('SELECT COUNT(*) FROM "Orders"').scalar_one()
+    engine.dispose()
+    assert count == len(double.data.invoices)
