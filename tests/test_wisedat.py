@@ -167,6 +167,23 @@ async def test_customers_inactive_ones_included_come_from_wisedat(synced: Synced
     assert sorted(r["name"] for r in rows) == sorted(c["name"] for c in synced.double.data.customers)
 
 
+async def test_warehouse_stock_is_wisedats_stock_per_product_and_place_lots_added_up(synced: Synced) -> None:
+    data = synced.double.data
+    warehouses = {w["id"]: w["description"] for w in data.warehouses}
+    expected: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for product in data.products:
+        for entry in product["stocks"]:
+            place = (product["name"], warehouses[entry["id_warehouse"]], str(entry["id_location"]))
+            expected[place] += Decimal(str(entry["current_stock"]))
+    async with rest_client(synced.server, TENANT) as rest:
+        rows = await walk(rest, "/warehouse-stock", pageSize=200)
+    got = {
+        (r["productNumber"], r["warehouseName"], r["locationName"]): Decimal(str(r["qtyInStock"]))
+        for r in rows
+    }
+    assert got == expected
+
+
 async def test_wisedat_has_no_purchase_side_and_says_so_on_both_doors(synced: Synced) -> None:
     async with rest_client(synced.server, TENANT) as rest:
         response = await rest.get("/purchase-orders")

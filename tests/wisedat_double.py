@@ -43,6 +43,7 @@ class WisedatData:
     products: list[Json] = field(default_factory=list)
     invoices: list[Json] = field(default_factory=list)
     payments: list[Json] = field(default_factory=list)
+    warehouses: list[Json] = field(default_factory=list)
     company_currency: str = "EUR"
 
 
@@ -79,6 +80,24 @@ def make_data(seed: int = 7, invoices: int = 130, today: date = date(2026, 11, 2
                 "active": True,
             }
         )
+    data.warehouses = [
+        {"id": 1, "code": "A1", "description": "Armazém Lisboa"},
+        {"id": 2, "code": "P1", "description": "Armazém Porto"},
+    ]
+    for product in data.products:
+        product["stocks"] = [
+            {
+                "id_warehouse": wh,
+                "id_location": loc,
+                "id_lot": lot,
+                "current_stock": float(rng.randint(0, 400)),
+                "reserved_stock": float(rng.randint(0, 20)),
+            }
+            for wh in (1, 2)
+            for loc in (1, 2)
+            for lot in (0, 1)
+            if rng.random() < 0.6
+        ]
     for n in range(1, invoices + 1):
         customer = data.customers[rng.randrange(11)]
         day = today - timedelta(days=rng.randint(0, 200))
@@ -154,6 +173,8 @@ def make_data(seed: int = 7, invoices: int = 130, today: date = date(2026, 11, 2
     for kind in (data.customers, data.suppliers, data.products, data.invoices, data.payments):
         for obj in kind:
             obj["_modified"] = START
+    for product in data.products:
+        product["_stock_modified"] = START
     return data
 
 
@@ -216,6 +237,8 @@ class WisedatDouble:
             "/salesinvoices": ("sales_invoice", self.data.invoices),
             "/payments": ("payments", self.data.payments),
         }
+        if path == "/warehouses":
+            return 200, self.data.warehouses
         if path == "/company":
             currency = self.data.company_currency
             return 200, {
@@ -238,6 +261,9 @@ class WisedatDouble:
         if since := query.get("modified_since"):
             moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
             chosen = [o for o in chosen if o["_modified"] >= moment]
+        if since := query.get("stock_modified_since"):
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            chosen = [o for o in chosen if o["_stock_modified"] >= moment]
         limit, page = int(query.get("limit", 50)), int(query.get("page", 1))
         pages = (len(chosen) + limit - 1) // limit
         shown = chosen[(page - 1) * limit : page * limit]

@@ -28,7 +28,6 @@ LACKING: Mapping[str, Mapping[str, str]] = {
         "payables-aging": _NO_PURCHASE_SIDE,
         "open-order-lines": "delivered quantities on order lines",
         "sales-orders": "sales orders (not synced from Wisedat yet)",
-        "warehouse-stock": "warehouse stock (not synced from Wisedat yet)",
     },
     "asperion": {
         "purchase-orders": "purchase orders (only purchase invoices)",

@@ -152,3 +152,49 @@ def payment_rows(payment: Json, ids: Mapping[str, int], invoices: Mapping[str, i
         for document in payment.get("associated_documents") or []
         if str(document["id"]) in invoices
     ]
+
+
+def warehouse_row(warehouse: Json, warehouse_id: int) -> Row:
+    return {
+        "Id": warehouse_id,
+        "Name": str(warehouse.get("description") or warehouse.get("code") or warehouse["id"])[:80],
+    }
+
+
+def location_row(location: str, location_id: int, warehouse_id: int) -> Row:
+    return {"Id": location_id, "WarehouseId": warehouse_id, "Name": location[:40]}
+
+
+def stock_places(products: list[Json] | Any) -> list[tuple[str, str, str]]:
+    """(product, warehouse, location) of every stock entry, once each (lots are added up)."""
+    seen = {
+        (str(p["id"]), str(e["id_warehouse"]), str(e.get("id_location") or 0))
+        for p in products
+        for e in p.get("stocks") or []
+    }
+    return sorted(seen)
+
+
+def stock_rows(
+    products: list[Json] | Any, refs: Refs, warehouses: Mapping[str, int], locations: Mapping[str, int]
+) -> list[Row]:
+    """One row per product and place: the lots' stock added up; reserved stock is outgoing."""
+    totals: dict[tuple[str, str, str], list[Decimal]] = {}
+    for p in products:
+        for e in p.get("stocks") or []:
+            key = (str(p["id"]), str(e["id_warehouse"]), str(e.get("id_location") or 0))
+            sums = totals.setdefault(key, [Decimal(0), Decimal(0)])
+            sums[0] += dec(e.get("current_stock"))
+            sums[1] += dec(e.get("reserved_stock"))
+    return [
+        {
+            "Id": refs.lines[f"{product}/{wh}/{loc}"],
+            "ProductId": refs.products[product],
+            "WarehouseLocationId": locations[f"{wh}/{loc}"],
+            "WarehouseId": warehouses[wh],
+            "QtyInStock": in_stock,
+            "QtyIncoming": Decimal(0),  # Wisedat has no purchase side
+            "QtyOutgoing": reserved,
+        }
+        for (product, wh, loc), (in_stock, reserved) in sorted(totals.items())
+    ]

@@ -40,7 +40,9 @@ class WisedatSource:
             st.Reference(self.api),
             st.Customers(self.api),
             st.Suppliers(self.api),
+            st.Warehouses(self.api),
             st.Products(self.api),
+            st.ProductStock(self.api),
             st.SalesInvoices(self.api),
             st.Payments(self.api),
         ]

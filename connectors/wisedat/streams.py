@@ -41,6 +41,7 @@ class ListStream(Stream):
     key: ClassVar[str]
     detailed: ClassVar[bool] = False
     params: ClassVar[dict[str, Any]] = {}
+    since_param: ClassVar[str] = "modified_since"
 
     def __init__(self, api: SourceClient, limit: int = LIMIT) -> None:
         self.api, self.limit = api, limit
@@ -56,7 +57,7 @@ class ListStream(Stream):
         while True:
             params = {"limit": self.limit, "page": page_no, **self.params}
             if run["since"]:
-                params["modified_since"] = modified_since(run["since"])
+                params[self.since_param] = modified_since(run["since"])
             body = self.api.get_json(self.path, params)
             items = body.get(self.key) or []
             records = (
@@ -147,13 +148,60 @@ class Suppliers(_Parties):
     name, path, key, vendor = "suppliers", "/suppliers", "suppliers", True
 
 
+class Warehouses(Stream):
+    """The warehouse list (one unpaged request)."""
+
+    name = "warehouses"
+
+    def __init__(self, api: SourceClient) -> None:
+        self.api = api
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        yield Page(list(self.api.get_json("/warehouses") or []), None)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        local = ids.assign(self.name, s.warehouses, [str(w["id"]) for w in page.records])
+        upsert(conn, s.warehouses, [m.warehouse_row(w, local[str(w["id"])]) for w in page.records])
+
+
 class Products(ListStream):
+    """Products with their stock per warehouse and location (the list carries ``stocks``)."""
+
     name, path, key = "products", "/products", "products"
     params: ClassVar[dict[str, Any]] = {"show_inactive": "true"}
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         local = ids.assign("products", s.products, [str(r["id"]) for r in records])
         upsert(conn, s.products, [m.product_row(r, local[str(r["id"])]) for r in records])
+        places = m.stock_places(records)
+        warehouses = ids.known("warehouses", {wh for _, wh, _ in places})
+        missing = sorted({wh for _, wh, _ in places} - set(warehouses))
+        if missing:  # a warehouse added after the warehouses stream ran
+            new = ids.assign("warehouses", s.warehouses, missing)
+            upsert(conn, s.warehouses, [m.warehouse_row({"id": wh}, new[wh]) for wh in missing])
+            warehouses |= new
+        locations = ids.assign("locations", s.warehouse_locations, [f"{wh}/{loc}" for _, wh, loc in places])
+        upsert(
+            conn,
+            s.warehouse_locations,
+            [m.location_row(loc, locations[f"{wh}/{loc}"], warehouses[wh]) for _, wh, loc in places],
+        )
+        stock_ids = ids.assign("stock", s.product_stock, [f"{p}/{wh}/{loc}" for p, wh, loc in places])
+        refs = m.Refs(products={k: local[k] for k in local}, lines=stock_ids)
+        rows = m.stock_rows(records, refs, warehouses, locations)
+        upsert(conn, s.product_stock, rows)
+        gone = sa.delete(s.product_stock).where(
+            s.product_stock.c.ProductId.in_(list(local.values())),
+            s.product_stock.c.Id.not_in([row["Id"] for row in rows]),
+        )
+        conn.execute(gone)
+
+
+class ProductStock(Products):
+    """Products whose stock changed (``stock_modified_since``), written as ``Products`` does."""
+
+    name = "stock"
+    since_param = "stock_modified_since"
 
 
 class SalesInvoices(ListStream):
