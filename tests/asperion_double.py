@@ -131,6 +131,8 @@ class AsperionDouble:
         self.access_tokens: set[str] = set()
         self.tenant_headers: list[str] = []  # the administration named by each API request
         self.refreshes = 0
+        self.fail_once: str | None = None  # a request path (with query) answered 404 once: a crash mid-sync
+        self.listed: list[str] = []
         self.lock = threading.Lock()
 
     def grant(self, chain: str) -> str:
@@ -237,6 +239,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
+        self.double.listed.append(self.path)
+        if self.double.fail_once and self.path == self.double.fail_once:
+            self.double.fail_once = None
+            return self._send(404, {"message": "Not Found"})
         self._send(
             *self.double.api(url.path, {k: v[0] for k, v in parse_qs(url.query).items()}, self.headers)
         )

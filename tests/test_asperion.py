@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from connectors.core import Secrets, SourceContext, SourceSettings, sync_tenant
+from connectors.core import Secrets, SourceContext, SourceNotFound, SourceSettings, sync_tenant
 from connectors.core.credentials import CredentialStore
 from connectors.core.secrets import secret_name
 from tests.asperion_double import AsperionDouble, make_administration, serve
@@ -169,3 +169,30 @@ def test_the_refresh_token_is_rotated_and_stored_encrypted(synced: Synced) -> No
         engine.dispose()
         assert stored == live[tenant] != synced.first_tokens[tenant]  # the first one was used up
         assert live[tenant] not in ciphertext and json.dumps(live[tenant]) not in ciphertext
+
+
+def test_a_sync_that_dies_mid_list_resumes_at_the_lost_page_and_doubles_nothing(tmp_path: Path) -> None:
+    adm = make_administration("1001", "Bakkerij De Korenschoof", 11, TODAY, sales=130, purchases=5)
+    double = AsperionDouble([adm], TODAY)
+    database = f"sqlite:///{tmp_path / 'crash.db'}"
+    values = {"refresh_token": double.grant("demo"), "encryption_key": Fernet.generate_key().decode()}
+    secrets = Secrets({secret_name("demo", k): v for k, v in values.items()})
+    engine = create_tenant_engine(database)
+    with serve(double) as url:
+        context = SourceContext("demo", settings_for(url, "1001"), secrets, engine)
+        double.fail_once = "/v1/salesinvoiceswithlines?page=2&pageSize=100"
+        with pytest.raises(SourceNotFound):
+            sync_tenant(context)
+        double.listed.clear()
+        sync_tenant(context)
+    assert [p for p in double.listed if p.startswith("/v1/salesinvoiceswithlines")] == [
+        "/v1/salesinvoiceswithlines?page=2&pageSize=100"
+    ]
+    with engine.connect() as conn:
+        numbers = conn.exec_driver_sql('SELECT "InvoiceNumber" FROM "Orders"').scalars().all()
+        open_total = conn.exec_driver_sql(
+            'SELECT SUM(o."TotalIncVat") - (SELECT SUM("Amount") FROM "Payment") FROM "Orders" o'
+        ).scalar_one()
+    engine.dispose()
+    assert sorted(numbers) == sorted(int(i["invoiceNumber"]) for i in adm.sales_invoices)
+    assert money(open_total) == sum(adm.outstanding_sales.values())
