@@ -38,16 +38,28 @@ def bucket_of(today: date) -> sa.ColumnElement[str]:
     return sa.case(*whens, else_="notDue")
 
 
-def invoices_with_open(today: date) -> tuple[sa.Select[Any], sa.ColumnElement[Decimal]]:
+def invoices_with_open(
+    today: date, *, per_row: bool = False
+) -> tuple[sa.Select[Any], sa.ColumnElement[Decimal]]:
     """Every supplier invoice with ``Paid``, ``Open`` and ``Bucket``; returns the statement and
-    the open-amount expression (to filter on)."""
-    paid = paid_per_invoice()
-    paid_sum = sa.type_coerce(sa.func.coalesce(paid.c.Paid, 0), CENTS)
-    unpaid = sa.type_coerce(si.c.TotalIncVat - sa.func.coalesce(paid.c.Paid, 0), CENTS)
-    stmt = sa.select(
-        si, paid_sum.label("Paid"), unpaid.label("Open"), bucket_of(today).label("Bucket")
-    ).select_from(si.outerjoin(paid, paid.c.SupplierInvoiceId == si.c.Id))
-    return stmt, unpaid
+    the open-amount expression (to filter on). ``per_row``: each invoice's payments summed by a
+    correlated subquery on the payment index (for a page of a list, which reads few invoices),
+    else joined and grouped once (for sums over every invoice)."""
+    if per_row:
+        paid_value: Any = (
+            sa.select(sa.func.coalesce(sa.func.sum(sp.c.Amount), 0))
+            .where(sp.c.SupplierInvoiceId == si.c.Id)
+            .scalar_subquery()
+        )
+        source: Any = si
+    else:
+        paid = paid_per_invoice()
+        paid_value = sa.func.coalesce(paid.c.Paid, 0)
+        source = si.outerjoin(paid, paid.c.SupplierInvoiceId == si.c.Id)
+    paid_sum = sa.type_coerce(paid_value, CENTS)
+    unpaid = sa.type_coerce(si.c.TotalIncVat - paid_value, CENTS)
+    stmt = sa.select(si, paid_sum.label("Paid"), unpaid.label("Open"), bucket_of(today).label("Bucket"))
+    return stmt.select_from(source), unpaid
 
 
 def aging_by_supplier_and_currency(today: date, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:

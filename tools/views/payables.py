@@ -68,7 +68,7 @@ class PayableDto(WireModel):
 
 
 def list_payables(conn: sa.Connection, ctx: ViewContext, params: PayablesParams) -> Page[PayableDto]:
-    stmt, unpaid = invoices_with_open(ctx.today)
+    stmt, unpaid = invoices_with_open(ctx.today, per_row=True)
     stmt = (
         stmt.add_columns(c.c.Name.label("SupplierName"), cur.c.IsoCode)
         .join(c, c.c.Id == si.c.SupplierId)
