@@ -4,9 +4,11 @@ PostgreSQL and both demo tenants, checked against SQL written here over the raw 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
-from tests.support import TODAY, LiveServer, mcp_session, rest_client, walk
+from tests.support import TODAY, LiveServer, mcp_session, rest_client, start_server, walk
 
 TENANTS = ["demo", "demo-b"]
 CENT = Decimal("0.01")
@@ -156,3 +158,23 @@ async def test_payables_refuse_what_they_cannot_answer_naming_the_parameter(
     response = await rest.get("/payables", params=params)
     assert response.status_code == 400
     assert named in json.dumps(response.json())
+
+
+async def test_a_database_without_supplier_invoice_tables_says_so_instead_of_failing(
+    sqlite_tenants: dict[str, str], tmp_path: Path
+) -> None:
+    copy = tmp_path / "older.db"
+    shutil.copy(sqlite_tenants["demo"].removeprefix("sqlite:///"), copy)
+    engine = sa.create_engine(f"sqlite:///{copy}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql('DROP TABLE "SupplierPayment"')
+        conn.exec_driver_sql('DROP TABLE "SupplierInvoice"')
+    engine.dispose()
+    live = start_server(tmp_path / "server", {"demo": f"sqlite:///{copy}"})
+    try:
+        async with rest_client(live) as rest:
+            responses = [await rest.get("/payables"), await rest.get("/payables/aging")]
+    finally:
+        live.stop()
+    assert [r.status_code for r in responses] == [404, 404]
+    assert all(r.json()["code"] == "not_in_source" for r in responses)

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tools.errors import NotInSource
 from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.views._documents import CENTS
 from tools.views._receivables import BUCKETS, is_open
@@ -74,3 +75,12 @@ def aging_by_supplier_and_currency(today: date, *where: sa.ColumnElement[bool]) 
         .where(is_open(inv.c.Open))
         .group_by(inv.c.SupplierId, inv.c.CurrencyId)
     )
+
+
+def require_payables(conn: sa.Connection, tool: str) -> None:
+    """An ERP database read directly may predate the supplier-invoice tables: say so, not a 500."""
+    if not sa.inspect(conn).has_table(si.name):
+        raise NotInSource(
+            f"{tool} cannot be answered for this tenant: its database keeps no booked supplier invoices "
+            f"(no {si.name} table). This is not an empty result; the data is not available here."
+        )

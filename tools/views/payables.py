@@ -18,7 +18,7 @@ from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
 from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.text import contains
 from tools.view import View, ViewContext, register
-from tools.views._payables import aging_by_supplier_and_currency, invoices_with_open
+from tools.views._payables import aging_by_supplier_and_currency, invoices_with_open, require_payables
 from tools.views._receivables import bucket_names, buckets_in_home, cents, is_open
 from tools.views.receivables import Aging, CurrencyOpen
 from tools.wire import IsoDate, Money, Params, QueryDateTime, UtcDateTime, WireModel, midnight, to_db_datetime
@@ -68,6 +68,7 @@ class PayableDto(WireModel):
 
 
 def list_payables(conn: sa.Connection, ctx: ViewContext, params: PayablesParams) -> Page[PayableDto]:
+    require_payables(conn, "list_payables")
     stmt, unpaid = invoices_with_open(ctx.today, per_row=True)
     stmt = (
         stmt.add_columns(c.c.Name.label("SupplierName"), cur.c.IsoCode)
@@ -169,6 +170,7 @@ class PayablesAgingDto(WireModel):
 
 
 def payables_aging(conn: sa.Connection, ctx: ViewContext, params: PayablesAgingParams) -> PayablesAgingDto:
+    require_payables(conn, "get_payables_aging")
     home = home_currency(conn, ctx)
     where: list[sa.ColumnElement[bool]] = []
     if params.supplier_id is not None:
