@@ -124,7 +124,9 @@ class InvoiceDates(DocumentParams):
 
 
 class Totals(DocumentParams):
-    total_min: Decimal | None = Field(None, description="Total ex VAT at least this")
+    total_min: Decimal | None = Field(
+        None, description="Total ex VAT at least this (credit notes are negative)"
+    )
     total_max: Decimal | None = Field(None, description="Total ex VAT at most this")
 
     def where(self, conn: sa.Connection) -> Where:
