@@ -183,7 +183,7 @@ def _warehouses(conn: sa.Connection) -> list[WarehouseDto]:
     numbered = sa.func.row_number().over(partition_by=loc.c.WarehouseId, order_by=(loc.c.Name, loc.c.Id))
     shown = sa.select(loc.c.Id, loc.c.WarehouseId, loc.c.Name, numbered.label("N")).subquery()
     counts = sa.select(loc.c.WarehouseId, sa.func.count().label("Count")).group_by(loc.c.WarehouseId)
-    count_of: dict[int, int] = dict(conn.execute(counts).tuples().all())
+    count_of: dict[int, int] = {row.WarehouseId: row.Count for row in conn.execute(counts)}
     locations = conn.execute(
         sa.select(shown).where(shown.c.N <= LOCATIONS_SHOWN).order_by(shown.c.WarehouseId, shown.c.N)
     ).all()
