@@ -50,7 +50,7 @@ class ViewRunner:
         if principal is None:
             raise Unauthorized("Missing bearer token")
         ctx = self.context(principal)
-        require_filled(ctx.options, view.name, view.tool)
+        require_filled(ctx.options, view.name, view.tool, params)
         return await anyio.to_thread.run_sync(self._run, view, ctx, params)
 
     def _run(self, view: View, ctx: ViewContext, params: Params) -> Any:

@@ -48,6 +48,17 @@ async def test_a_view_the_source_cannot_fill_is_an_error_naming_the_source_on_bo
     assert "not_in_source" in text and source in text
 
 
+async def test_a_summary_of_purchases_on_a_source_without_purchase_orders_says_so(
+    sourced: LiveServer,
+) -> None:
+    async with rest_client(sourced, "demo") as rest:
+        purchases = await rest.get("/summary", params={"measure": "purchases"})
+        sales = await rest.get("/summary", params={"measure": "sales"})
+    assert purchases.status_code == 404 and purchases.json()["code"] == "not_in_source"
+    assert "Wisedat" in purchases.json()["message"]
+    assert sales.status_code == 200
+
+
 async def test_views_the_source_fills_still_answer(sourced: LiveServer) -> None:
     async with rest_client(sourced, "demo") as rest:
         invoices = await rest.get("/sales-invoices", params={"pageSize": 5})
@@ -65,6 +76,7 @@ async def test_the_profile_lists_per_view_whether_the_source_fills_it(
     coverage = {v["view"]: v for v in profile["views"]}
     assert profile["source"] == "Wisedat"
     assert coverage["purchase-orders"]["filled"] is False and coverage["purchase-orders"]["missing"]
+    assert coverage["summary"]["filled"] is True and "measure=purchases" in coverage["summary"]["missing"]
     assert coverage["sales-invoices"] == {
         "view": "sales-invoices",
         "tool": "list_sales_invoices",

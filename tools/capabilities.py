@@ -39,6 +39,13 @@ LACKING: Mapping[str, Mapping[str, str]] = {
 }
 
 
+# Arguments of a view a source cannot answer: (view, parameter, value) -> what the source lacks.
+LACKING_ARGUMENTS: Mapping[str, Mapping[tuple[str, str, str], str]] = {
+    "wisedat": {("summary", "measure", "purchases"): _NO_PURCHASE_SIDE},
+    "asperion": {("summary", "measure", "purchases"): "purchase orders (only purchase invoices)"},
+}
+
+
 def source_kind(options: Mapping[str, Any]) -> str | None:
     kind = options.get("source")
     return None if kind is None else str(kind)
@@ -54,9 +61,26 @@ def missing_reason(options: Mapping[str, Any], view: str) -> str | None:
     return None if kind is None else LACKING.get(kind, {}).get(view)
 
 
-def require_filled(options: Mapping[str, Any], view: str, tool: str) -> None:
-    """Refuse a view the tenant's source does not fill, naming the source and what it lacks."""
+def lacking_arguments(options: Mapping[str, Any], view: str) -> str | None:
+    """Arguments of ``view`` the tenant's source cannot answer, as one sentence; None if none."""
+    kind = source_kind(options)
+    notes = [
+        f"{field}={value}: no {lacking}"
+        for (name, field, value), lacking in LACKING_ARGUMENTS.get(kind or "", {}).items()
+        if name == view
+    ]
+    return "; ".join(notes) or None
+
+
+def require_filled(options: Mapping[str, Any], view: str, tool: str, params: Any = None) -> None:
+    """Refuse a view (or an argument of it) the tenant's source does not fill, naming the
+    source and what it lacks."""
     reason = missing_reason(options, view)
+    kind = source_kind(options)
+    if reason is None and kind is not None and params is not None:
+        for (name, field, value), lacking in LACKING_ARGUMENTS.get(kind, {}).items():
+            if name == view and str(getattr(params, field, None)) == value:
+                reason = lacking
     if reason is not None:
         label = source_label(source_kind(options) or "")
         raise NotInSource(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.capabilities import missing_reason, source_kind, source_label
+from tools.capabilities import lacking_arguments, missing_reason, source_kind, source_label
 from tools.home_currency import HomeCurrency, home_currency
 from tools.matching.models import Tolerances
 from tools.source_schema import sync_state
@@ -95,7 +95,10 @@ class ViewCoverageDto(WireModel):
     view: str
     tool: str
     filled: bool
-    missing: str | None = Field(description="What the source does not provide; null when filled")
+    missing: str | None = Field(
+        description="What the source does not provide (for a filled view: the arguments it cannot answer); "
+        "null when nothing is missing"
+    )
 
 
 def company_profile(conn: sa.Connection, ctx: ViewContext, params: CompanyProfileParams) -> CompanyProfileDto:
@@ -118,8 +121,9 @@ def _coverage(ctx: ViewContext) -> list[ViewCoverageDto]:
     coverage = []
     for view in registered_views():
         missing = missing_reason(ctx.options, view.name)
+        partly = lacking_arguments(ctx.options, view.name)
         coverage.append(
-            ViewCoverageDto(view=view.name, tool=view.tool, filled=missing is None, missing=missing)
+            ViewCoverageDto(view=view.name, tool=view.tool, filled=missing is None, missing=missing or partly)
         )
     return coverage
 
