@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from demo.drafts import write_drafts
 from demo.generate import generate
+from demo.payables import write_supplier_invoices
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ def seed_database(
             id_offset=id_offset,
             progress=progress,
         )
+        with engine.begin() as conn:
+            write_supplier_invoices(conn, seed=seed, today=today)
         with engine.begin() as conn:
             write_drafts(conn, seed=seed, today=today, id_offset=id_offset, lines_target=draft_lines)
     finally:

@@ -217,6 +217,7 @@ def _make_searchable(url: str) -> None:
 
 
 def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> Any:
+    from demo.tenants import DEMO_TENANTS
     from mcp_server.settings import Settings
 
     return Settings(
@@ -226,6 +227,7 @@ def demo_settings(data_dir: Path, public_url: str, tenants: dict[str, str]) -> A
         audience=DEMO_AUDIENCE,
         dev_issuer_dir=data_dir,
         allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        home_currency={tenant.iid: tenant.currency for tenant in DEMO_TENANTS},
     )
 
 

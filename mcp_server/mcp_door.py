@@ -52,6 +52,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
+from mcp_server.guide import GUIDE, get_prompt, list_prompts
 from mcp_server.params import parse_params
 from mcp_server.rendering import INTERNAL_ERROR_MESSAGE, dumps, envelope, json_value
 from mcp_server.runner import ViewRunner
@@ -167,10 +168,12 @@ def build_mcp_server(views: list[View], runner: ViewRunner, version: str) -> Ser
     return Server(
         "asstio-mcp",
         version=version,
-        instructions=INSTRUCTIONS,
+        instructions=f"{INSTRUCTIONS}\n\n{GUIDE}",
         get_tool_input_schema=lambda name: tool.input_schema if (tool := tools.tools.get(name)) else None,
         on_list_tools=tools.list_tools,
         on_call_tool=tools.call_tool,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
     )
 
 

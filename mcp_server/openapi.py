@@ -15,14 +15,17 @@ ERRORS = {
     "400": "Invalid parameter or malformed body; the message names the parameter",
     "401": "Missing, invalid or expired bearer token (see WWW-Authenticate)",
     "403": "The token's tenant is not served here",
-    "404": "Not found in the caller's tenant",
+    "404": "Not found in the caller's tenant; code `not_in_source` when the tenant's source (its ERP) "
+    "does not keep what this view answers (the message names the source): not an empty result",
     "500": "Unexpected fault; quote the traceId",
     "503": "The tenant's database is unavailable",
 }
 
 
 class ErrorEnvelope(BaseModel):
-    code: str = Field(description="bad_request, unauthorized, forbidden, not_found, rate_limited, ...")
+    code: str = Field(
+        description="bad_request, unauthorized, forbidden, not_found, not_in_source, rate_limited, ..."
+    )
     message: str = Field(description="What went wrong, safe to show")
     traceId: str | None = Field(description="Quote it to support; it is in the server log")
 

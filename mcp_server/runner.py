@@ -18,6 +18,7 @@ import anyio
 import anyio.to_thread
 
 from auth.principal import Principal
+from tools.capabilities import require_filled
 from tools.db import TenantDatabases
 from tools.errors import ServiceUnavailable, Unauthorized
 from tools.view import View, ViewContext
@@ -74,6 +75,7 @@ class ViewRunner:
         if principal is None:
             raise Unauthorized("Missing bearer token")
         ctx = self.context(principal)
+        require_filled(ctx.options, view.name, view.tool, params)
         work = functools.partial(self._run, view, ctx, params)
         return await self.in_tenant_thread(ctx.tenant, work, self.deadline_seconds)
 

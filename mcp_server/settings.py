@@ -66,6 +66,10 @@ class Settings(BaseModel):
         "[matching.acme] qtyPercent = 0.05",
     )
 
+    home_currency: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per tenant ISO code of its home currency (default SEK): [home_currency] acme = 'EUR'",
+    )
     sources: dict[str, SourceSettings] = Field(
         default_factory=dict,
         description="Tenant iid -> the outside source its database is synced from, e.g. "
@@ -88,6 +92,9 @@ class Settings(BaseModel):
         for tenant, tolerances in self.matching.items():
             _check_tolerances(tenant, tolerances)
         _check_storage(self.rate_limit_storage)
+        for tenant, code in self.home_currency.items():
+            if not (len(code) == 3 and code.isalpha() and code.isupper()):
+                raise ValueError(f"home_currency.{tenant} must be an ISO 4217 code such as SEK, got {code!r}")
         if unknown := sorted(set(self.sources) - set(self.tenant_urls())):
             raise ValueError(f"[sources] names tenants without a database: {', '.join(unknown)}")
         return self
@@ -97,7 +104,14 @@ class Settings(BaseModel):
         return templated | self.tenants
 
     def tenant_options(self) -> dict[str, dict[str, Any]]:
-        return {tenant: {"matching": tolerances} for tenant, tolerances in self.matching.items()}
+        options: dict[str, dict[str, Any]] = {}
+        for tenant, tolerances in self.matching.items():
+            options.setdefault(tenant, {})["matching"] = tolerances
+        for tenant, code in self.home_currency.items():
+            options.setdefault(tenant, {})["homeCurrency"] = code
+        for tenant, source in self.sources.items():
+            options.setdefault(tenant, {})["source"] = source.kind
+        return options
 
     @property
     def request_deadline_seconds(self) -> float:

@@ -34,6 +34,7 @@ from mcp_server.settings import Settings
 TODAY = date(2026, 11, 20)
 TEST_ORDERS = 1500
 AUDIENCE = "asstio-demo"
+DEMO_HOME_CURRENCY = {tenant.iid: tenant.currency for tenant in DEMO_TENANTS}
 PG_ADMIN_URL = os.environ.get("ASSTIO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ASSTIO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -58,6 +59,15 @@ SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     "products-find": [{"q": "a", "limit": 20}, {"q": "M8"}],
     "purchase-invoice-drafts": [{"pageSize": 100, "matchState": "any"}],
     "inbound-documents": [{"state": "any", "pageSize": 100}],
+    "company-profile": [{}],
+    "receivables": [{}, {"overdueMin": "1000", "limit": 5}],
+    "payables": [{"pageSize": 100}, {"state": "any", "q": "AB"}],
+    "payables-aging": [{}, {"overdueMin": "100", "limit": 5}],
+    "summary": [
+        {"measure": "sales", "compareTo": "previousYear", "groupBy": "customer"},
+        {"measure": "purchases", "period": "quarter", "from": "2026-01-01", "groupBy": "product"},
+        {"measure": "orderIntake", "period": "week", "from": "2026-10-01", "compareTo": "previousPeriod"},
+    ],
 }
 
 
@@ -187,7 +197,7 @@ def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> L
         audience=AUDIENCE,
         dev_issuer_dir=data_dir,
         fixed_today=TODAY,
-        **overrides,
+        **({"home_currency": DEMO_HOME_CURRENCY} | overrides),
     )
     app = build_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -167,6 +167,8 @@ async def test_customer_detail_has_every_field_of_the_seed(rest: httpx.AsyncClie
         "currencyIsoCode",
         "inactive",
         "openOrderCount",
+        "openAmountHome",  # additive (issue 14): what the customer owes, home currency
+        "overdueAmountHome",
     }
 
 
@@ -199,7 +201,14 @@ async def test_mcp_lists_both_customer_tools_with_schemas_and_read_only_annotati
         assert tool.annotations.open_world_hint is False
         for argument in tool.input_schema["properties"].values():
             assert argument.get("description")
-    assert set(tools["list_customers"].input_schema["properties"]) == {"q", "inactive", "cursor", "pageSize"}
+    assert set(tools["list_customers"].input_schema["properties"]) == {
+        "q",
+        "inactive",
+        "cursor",
+        "pageSize",
+        "overdueMin",  # additive (issue 14)
+        "openMin",
+    }
     assert tools["get_customer"].input_schema["required"] == ["customerId"]
 
 

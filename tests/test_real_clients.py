@@ -44,6 +44,7 @@ ID_SOURCES: dict[str, list[tuple[str, str]]] = {
     "customerId": [("list_customers", "id")],
     "invoiceId": [("list_purchase_invoice_drafts", field) for field in ("invoiceId", "draftId", "id")],
 }
+STDIO_LINE_LIMIT = 4 * 1024 * 1024  # one JSON-RPC message per line; tools/list outgrew asyncio's 64 KiB
 TYPE_DEFAULTS: dict[str, Any] = {"integer": 1, "number": 1, "boolean": False, "array": []}
 
 
@@ -254,7 +255,14 @@ async def test_mcp_remote_started_as_the_claude_desktop_example_says_lists_and_c
     env = {**os.environ, **env, "MCP_REMOTE_CONFIG_DIR": str(tmp_path / "mcp-auth")}
     with (tmp_path / "mcp-remote.log").open("wb") as log:
         proxy = await asyncio.create_subprocess_exec(
-            str(MCP_REMOTE), *args, cwd=tmp_path, env=env, stdin=PIPE, stdout=PIPE, stderr=log
+            str(MCP_REMOTE),
+            *args,
+            cwd=tmp_path,
+            env=env,
+            stdin=PIPE,
+            stdout=PIPE,
+            stderr=log,
+            limit=STDIO_LINE_LIMIT,
         )
     assert proxy.stdin is not None and proxy.stdout is not None
     stdin, stdout = proxy.stdin, proxy.stdout

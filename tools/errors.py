@@ -56,3 +56,10 @@ class MethodNotAllowed(AsstioError):
 class RequestTimeout(AsstioError):
     code = "request_timeout"
     status = 408
+
+
+class NotInSource(AsstioError):
+    """The tenant's source (its ERP) does not keep what the view answers: said, never an empty list."""
+
+    code = "not_in_source"
+    status = 404

@@ -291,5 +291,6 @@ purchase_invoice_matches = sa.Table(
 )
 
 from tools import inbound_documents as _inbound_documents  # noqa: E402, F401  (received e-invoices)
+from tools import payables_schema as payables_schema  # noqa: E402  (supplier invoices and payments)
 from tools import search_tables  # noqa: E402, F401  (the search tables share this MetaData)
 from tools import source_schema as source_schema  # noqa: E402  (connector bookkeeping tables)

@@ -55,6 +55,18 @@ Quantity = Annotated[
     WithJsonSchema({"type": "number"}),
 ]
 
+# An exact number that keeps its own decimals (rates have six).
+Exact = Annotated[
+    Decimal,
+    PlainSerializer(_number_in_json, return_type=float, when_used="json"),
+    WithJsonSchema({"type": "number"}),
+]
+IsoDate = Annotated[
+    date,
+    PlainSerializer(date.isoformat, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date", "description": "ISO 8601 date, e.g. 2026-11-20"}),
+]
+
 
 def as_utc(value: datetime) -> datetime:
     """Naive database datetimes mean UTC; aware ones are converted to UTC."""

@@ -26,6 +26,8 @@ from tools.schema import metadata
 SOURCE_KINDS: dict[str, str] = {
     "fortnox": "connectors.fortnox.source:build_source",
     "maventa": "connectors.maventa.source:build_source",
+    "wisedat": "connectors.wisedat.source:build_source",
+    "asperion": "connectors.asperion.source:build_source",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,11 +13,13 @@ from pydantic import Field
 from tools import schema as s
 from tools import search
 from tools.errors import NotFound
-from tools.paging import Page, PagedParams, Paging, SortKey, read_page
+from tools.home_currency import HomeCurrency, home_currency
+from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
 from tools.text import as_int, contains
 from tools.view import View, ViewContext, register
+from tools.views._receivables import customer_open_in_home, owed_in_home
 from tools.wire import Money, Params, WireModel
 
 c = s.companies
@@ -24,6 +28,12 @@ c = s.companies
 class CustomerParams(PagedParams):
     q: str | None = Field(None, description="Match against id (exact), name or organisation number")
     inactive: bool = Field(False, description="Include inactive customers. Default false")
+    overdue_min: Decimal | None = Field(
+        None, description="Only customers whose overdueAmountHome is at least this (home currency)"
+    )
+    open_min: Decimal | None = Field(
+        None, description="Only customers whose openAmountHome is at least this (home currency)"
+    )
 
 
 class CustomerDto(WireModel):
@@ -34,6 +44,10 @@ class CustomerDto(WireModel):
     currency_iso_code: str | None = Field(description="Null means the company's default currency")
     inactive: bool
     open_order_count: int = Field(description="Sales orders in the order book with something left to deliver")
+    open_amount_home: Money = Field(
+        description="Unpaid amount of the customer's invoices, in the home currency"
+    )
+    overdue_amount_home: Money = Field(description="The part of openAmountHome past its due date")
 
 
 class CustomerDetailParams(Params):
@@ -113,8 +127,21 @@ def _customer_filters(conn: sa.Connection, params: CustomerParams) -> list[sa.Co
     return where
 
 
+NOTHING_OWED = {"open": Decimal(0), "overdue": Decimal(0)}
+
+
+def _owed_filters(params: CustomerParams, owed: Owed) -> list[sa.ColumnElement[bool]]:
+    where = []
+    if params.overdue_min is not None:
+        where.append(owed.overdue >= params.overdue_min)
+    if params.open_min is not None:
+        where.append(owed.open >= params.open_min)
+    return where
+
+
 def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams) -> Page[CustomerDto]:
     keys = [SortKey(c.c.Name), SortKey(c.c.Id)]
+    home = home_currency(conn, ctx)
     stmt = sa.select(
         c.c.Id,
         c.c.ContactNumber,
@@ -124,10 +151,15 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         c.c.Inactive,
         open_order_count(c.c.Id).label("OpenOrderCount"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
-    return read_page(conn, stmt.where(*_customer_filters(conn, params)), keys, ctx.page, _customer)
+    where = _customer_filters(conn, params) + _owed_filters(params, Owed.of(home, ctx))
+    rows, next_cursor = fetch_page(conn, stmt.where(*where), keys, ctx.page)
+    # What the page's customers owe: one grouped query over their invoices, not two per row.
+    owed = owed_in_home(conn, home, ctx.today, [row.Id for row in rows])
+    items = [_customer(row._mapping, owed.get(row.Id, NOTHING_OWED)) for row in rows]
+    return page_of(items, next_cursor, ctx.page)
 
 
-def _customer(row: sa.RowMapping) -> CustomerDto:
+def _customer(row: sa.RowMapping, owed: Mapping[str, Decimal]) -> CustomerDto:
     return CustomerDto(
         id=row["Id"],
         contact_number=row["ContactNumber"],
@@ -136,7 +168,24 @@ def _customer(row: sa.RowMapping) -> CustomerDto:
         currency_iso_code=row["IsoCode"],
         inactive=row["Inactive"],
         open_order_count=row["OpenOrderCount"],
+        open_amount_home=owed["open"],
+        overdue_amount_home=owed["overdue"],
     )
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What each customer row owes, in the home currency (see tools.receivables)."""
+
+    open: sa.ScalarSelect[Decimal]
+    overdue: sa.ScalarSelect[Decimal]
+
+    @classmethod
+    def of(cls, home: HomeCurrency, ctx: ViewContext) -> Owed:
+        return cls(
+            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=False),
+            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=True),
+        )
 
 
 def get_customer(conn: sa.Connection, ctx: ViewContext, params: CustomerDetailParams) -> CustomerDetailDto:
@@ -203,8 +252,10 @@ register(
             "List or search customers (companies you sell to), sorted by name then id. `q` matches "
             "the customer id exactly, or a substring of the name or organisation number (case-"
             "insensitive). Inactive customers are left out unless `inactive` is true. Each row has "
-            "`openOrderCount`: sales orders in the order book with something left to deliver. Use "
-            "get_customer for credit limit, terms and overdue amounts."
+            "`openOrderCount`: sales orders in the order book with something left to deliver, and "
+            "`openAmountHome` / `overdueAmountHome`: what the customer owes on its invoices, in the "
+            "home currency; `overdueMin` / `openMin` keep customers owing at least that much. Use "
+            "get_receivables for aging buckets and totals, get_customer for credit limit and terms."
         ),
     )
 )

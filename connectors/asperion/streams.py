@@ -1,0 +1,287 @@
+"""What is fetched from Asperion and how each page is written.
+
+Lists page with ``page``/``pageSize`` and say how many pages there are (``totalPages``). Each run
+lists everything (one page per transaction, the cursor records the next page, so a killed run
+resumes where it stopped; writes are upserts, so nothing is doubled). The outstanding sales and
+purchase invoices come last, in one transaction each: every synced invoice's paid part is its
+total less what Asperion still lists as outstanding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from connectors.asperion import mapping as m
+from connectors.core.http import SourceClient
+from connectors.core.idmap import IdMap
+from connectors.core.rows import upsert
+from connectors.core.state import utc_now
+from connectors.core.streams import Page, Stream
+from tools import schema as s
+from tools.payables_schema import supplier_invoices, supplier_payments
+from tools.reference import STATUS_TYPES, STATUSES
+from tools.source_schema import external_ids as xid
+
+SOURCE = "asperion"
+PAGE_SIZE = 100
+CURRENCY = {"id": "EUR", "description": "Euro"}
+
+
+def everything(api: SourceClient, path: str, start: int = 1) -> Iterator[tuple[int, int, list[m.Json]]]:
+    """(page, totalPages, items) of every page of ``path`` from ``start``."""
+    page = start
+    while True:
+        body = api.get_json(path, {"page": page, "pageSize": PAGE_SIZE})
+        total = int(body.get("totalPages") or 0)
+        yield page, total, list(body.get("data") or [])
+        if page >= total:
+            return
+        page += 1
+
+
+class ListStream(Stream):
+    path: ClassVar[str]
+
+    def __init__(self, api: SourceClient) -> None:
+        self.api = api
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        start = int(json.loads(cursor)["page"]) if cursor else 1
+        for page, total, items in everything(self.api, self.path, start):
+            yield Page(items, None if page >= total else json.dumps({"page": page + 1}))
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        if page.records:
+            self.write_records(conn, ids, page.records)
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
+        raise NotImplementedError
+
+
+class Reference(Stream):
+    name = "reference"
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        yield Page([CURRENCY], None)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        types = [{"Id": i, "SystemName": n, "Name": t} for i, (n, t) in STATUS_TYPES.items()]
+        upsert(conn, s.order_status_types, types)
+        statuses = [
+            {
+                "Id": st.id,
+                "OrderStatusTypeId": st.type_id,
+                "Name": st.name,
+                "IsOrderIntake": st.is_order_intake,
+                "IsSales": st.is_sales,
+                "IsPurchase": st.is_purchase,
+            }
+            for st in STATUSES
+        ]
+        upsert(conn, s.order_statuses, statuses)
+        local = ids.assign("currency", s.currencies, [CURRENCY["id"]])
+        row = {"Id": local["EUR"], "IsoCode": "EUR", "Name": "Euro", "RateToSek": Decimal(1)}
+        upsert(conn, s.currencies, [row])
+
+
+def euro(ids: IdMap) -> int:
+    return ids.known("currency", ["EUR"])["EUR"]
+
+
+class Debtors(ListStream):
+    name, path = "debtors", "/v1/debtors"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
+        local = ids.assign(self.name, s.companies, [str(r["id"]) for r in records])
+        rows = [m.party_company(r, local[str(r["id"])], "debtorNumber", vendor=False) for r in records]
+        upsert(conn, s.companies, rows)
+
+
+class Creditors(ListStream):
+    name, path = "creditors", "/v1/creditors"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
+        local = ids.assign(self.name, s.companies, [str(r["id"]) for r in records])
+        rows = [m.party_company(r, local[str(r["id"])], "creditorNumber", vendor=True) for r in records]
+        upsert(conn, s.companies, rows)
+
+
+class Articles(ListStream):
+    name, path = "articles", "/v1/articles"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
+        local = ids.assign(self.name, s.products, [str(r["sku"]) for r in records])
+        upsert(conn, s.products, [m.article_product(r, local[str(r["sku"])]) for r in records])
+
+
+def _parties(
+    conn: sa.Connection, ids: IdMap, entity: str, wanted: list[str], *, vendor: bool
+) -> dict[str, int]:
+    """Our ids of the parties invoices name, with a placeholder for one not synced yet."""
+    known = ids.known(entity, wanted)
+    missing = sorted(set(wanted) - set(known))
+    if missing:
+        new = ids.assign(entity, s.companies, missing)
+        number = "creditorNumber" if vendor else "debtorNumber"
+        upsert(
+            conn, s.companies, [m.party_company({"id": k}, new[k], number, vendor=vendor) for k in missing]
+        )
+        known |= new
+    return known
+
+
+class SalesInvoices(ListStream):
+    name, path = "salesinvoices", "/v1/salesinvoiceswithlines"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
+        customers = _parties(conn, ids, "debtors", [str(r["debtorId"]) for r in records], vendor=False)
+        docs = ids.assign(self.name, s.orders, [str(r["id"]) for r in records])
+        keys = [m.line_key(r, line) for r in records for line in r.get("lines") or []]
+        lines = ids.assign("salesinvoice-lines", s.order_items, keys)
+        products = ids.known(
+            "articles", [str(line.get("articleSku") or "") for r in records for line in r.get("lines") or []]
+        )
+        currency = euro(ids)
+        upsert(
+            conn,
+            s.orders,
+            [
+                m.sales_invoice_document(r, docs[str(r["id"])], customers[str(r["debtorId"])], currency)
+                for r in records
+            ],
+        )
+        rows = [row for r in records for row in m.sales_invoice_lines(r, docs[str(r["id"])], lines, products)]
+        upsert(conn, s.order_items, rows)
+        kept = [row["Id"] for row in rows]
+        stale = sa.delete(s.order_items).where(
+            s.order_items.c.OrderId.in_(list(docs.values())), s.order_items.c.Id.not_in(kept)
+        )
+        conn.execute(stale)
+
+
+class PurchaseInvoices(ListStream):
+    """Booked purchase invoices: the payables (their lines are read but not kept: no view shows them)."""
+
+    name, path = "purchaseinvoices", "/v1/purchaseinvoiceswithlines"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
+        suppliers = _parties(conn, ids, "creditors", [str(r["creditorId"]) for r in records], vendor=True)
+        local = ids.assign(self.name, supplier_invoices, [str(r["id"]) for r in records])
+        currency = euro(ids)
+        rows = [
+            m.supplier_invoice_row(r, local[str(r["id"])], suppliers[str(r["creditorId"])], currency)
+            for r in records
+        ]
+        upsert(conn, supplier_invoices, rows)
+
+
+class _Outstanding(Stream):
+    """All of Asperion's outstanding invoices of one kind, written in one transaction as the paid
+    part of every synced invoice of that kind."""
+
+    path: ClassVar[str]
+    invoices: ClassVar[str]  # the entity of the invoices
+    paid_entity: ClassVar[str]
+
+    def __init__(self, api: SourceClient) -> None:
+        self.api = api
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        records = [item for _, _, items in everything(self.api, self.path) for item in items]
+        yield Page(records, None)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        outstanding = {str(r["invoiceId"]): m.money(r["outstandingAmount"]) for r in page.records}
+        synced = dict(
+            conn.execute(
+                sa.select(xid.c.ExternalId, xid.c.LocalId).where(
+                    xid.c.Source == ids.source, xid.c.Entity == self.invoices
+                )
+            ).all()
+        )
+        totals = self.totals(conn, list(synced.values()))
+        paid = {
+            ext: m.paid_part(totals[local], outstanding.get(ext))
+            for ext, local in synced.items()
+            if local in totals
+        }
+        positive = {ext: amount for ext, amount in paid.items() if amount > 0}
+        payment_ids = ids.assign(self.paid_entity, self.table(), list(positive))
+        before = self.existing(conn, list(payment_ids.values()))
+        today = datetime.combine(utc_now().date(), datetime.min.time())
+        rows = []
+        for ext, amount in positive.items():
+            pid = payment_ids[ext]
+            kept = before.get(pid)
+            when = kept[1] if kept is not None and m.money(kept[0]) == amount else today
+            rows.append(self.payment(pid, synced[ext], amount, when))
+        upsert(conn, self.table(), rows)
+        settled_none = ids.known(self.paid_entity, [ext for ext in paid if ext not in positive])
+        if settled_none:
+            conn.execute(sa.delete(self.table()).where(self.table().c.Id.in_(settled_none.values())))
+            ids.forget(self.paid_entity, settled_none)
+
+    def table(self) -> sa.Table:
+        raise NotImplementedError
+
+    def totals(self, conn: sa.Connection, local: list[int]) -> dict[int, Decimal]:
+        raise NotImplementedError
+
+    def existing(self, conn: sa.Connection, ids: list[int]) -> dict[int, tuple[Any, datetime]]:
+        table = self.table()
+        date_paid = table.c.DatePaid
+        rows = conn.execute(sa.select(table.c.Id, table.c.Amount, date_paid).where(table.c.Id.in_(ids))).all()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def payment(self, pid: int, invoice: int, amount: Decimal, when: datetime) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class OutstandingSales(_Outstanding):
+    name, path, invoices, paid_entity = (
+        "outstandingsalesinvoices",
+        "/v1/outstandingsalesinvoices",
+        "salesinvoices",
+        "paid-sales",
+    )
+
+    def table(self) -> sa.Table:
+        return s.payments
+
+    def totals(self, conn: sa.Connection, local: list[int]) -> dict[int, Decimal]:
+        o = s.orders
+        return {
+            r[0]: m.money(r[1])
+            for r in conn.execute(sa.select(o.c.Id, o.c.TotalIncVat).where(o.c.Id.in_(local)))
+        }
+
+    def payment(self, pid: int, invoice: int, amount: Decimal, when: datetime) -> dict[str, Any]:
+        return {"Id": pid, "OrderId": invoice, "Amount": amount, "DatePaid": when}
+
+
+class OutstandingPurchases(_Outstanding):
+    name, path, invoices, paid_entity = (
+        "outstandingpurchaseinvoices",
+        "/v1/outstandingpurchaseinvoices",
+        "purchaseinvoices",
+        "paid-purchases",
+    )
+
+    def table(self) -> sa.Table:
+        return supplier_payments
+
+    def totals(self, conn: sa.Connection, local: list[int]) -> dict[int, Decimal]:
+        si = supplier_invoices
+        return {
+            r[0]: m.money(r[1])
+            for r in conn.execute(sa.select(si.c.Id, si.c.TotalIncVat).where(si.c.Id.in_(local)))
+        }
+
+    def payment(self, pid: int, invoice: int, amount: Decimal, when: datetime) -> dict[str, Any]:
+        return {"Id": pid, "SupplierInvoiceId": invoice, "Amount": amount, "DatePaid": when}

@@ -1,0 +1,1 @@
+"""Wisedat: an ERP server the customer runs on premises (RSA login, JWT, paged lists)."""

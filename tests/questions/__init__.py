@@ -1,0 +1,1 @@
+"""The question suite: realistic finance questions, their tool-call plans and SQL oracles."""

@@ -1,0 +1,741 @@
+"""The questions a finance or operations team asks every week, each with the tool calls an
+assistant makes (through a real MCP client) and the answer worked out from the database by the
+suite's own SQL (tests/questions/oracle.py). A question is answered when both agree exactly,
+within 3 tool calls and 8,000 tokens of tool text (characters / 4)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from mcp.client.session import ClientSession
+
+from tests.questions.oracle import (
+    BUCKETS,
+    Books,
+    cents,
+    moment,
+    month_end,
+    month_start,
+    months_back,
+    quarter_start,
+    week_start,
+)
+
+MAX_CALLS = 3
+MAX_TOKENS = 8000
+
+
+@dataclass
+class Call:
+    tool: str
+    arguments: dict[str, Any]
+    tokens: float
+
+
+class ToolError(Exception):
+    pass
+
+
+@dataclass
+class Assistant:
+    """What the assistant does: call tools and read their text, which is what costs tokens."""
+
+    session: ClientSession
+    calls: list[Call] = field(default_factory=list)
+
+    async def __call__(self, tool: str, **arguments: Any) -> Any:
+        result = await self.session.call_tool(tool, arguments)
+        text = "".join(getattr(part, "text", "") for part in result.content)
+        self.calls.append(Call(tool, arguments, len(text) / 4))
+        if result.is_error:
+            raise ToolError(f"{tool}: {text}")
+        return json.loads(text, parse_float=Decimal)
+
+    @property
+    def tokens(self) -> float:
+        return sum(call.tokens for call in self.calls)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the question is about: things a user would name, picked from the data by SQL."""
+
+    today: date
+    home: str
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+Plan = Callable[[Assistant, Facts], Awaitable[Any]]
+Oracle = Callable[[Books, Facts], Any]
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    kind: str
+    text: str
+    plan: Plan
+    oracle: Oracle
+
+    def asked(self, facts: Facts) -> str:
+        return self.text.format(home=facts.home, **facts.values)
+
+
+QUESTIONS: list[Question] = []
+
+
+def question(name: str, kind: str, text: str, oracle: Oracle) -> Callable[[Plan], Plan]:
+    def add(plan: Plan) -> Plan:
+        QUESTIONS.append(Question(name, kind, text, plan, oracle))
+        return plan
+
+    return add
+
+
+# -- facts: what the user names in a question ---------------------------------------------
+
+
+def facts_of(books: Books) -> Facts:
+    today = books.today
+    year_docs = books.sales(today.replace(month=1, day=1), today)
+    busiest = _most_common(d.CompanyId for d in year_docs)
+    lines = books.lines_of(year_docs)
+    product = _most_common(line.product_id for line in lines if line.product_id is not None)
+    owing = _owing_customer_with_limit(books)
+    stocked = books.rows(
+        'SELECT "ProductId" FROM "ProductStock" GROUP BY "ProductId" '
+        'ORDER BY COUNT(*) DESC, "ProductId" LIMIT 1'
+    )[0].ProductId
+    values = {
+        "customer": _company_name(books, busiest),
+        "owing_customer": _company_name(books, owing),
+        "product_number": _product_number(books, product),
+        "stocked_product": _product_number(books, stocked),
+        "threshold": 10000 if books.home == "SEK" else 1000,
+        "open_threshold": 50000 if books.home == "SEK" else 5000,
+        "since": month_start(months_back(today, 1)).isoformat(),
+        "foreign": "EUR" if books.home == "SEK" else "SEK",
+    }
+    return Facts(today, books.home, values)
+
+
+def _most_common(keys: Any) -> Any:
+    counts: dict[Any, int] = defaultdict(int)
+    for key in keys:
+        counts[key] += 1
+    return min(counts, key=lambda k: (-counts[k], k))
+
+
+def _owing_customer_with_limit(books: Books) -> int:
+    aging = books.aging()
+    limits = {r.Id for r in books.rows('SELECT "Id" FROM "Company" WHERE "CreditLimit" IS NOT NULL')}
+    return max((c for c in aging if c in limits), key=lambda c: (aging[c]["open"], -c))
+
+
+def _company_name(books: Books, company_id: int) -> str:
+    return str(books.rows('SELECT "Name" FROM "Company" WHERE "Id" = :id', id=company_id)[0].Name)
+
+
+def _product_number(books: Books, product_id: int) -> str:
+    return str(
+        books.rows('SELECT "ProductNumber" FROM "Product" WHERE "Id" = :id', id=product_id)[0].ProductNumber
+    )
+
+
+def _customer_id(books: Books, name: str) -> int:
+    return int(
+        books.rows('SELECT "Id" FROM "Company" WHERE "Name" = :n AND "IsCustomer" = TRUE', n=name)[0].Id
+    )
+
+
+def _product_id(books: Books, number: str) -> int:
+    return int(books.rows('SELECT "Id" FROM "Product" WHERE "ProductNumber" = :n', n=number)[0].Id)
+
+
+# -- the oracle's groupings -----------------------------------------------------------------
+
+
+def per_period(books: Books, documents: list[Any], start_of: Callable[[date], date]) -> dict[date, Decimal]:
+    groups: dict[date, list[Any]] = defaultdict(list)
+    for d in documents:
+        groups[start_of(moment(d.Day).date())].append(d)  # type: ignore[union-attr]
+    return {start: books.total(docs) for start, docs in groups.items()}
+
+
+def per_company(books: Books, documents: list[Any]) -> dict[int, Decimal]:
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for d in documents:
+        groups[d.CompanyId].append(d)
+    return {key: books.total(docs) for key, docs in groups.items()}
+
+
+def per_product(books: Books, documents: list[Any]) -> dict[Any, tuple[Decimal, Decimal]]:
+    """Per product: amount in the home currency (each currency's line sum converted once), units."""
+    amounts: dict[Any, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    units: dict[Any, Decimal] = defaultdict(Decimal)
+    for line in books.lines_of(documents):
+        amounts[line.product_id][line.document.CurrencyId] += line.amount
+        units[line.product_id] += line.quantity
+    return {key: (books.in_home(amounts[key]), units[key]) for key in amounts}
+
+
+def top(values: dict[Any, Decimal], n: int) -> list[tuple[Any, Decimal]]:
+    ordered = sorted(values, key=lambda k: (-values[k], k if k is not None else -1))
+    return [(k, values[k]) for k in ordered[:n]]
+
+
+def months_until(today: date, first: date) -> list[date]:
+    result, start = [], first
+    while start <= today:
+        result.append(start)
+        start = (start + timedelta(days=32)).replace(day=1)
+    return result
+
+
+def periods(summary: dict[str, Any]) -> list[tuple[str, Decimal]]:
+    return [(p["period"], p["amountHome"]) for p in summary["periods"]]
+
+
+def jan1(day: date) -> date:
+    return day.replace(month=1, day=1)
+
+
+# -- what the figures mean --------------------------------------------------------------------
+
+
+@question(
+    "today-and-currency",
+    "context",
+    "What is today's date, and in which currency are our figures?",
+    lambda books, f: (f.today.isoformat(), books.home),
+)
+async def _today(ask: Assistant, f: Facts) -> Any:
+    profile = await ask("get_company_profile")
+    return (profile["today"], profile["homeCurrencyIsoCode"])
+
+
+@question(
+    "revenue-statuses",
+    "context",
+    "Which order statuses count as revenue?",
+    lambda books, f: sorted(
+        r.Name for r in books.rows('SELECT "Name" FROM "OrderStatus" WHERE "IsSales" = TRUE')
+    ),
+)
+async def _revenue_statuses(ask: Assistant, f: Facts) -> Any:
+    profile = await ask("get_company_profile")
+    return sorted(s["name"] for t in profile["documentTypes"] for s in t["statuses"] if s["isSales"])
+
+
+@question(
+    "warehouses",
+    "context",
+    "Which warehouses do we have, and how many locations does each have?",
+    lambda books, f: sorted(
+        (r.Name, r.N)
+        for r in books.rows(
+            'SELECT w."Name", COUNT(l."Id") AS "N" FROM "Warehouse" w '
+            'LEFT JOIN "WarehouseLocation" l ON l."WarehouseId" = w."Id" GROUP BY w."Id", w."Name"'
+        )
+    ),
+)
+async def _warehouses(ask: Assistant, f: Facts) -> Any:
+    profile = await ask("get_company_profile")
+    return sorted((w["name"], w["locationCount"]) for w in profile["warehouses"])
+
+
+@question(
+    "foreign-rate",
+    "context",
+    "At what rate do {foreign} amounts convert into {home}?",
+    lambda books, f: next(rate for cid, rate in books.rates().items() if books.iso()[cid] == f["foreign"]),
+)
+async def _rate(ask: Assistant, f: Facts) -> Any:
+    profile = await ask("get_company_profile")
+    return next(c["rateToHome"] for c in profile["currencies"] if c["currencyIsoCode"] == f["foreign"])
+
+
+# -- revenue and order intake per period ---------------------------------------------------
+
+
+@question(
+    "sales-this-month",
+    "revenue per period",
+    "What are our sales this month so far?",
+    lambda books, f: books.total(books.sales(month_start(f.today), f.today)),
+)
+async def _sales_mtd(ask: Assistant, f: Facts) -> Any:
+    return (await ask("summarize", measure="sales"))["total"]["amountHome"]
+
+
+@question(
+    "sales-month-vs-last",
+    "period against period",
+    "How do sales this month compare with the same days last month?",
+    lambda books, f: (
+        books.total(books.sales(month_start(f.today), f.today)),
+        books.total(books.sales(months_back(month_start(f.today), 1), months_back(f.today, 1))),
+    ),
+)
+async def _sales_mom(ask: Assistant, f: Facts) -> Any:
+    summary = await ask("summarize", measure="sales", compareTo="previousPeriod")
+    return (summary["total"]["amountHome"], summary["comparison"]["total"]["amountHome"])
+
+
+@question(
+    "last-month-vs-prior",
+    "period against period",
+    "How did last month's sales compare with the month before?",
+    lambda books, f: (
+        books.total(books.sales(months_back(month_start(f.today), 1), month_end(months_back(f.today, 1)))),
+        books.total(books.sales(months_back(month_start(f.today), 2), month_end(months_back(f.today, 2)))),
+    ),
+)
+async def _last_month(ask: Assistant, f: Facts) -> Any:
+    first = months_back(month_start(f.today), 1)
+    summary = await ask(
+        "summarize",
+        measure="sales",
+        **{"from": first.isoformat(), "to": month_end(first).isoformat()},
+        compareTo="previousPeriod",
+    )
+    return (summary["total"]["amountHome"], summary["comparison"]["total"]["amountHome"])
+
+
+def _monthly_sales_oracle(books: Books, f: Facts) -> list[tuple[str, Decimal]]:
+    totals = per_period(books, books.sales(jan1(f.today), f.today), month_start)
+    return [(f"{m:%Y-%m}", totals.get(m, Decimal(0))) for m in months_until(f.today, jan1(f.today))]
+
+
+@question(
+    "sales-per-month", "revenue per period", "What were our sales per month this year?", _monthly_sales_oracle
+)
+async def _sales_per_month(ask: Assistant, f: Facts) -> Any:
+    return periods(
+        await ask("summarize", measure="sales", period="month", **{"from": jan1(f.today).isoformat()})
+    )
+
+
+@question(
+    "best-month",
+    "revenue per period",
+    "Which month this year had the highest sales?",
+    lambda books, f: max(_monthly_sales_oracle(books, f), key=lambda p: p[1])[0],
+)
+async def _best_month(ask: Assistant, f: Facts) -> Any:
+    summary = await ask("summarize", measure="sales", period="month", **{"from": jan1(f.today).isoformat()})
+    return max(periods(summary), key=lambda p: p[1])[0]
+
+
+def _quarters_oracle(books: Books, f: Facts) -> list[tuple[str, Decimal, Decimal]]:
+    year = f.today.year - 1
+    now = per_period(books, books.sales(date(year, 1, 1), date(year, 12, 31)), quarter_start)
+    before = per_period(books, books.sales(date(year - 1, 1, 1), date(year - 1, 12, 31)), quarter_start)
+    return [
+        (
+            f"{year}-Q{q}",
+            now.get(date(year, 3 * q - 2, 1), Decimal(0)),
+            before.get(date(year - 1, 3 * q - 2, 1), Decimal(0)),
+        )
+        for q in range(1, 5)
+    ]
+
+
+@question(
+    "quarters-vs-year-before",
+    "period against period",
+    "What were sales per quarter last year, against the year before?",
+    _quarters_oracle,
+)
+async def _quarters(ask: Assistant, f: Facts) -> Any:
+    year = f.today.year - 1
+    summary = await ask(
+        "summarize",
+        measure="sales",
+        period="quarter",
+        compareTo="previousYear",
+        **{"from": f"{year}-01-01", "to": f"{year}-12-31"},
+    )
+    before = [p["amountHome"] for p in summary["comparison"]["periods"]]
+    return [(label, amount, before[i]) for i, (label, amount) in enumerate(periods(summary))]
+
+
+def _last_week(today: date) -> tuple[date, date]:
+    monday = week_start(today) - timedelta(days=7)
+    return monday, monday + timedelta(days=6)
+
+
+@question(
+    "sales-per-day-last-week",
+    "revenue per period",
+    "What did we invoice each day last week?",
+    lambda books, f: [
+        (
+            day.isoformat(),
+            per_period(books, books.sales(*_last_week(f.today)), lambda d: d).get(day, Decimal(0)),
+        )
+        for day in (_last_week(f.today)[0] + timedelta(days=n) for n in range(7))
+    ],
+)
+async def _per_day(ask: Assistant, f: Facts) -> Any:
+    first, last = _last_week(f.today)
+    return periods(
+        await ask(
+            "summarize", measure="sales", period="day", **{"from": first.isoformat(), "to": last.isoformat()}
+        )
+    )
+
+
+def _weekly_intake_oracle(books: Books, f: Facts) -> list[tuple[str, Decimal]]:
+    first = quarter_start(f.today)
+    totals = per_period(books, books.intake(first, f.today), week_start)
+    weeks, start = [], week_start(first)
+    while start <= f.today:
+        year, week, _ = start.isocalendar()
+        weeks.append((f"{year}-W{week:02d}", totals.get(start, Decimal(0))))
+        start += timedelta(days=7)
+    return weeks
+
+
+@question(
+    "intake-per-week",
+    "order intake per period",
+    "What was our order intake per week this quarter?",
+    _weekly_intake_oracle,
+)
+async def _intake_weekly(ask: Assistant, f: Facts) -> Any:
+    return periods(
+        await ask(
+            "summarize", measure="orderIntake", period="week", **{"from": quarter_start(f.today).isoformat()}
+        )
+    )
+
+
+@question(
+    "intake-ytd-vs-last-year",
+    "period against period",
+    "How does order intake so far this year compare with the same period last year?",
+    lambda books, f: (
+        books.total(books.intake(jan1(f.today), f.today)),
+        books.total(books.intake(months_back(jan1(f.today), 12), months_back(f.today, 12))),
+    ),
+)
+async def _intake_yoy(ask: Assistant, f: Facts) -> Any:
+    summary = await ask(
+        "summarize",
+        measure="orderIntake",
+        period="year",
+        compareTo="previousYear",
+        **{"from": jan1(f.today).isoformat()},
+    )
+    return (summary["total"]["amountHome"], summary["comparison"]["total"]["amountHome"])
+
+
+def _by_currency_oracle(books: Books, f: Facts) -> dict[str, tuple[Decimal, Decimal]]:
+    sums: dict[int, Decimal] = defaultdict(Decimal)
+    for d in books.sales(jan1(f.today), f.today):
+        sums[d.CurrencyId] += cents(d.TotalExVat)
+    iso = books.iso()
+    return {iso[cid]: (amount, books.in_home({cid: amount})) for cid, amount in sums.items()}
+
+
+@question(
+    "sales-by-currency",
+    "revenue per period",
+    "How much did we invoice in each currency this year?",
+    _by_currency_oracle,
+)
+async def _by_currency(ask: Assistant, f: Facts) -> Any:
+    summary = await ask("summarize", measure="sales", period="year", groupBy="currency")
+    return {g["name"]: (g["amount"], g["amountHome"]) for g in summary["groups"]}
+
+
+# -- top customers, products, vendors --------------------------------------------------------
+
+
+@question(
+    "top-customers",
+    "top N",
+    "Who are our five biggest customers by sales this year?",
+    lambda books, f: top(per_company(books, books.sales(jan1(f.today), f.today)), 5),
+)
+async def _top_customers(ask: Assistant, f: Facts) -> Any:
+    summary = await ask("summarize", measure="sales", period="year", groupBy="customer", top=5)
+    return [(g["id"], g["amountHome"]) for g in summary["groups"]]
+
+
+@question(
+    "top-products-by-units",
+    "top N",
+    "Which five products sold the most units this year?",
+    lambda books, f: top(
+        {k: v[1] for k, v in per_product(books, books.sales(jan1(f.today), f.today)).items()}, 5
+    ),
+)
+async def _top_units(ask: Assistant, f: Facts) -> Any:
+    summary = await ask(
+        "summarize", measure="sales", period="year", groupBy="product", rankBy="quantity", top=5
+    )
+    return [(g["id"], g["quantity"]) for g in summary["groups"]]
+
+
+def _top_products_yoy_oracle(books: Books, f: Facts) -> list[tuple[Any, Decimal, Decimal]]:
+    now = per_product(books, books.sales(jan1(f.today), f.today))
+    before = per_product(books, books.sales(months_back(jan1(f.today), 12), months_back(f.today, 12)))
+    leaders = top({k: v[0] for k, v in now.items()}, 3)
+    return [(k, amount, before.get(k, (Decimal(0), Decimal(0)))[0]) for k, amount in leaders]
+
+
+@question(
+    "top-products-vs-last-year",
+    "top N",
+    "What are our three best-selling products by value this year, and what did they sell by this time "
+    "last year?",
+    _top_products_yoy_oracle,
+)
+async def _top_products_yoy(ask: Assistant, f: Facts) -> Any:
+    summary = await ask(
+        "summarize", measure="sales", period="year", groupBy="product", top=3, compareTo="previousYear"
+    )
+    return [(g["id"], g["amountHome"], g["comparisonAmountHome"]) for g in summary["groups"]]
+
+
+@question(
+    "top-vendors",
+    "top N",
+    "Which three vendors did we buy the most from this year?",
+    lambda books, f: top(per_company(books, books.purchases(jan1(f.today), f.today)), 3),
+)
+async def _top_vendors(ask: Assistant, f: Facts) -> Any:
+    summary = await ask("summarize", measure="purchases", period="year", groupBy="vendor", top=3)
+    return [(g["id"], g["amountHome"]) for g in summary["groups"]]
+
+
+@question(
+    "purchases-per-month",
+    "purchases per period",
+    "What did we purchase per month this quarter?",
+    lambda books, f: [
+        (
+            f"{m:%Y-%m}",
+            per_period(books, books.purchases(quarter_start(f.today), f.today), month_start).get(
+                m, Decimal(0)
+            ),
+        )
+        for m in months_until(f.today, quarter_start(f.today))
+    ],
+)
+async def _purchases_monthly(ask: Assistant, f: Facts) -> Any:
+    return periods(
+        await ask("summarize", measure="purchases", **{"from": quarter_start(f.today).isoformat()})
+    )
+
+
+@question(
+    "customer-this-year-vs-last",
+    "period against period",
+    "How much has {customer} bought this year, compared with the same period last year?",
+    lambda books, f: tuple(
+        books.total([d for d in docs if d.CompanyId == _customer_id(books, f["customer"])])
+        for docs in (
+            books.sales(jan1(f.today), f.today),
+            books.sales(months_back(jan1(f.today), 12), months_back(f.today, 12)),
+        )
+    ),
+)
+async def _customer_yoy(ask: Assistant, f: Facts) -> Any:
+    found = await ask("list_customers", q=f["customer"], pageSize=5)
+    customer = next(c["id"] for c in found["items"] if c["name"] == f["customer"])
+    summary = await ask(
+        "summarize",
+        measure="sales",
+        period="year",
+        customerId=customer,
+        compareTo="previousYear",
+        **{"from": jan1(f.today).isoformat()},
+    )
+    return (summary["total"]["amountHome"], summary["comparison"]["total"]["amountHome"])
+
+
+@question(
+    "product-units-this-year",
+    "revenue per period",
+    "How many units of {product_number} have we sold this year, and for how much?",
+    lambda books, f: tuple(
+        reversed(
+            per_product(books, books.sales(jan1(f.today), f.today))[_product_id(books, f["product_number"])]
+        )
+    ),
+)
+async def _product_units(ask: Assistant, f: Facts) -> Any:
+    found = await ask("find_products", q=f["product_number"], limit=3)
+    product = next(p["productId"] for p in found if p["productNumber"] == f["product_number"])
+    summary = await ask("summarize", measure="sales", period="year", productId=product)
+    return (summary["total"]["quantity"], summary["total"]["amountHome"])
+
+
+# -- receivables -------------------------------------------------------------------------------
+
+
+@question(
+    "overdue-above-threshold",
+    "receivables",
+    "Which customers have more than {threshold} {home} overdue?",
+    lambda books, f: {
+        c: row["overdue"] for c, row in books.aging().items() if row["overdue"] > f["threshold"]
+    },
+)
+async def _overdue_above(ask: Assistant, f: Facts) -> Any:
+    result = await ask("get_receivables", overdueMin=f["threshold"] + Decimal("0.01"), limit=100)
+    assert not result["truncated"]
+    return {c["customerId"]: c["overdue"] for c in result["customers"]}
+
+
+def _aging_totals(books: Books) -> dict[str, Decimal]:
+    rows = books.aging().values()
+    return {name: sum((r[name] for r in rows), Decimal(0)) for name in (*BUCKETS, "overdue", "open")}
+
+
+@question(
+    "aging",
+    "receivables",
+    "How old are our receivables: not yet due, 1-30, 31-60, 61-90 and over 90 days overdue?",
+    lambda books, f: _aging_totals(books),
+)
+async def _aging(ask: Assistant, f: Facts) -> Any:
+    return (await ask("get_receivables", limit=1))["totals"]
+
+
+@question(
+    "over-90-and-debtors",
+    "receivables",
+    "How much is more than 90 days overdue, and how many customers owe us anything?",
+    lambda books, f: (_aging_totals(books)["overdueOver90"], len(books.aging())),
+)
+async def _over_90(ask: Assistant, f: Facts) -> Any:
+    result = await ask("get_receivables", limit=1)
+    return (result["totals"]["overdueOver90"], result["customerCount"])
+
+
+def _owing_oracle(books: Books, f: Facts) -> tuple[Decimal, Decimal, Decimal]:
+    customer = _customer_id(books, f["owing_customer"])
+    row = books.aging()[customer]
+    limit_row = books.rows('SELECT "CreditLimit", "CurrencyId" FROM "Company" WHERE "Id" = :id', id=customer)[
+        0
+    ]
+    home_id = next(cid for cid, iso in books.iso().items() if iso == books.home)
+    limit = books.in_home({limit_row.CurrencyId or home_id: cents(limit_row.CreditLimit)})
+    return (row["open"], row["overdue"], limit - row["open"])
+
+
+@question(
+    "customer-open-and-headroom",
+    "receivables",
+    "What does {owing_customer} owe us, how much of it is overdue, and how much credit is left?",
+    _owing_oracle,
+)
+async def _owing(ask: Assistant, f: Facts) -> Any:
+    found = await ask("list_customers", q=f["owing_customer"], pageSize=5)
+    customer = next(c["id"] for c in found["items"] if c["name"] == f["owing_customer"])
+    row = (await ask("get_receivables", customerId=customer))["customers"][0]
+    return (row["open"], row["overdue"], row["creditHeadroomHome"])
+
+
+@question(
+    "customers-owing-more-than",
+    "receivables",
+    "Which customers owe us more than {open_threshold} {home} in total?",
+    lambda books, f: {
+        c: row["open"] for c, row in books.aging().items() if row["open"] > f["open_threshold"]
+    },
+)
+async def _owing_more(ask: Assistant, f: Facts) -> Any:
+    page = await ask(
+        "list_customers", openMin=f["open_threshold"] + Decimal("0.01"), pageSize=100, inactive=True
+    )
+    assert not page["truncated"]
+    return {c["id"]: c["openAmountHome"] for c in page["items"]}
+
+
+# -- purchasing and stock ----------------------------------------------------------------------
+
+
+def _received_not_invoiced_oracle(books: Books, f: Facts) -> dict[int, Decimal]:
+    rows = books.rows(
+        """SELECT o."Id", r."Qty", i."Price", r."IsBooked"
+           FROM "Orders" o
+           JOIN "OrderStatus" s ON s."Id" = o."OrderStatusId"
+           JOIN "OrderStatusType" t ON t."Id" = s."OrderStatusTypeId"
+           JOIN "OrderItem" i ON i."OrderId" = o."Id"
+           JOIN "InvTransaction" r ON r."OrderItemId" = i."Id"
+           WHERE t."SystemName" = 'PURCHASEORDER' AND o."DateOrder" >= :since""",
+        since=moment(f["since"] + "T00:00:00"),
+    )
+    received: dict[int, Decimal] = defaultdict(Decimal)
+    booked: dict[int, Decimal] = defaultdict(Decimal)
+    for r in rows:
+        value = Decimal(str(r.Qty)) * Decimal(str(r.Price))
+        received[r.Id] += value
+        if r.IsBooked:
+            booked[r.Id] += value
+    open_ = {k: cents(received[k]) - cents(booked[k]) for k in received}
+    return {k: v for k, v in open_.items() if v > 0}
+
+
+@question(
+    "received-not-invoiced",
+    "purchase orders received, not invoiced",
+    "Which purchase orders placed since {since} have goods received that are not invoiced yet, and for "
+    "how much?",
+    _received_not_invoiced_oracle,
+)
+async def _received_not_invoiced(ask: Assistant, f: Facts) -> Any:
+    page = await ask(
+        "list_purchase_orders",
+        statusKind="any",
+        openToInvoiceMin="0.01",
+        orderDateFrom=f["since"],
+        pageSize=100,
+    )
+    assert not page["truncated"]
+    return {po["id"]: po["openToInvoiceExVat"] for po in page["items"]}
+
+
+def _stock_oracle(books: Books, f: Facts) -> dict[int, tuple[Decimal, Decimal]]:
+    rows = books.rows(
+        'SELECT "WarehouseId", "QtyInStock", "QtyIncoming", "QtyOutgoing" FROM "ProductStock" '
+        'WHERE "ProductId" = :p',
+        p=_product_id(books, f["stocked_product"]),
+    )
+    result: dict[int, tuple[Decimal, Decimal]] = {}
+    for r in rows:
+        stock, incoming, outgoing = (Decimal(str(v)) for v in (r.QtyInStock, r.QtyIncoming, r.QtyOutgoing))
+        before = result.get(r.WarehouseId, (Decimal(0), Decimal(0)))
+        result[r.WarehouseId] = (before[0] + stock, before[1] + stock - outgoing + incoming)
+    return result
+
+
+@question(
+    "stock-per-warehouse",
+    "stock",
+    "How many {stocked_product} do we have in stock, and how many can we deliver, per warehouse?",
+    _stock_oracle,
+)
+async def _stock(ask: Assistant, f: Facts) -> Any:
+    found = await ask("find_products", q=f["stocked_product"], limit=3)
+    product = next(p["productId"] for p in found if p["productNumber"] == f["stocked_product"])
+    page = await ask("list_warehouse_stock", productId=product, pageSize=200)
+    result: dict[int, tuple[Decimal, Decimal]] = {}
+    for row in page["items"]:
+        before = result.get(row["warehouseId"], (Decimal(0), Decimal(0)))
+        result[row["warehouseId"]] = (before[0] + row["qtyInStock"], before[1] + row["qtyDistributable"])
+    return result

@@ -1,0 +1,344 @@
+"""A Wisedat API server double: a real HTTP server on loopback, shaped after the Wisedat API
+description (``GET /status``, ``POST /authentication/login``, paged lists with ``limit``, ``page``,
+``number_pages`` and ``modified_since``, details by ``?id=``).
+
+``/status`` serves the public half of a key pair generated here; the login decrypts its
+``WDAPI`` header with the private half and checks the three fields (API key, user, password).
+Tokens are JWTs whose ``exp`` the double enforces (401 "Invalid/Inexistent/Expired token").
+Data is made deterministically from a seed; ``modified`` stamps drive ``modified_since``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+Json = dict[str, Any]
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class WisedatData:
+    customers: list[Json] = field(default_factory=list)
+    suppliers: list[Json] = field(default_factory=list)
+    products: list[Json] = field(default_factory=list)
+    invoices: list[Json] = field(default_factory=list)
+    payments: list[Json] = field(default_factory=list)
+    warehouses: list[Json] = field(default_factory=list)
+    company_currency: str = "EUR"
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01")))
+
+
+def make_data(seed: int = 7, invoices: int = 130, today: date = date(2026, 11, 20)) -> WisedatData:
+    rng = random.Random(seed)
+    data = WisedatData()
+    for i in range(1, 13):
+        data.customers.append(
+            {
+                "id": i,
+                "code": f"{1000 + i}",
+                "name": f"Cliente {i} Lda",
+                "tax_id": f"PT5{i:08d}",
+                "active": i != 12,
+            }
+        )
+    for i in range(1, 4):
+        data.suppliers.append(
+            {"id": 100 + i, "code": f"F{i}", "name": f"Fornecedor {i} SA", "tax_id": None, "active": True}
+        )
+    for i in range(1, 9):
+        price = Decimal(rng.randint(200, 9000)) / 100
+        data.products.append(
+            {
+                "id": i,
+                "name": f"REF-{i:03d}",
+                "description": f"Artigo {i}",
+                "barcode": f"560{i:010d}",
+                "price": float(price),
+                "active": True,
+            }
+        )
+    data.warehouses = [
+        {"id": 1, "code": "A1", "description": "Armazém Lisboa"},
+        {"id": 2, "code": "P1", "description": "Armazém Porto"},
+    ]
+    for product in data.products:
+        product["stocks"] = [
+            {
+                "id_warehouse": wh,
+                "id_location": loc,
+                "id_lot": lot,
+                "current_stock": float(rng.randint(0, 400)),
+                "reserved_stock": float(rng.randint(0, 20)),
+            }
+            for wh in (1, 2)
+            for loc in (1, 2)
+            for lot in (0, 1)
+            if rng.random() < 0.6
+        ]
+    for n in range(1, invoices + 1):
+        customer = data.customers[rng.randrange(11)]
+        day = today - timedelta(days=rng.randint(0, 200))
+        items, merchandise, taxes = [], Decimal(0), Decimal(0)
+        for _ in range(rng.randint(1, 4)):
+            product = rng.choice(data.products)
+            qty, price = Decimal(rng.randint(1, 20)), Decimal(str(product["price"]))
+            ex_vat = (qty * price).quantize(Decimal("0.01"))
+            merchandise += ex_vat
+            taxes += (ex_vat * Decimal("0.23")).quantize(Decimal("0.01"))
+            items.append(
+                {
+                    "product": {
+                        "id": product["id"],
+                        "name": product["name"],
+                        "barcode": product["barcode"],
+                        "type": 1,
+                    },
+                    "tax": {"id": "NOR", "value": 23.0, "description": "Normal", "type": 1},
+                    "price": float(price),
+                    "quantity": float(qty),
+                    "discount": 0.0,
+                    "type": 1,
+                    "description": product["description"],
+                    "warehouse": 1,
+                }
+            )
+        items.append({"type": 6, "description": "Obrigado pela preferência", "price": 0, "quantity": 0})
+        currency = "USD" if n % 17 == 0 else "EUR"
+        data.invoices.append(
+            {
+                "id": f"FT{n:05d}",
+                "document_number": n,
+                "customer": {k: customer[k] for k in ("id", "code", "name", "tax_id", "active")},
+                "currency": {
+                    "id": currency,
+                    "description": currency,
+                    "symbol": "$" if currency == "USD" else "€",
+                    "decimal_cases": 2,
+                },
+                "exchange_rate": 0.92 if currency == "USD" else 1.0,
+                "date": day.isoformat(),
+                "expiration_date": (day + timedelta(days=30)).isoformat(),
+                "canceled": n % 41 == 0,
+                "closed": False,
+                "merchandise": _money(merchandise),
+                "postage": 0.0,
+                "discounts": 0.0,
+                "subtotal": _money(merchandise),
+                "taxes": _money(taxes),
+                "adjustment": 0.0,
+                "total": _money(merchandise + taxes),
+                "items": items,
+            }
+        )
+    for n, invoice in enumerate(data.invoices[::2], start=1):
+        if invoice["canceled"]:
+            continue
+        total = Decimal(str(invoice["total"]))
+        value = total if n % 3 else (total / 2).quantize(Decimal("0.01"))
+        data.payments.append(
+            {
+                "id": f"RC{n:05d}",
+                "entity": dict(invoice["customer"], entity_type=0),
+                "date": invoice["expiration_date"],
+                "canceled": False,
+                "received_value": _money(value),
+                "associated_documents": [
+                    {"id": invoice["id"], "received_value": _money(value), "discount_value": 0}
+                ],
+            }
+        )
+    for kind in (data.customers, data.suppliers, data.products, data.invoices, data.payments):
+        for obj in kind:
+            obj["_modified"] = START
+    for product in data.products:
+        product["_stock_modified"] = START
+    return data
+
+
+class WisedatDouble:
+    def __init__(self, data: WisedatData, *, token_seconds: float = 3600.0) -> None:
+        self.data = data
+        self.api_key, self.user, self.password = secrets.token_hex(16), "asstio", secrets.token_urlsafe(12)
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.token_seconds = token_seconds
+        self.tokens: dict[str, float] = {}
+        self.logins = 0
+        self.requests: list[str] = []
+        self.fail_once: str | None = None  # a request path prefix answered 404 once (a crash mid-sync)
+        self.lock = threading.Lock()
+
+    def public_pem(self) -> str:
+        return (
+            self.private_key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+    def touch(self, obj: Json, moment: datetime) -> None:
+        obj["_modified"] = moment
+
+    def login(self, header: str | None) -> tuple[int, Json]:
+        if not header or not header.startswith("WDAPI "):
+            return 400, {"message": "No Authorization property on the request header"}
+        try:
+            plain = self.private_key.decrypt(base64.b64decode(header[6:]), padding.PKCS1v15()).decode()
+        except ValueError:
+            return 401, {"message": "Login failed"}
+        if plain.split(";") != [self.api_key, self.user, self.password]:
+            return 401, {"message": "Login failed"}
+        expires = time.time() + self.token_seconds
+        claims = {"api_key": self.api_key, "exp": int(expires) if self.token_seconds >= 1 else expires}
+        token = ".".join(
+            [
+                _b64url(b'{"alg":"HS256","typ":"JWT"}'),
+                _b64url(json.dumps(claims).encode()),
+                _b64url(secrets.token_bytes(32)),
+            ]
+        )
+        with self.lock:
+            self.tokens[token] = expires
+            self.logins += 1
+        return 200, {"token": token}
+
+    def authorized(self, header: str | None) -> bool:
+        if not header or not header.startswith("Bearer "):
+            return False
+        expires = self.tokens.get(header[7:])
+        return expires is not None and expires > time.time()
+
+    def listing(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        kinds = {
+            "/customers": ("customers", self.data.customers),
+            "/suppliers": ("suppliers", self.data.suppliers),
+            "/products": ("products", self.data.products),
+            "/salesinvoices": ("sales_invoice", self.data.invoices),
+            "/payments": ("payments", self.data.payments),
+        }
+        if path == "/warehouses":
+            return 200, self.data.warehouses
+        if path == "/company":
+            currency = self.data.company_currency
+            return 200, {
+                "id": "1",
+                "name": "Loja Exemplo Lda",
+                "tax_id": "PT500000000",
+                "currency": {"id": currency, "description": "Euro", "symbol": "€", "decimal_cases": 2},
+            }
+        if path not in kinds:
+            return 404, {"message": "Not Found"}
+        key, objects = kinds[path]
+        if "id" in query:
+            found = [o for o in objects if str(o["id"]) == query["id"]]
+            return (200, _public(found[0])) if found else (404, {"message": "Not Found"})
+        chosen = list(objects)
+        if path in ("/customers", "/suppliers", "/products") and query.get("show_inactive") != "true":
+            chosen = [o for o in chosen if o.get("active", True)]
+        if path == "/payments" and "entity_type" in query:
+            chosen = [o for o in chosen if str(o["entity"]["entity_type"]) == query["entity_type"]]
+        if since := query.get("modified_since"):
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            chosen = [o for o in chosen if o["_modified"] >= moment]
+        if since := query.get("stock_modified_since"):
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            chosen = [o for o in chosen if o["_stock_modified"] >= moment]
+        limit, page = int(query.get("limit", 50)), int(query.get("page", 1))
+        pages = (len(chosen) + limit - 1) // limit
+        shown = chosen[(page - 1) * limit : page * limit]
+        summary = [_summary(path, o) for o in shown]
+        return 200, {
+            "pagination": {"limit": limit, "page": page, "number_pages": pages, "number_items": len(chosen)},
+            key: summary,
+        }
+
+
+def _public(obj: Json) -> Json:
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+
+def _summary(path: str, obj: Json) -> Json:
+    """List entries as the description shows them: invoices without items, payments without
+    associated documents (those only come with ``?id=``)."""
+    public = _public(obj)
+    if path == "/salesinvoices":
+        public.pop("items", None)
+    if path == "/payments":
+        public.pop("associated_documents", None)
+    return public
+
+
+class _Handler(BaseHTTPRequestHandler):
+    double: WisedatDouble
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: Any) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        self.double.requests.append(self.path)
+        header = self.headers.get("Authorization")
+        if self.double.fail_once and self.path.startswith(self.double.fail_once):
+            self.double.fail_once = None
+            return self._send(404, {"message": "Not Found"})
+        if self.headers.get("Accept") != "application/json":
+            return self._send(400, {"message": "Accept: application/json is required"})
+        if url.path == "/status":
+            if not header or not header.startswith("WDAPI "):
+                return self._send(400, {"message": "No Authorization property on the request header"})
+            return self._send(200, {"status": "online", "public_key": self.double.public_pem()})
+        if not self.double.authorized(header):
+            return self._send(401, {"message": "Invalid/Inexistent/Expired token"})
+        self._send(*self.double.listing(url.path, query))
+
+    def do_POST(self) -> None:
+        self.double.requests.append(self.path)
+        if urlparse(self.path).path != "/authentication/login":
+            return self._send(404, {"message": "Not Found"})
+        if self.headers.get("Content-Type") != "application/json":
+            return self._send(400, {"message": "Content-Type: application/json is required"})
+        self._send(*self.double.login(self.headers.get("Authorization")))
+
+
+@contextmanager
+def serve(double: WisedatDouble) -> Iterator[str]:
+    handler = type("Handler", (_Handler,), {"double": double})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

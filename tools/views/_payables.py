@@ -1,0 +1,86 @@
+"""What we owe suppliers: booked supplier invoices, their open amount and aging bucket, in SQL.
+
+The receivables' rules on the purchase side: an invoice is open while ``TotalIncVat`` minus its
+payments is above zero to the cent, and overdue N days when ``DateDue`` is N days before today;
+the buckets are the receivables' (``BUCKETS``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from tools.errors import NotInSource
+from tools.payables_schema import supplier_invoices, supplier_payments
+from tools.views._documents import CENTS
+from tools.views._receivables import BUCKETS, is_open
+from tools.wire import midnight
+
+si, sp = supplier_invoices, supplier_payments
+
+
+def paid_per_invoice() -> sa.Subquery:
+    return (
+        sa.select(sp.c.SupplierInvoiceId, sa.func.sum(sp.c.Amount).label("Paid"))
+        .group_by(sp.c.SupplierInvoiceId)
+        .subquery("supplier_paid")
+    )
+
+
+def bucket_of(today: date) -> sa.ColumnElement[str]:
+    whens = [
+        (si.c.DateDue < midnight(today - timedelta(days=days - 1)), name)
+        for name, days in reversed(BUCKETS)
+        if days is not None
+    ]
+    return sa.case(*whens, else_="notDue")
+
+
+def invoices_with_open(
+    today: date, *, per_row: bool = False
+) -> tuple[sa.Select[Any], sa.ColumnElement[Decimal]]:
+    """Every supplier invoice with ``Paid``, ``Open`` and ``Bucket``; returns the statement and
+    the open-amount expression (to filter on). ``per_row``: each invoice's payments summed by a
+    correlated subquery on the payment index (for a page of a list, which reads few invoices),
+    else joined and grouped once (for sums over every invoice)."""
+    if per_row:
+        paid_value: Any = (
+            sa.select(sa.func.coalesce(sa.func.sum(sp.c.Amount), 0))
+            .where(sp.c.SupplierInvoiceId == si.c.Id)
+            .scalar_subquery()
+        )
+        source: Any = si
+    else:
+        paid = paid_per_invoice()
+        paid_value = sa.func.coalesce(paid.c.Paid, 0)
+        source = si.outerjoin(paid, paid.c.SupplierInvoiceId == si.c.Id)
+    paid_sum = sa.type_coerce(paid_value, CENTS)
+    unpaid = sa.type_coerce(si.c.TotalIncVat - paid_value, CENTS)
+    stmt = sa.select(si, paid_sum.label("Paid"), unpaid.label("Open"), bucket_of(today).label("Bucket"))
+    return stmt.select_from(source), unpaid
+
+
+def aging_by_supplier_and_currency(today: date, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    stmt, _ = invoices_with_open(today)
+    inv = stmt.where(*where).subquery("open_supplier_invoice")
+    sums = [
+        sa.func.coalesce(sa.func.sum(sa.case((inv.c.Bucket == name, inv.c.Open), else_=0)), 0).label(name)
+        for name, _ in BUCKETS
+    ]
+    return (
+        sa.select(inv.c.SupplierId, inv.c.CurrencyId, sa.func.count().label("Invoices"), *sums)
+        .where(is_open(inv.c.Open))
+        .group_by(inv.c.SupplierId, inv.c.CurrencyId)
+    )
+
+
+def require_payables(conn: sa.Connection, tool: str) -> None:
+    """An ERP database read directly may predate the supplier-invoice tables: say so, not a 500."""
+    if not sa.inspect(conn).has_table(si.name):
+        raise NotInSource(
+            f"{tool} cannot be answered for this tenant: its database keeps no booked supplier invoices "
+            f"(no {si.name} table). This is not an empty result; the data is not available here."
+        )

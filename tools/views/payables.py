@@ -1,0 +1,273 @@
+"""Payables: ``GET /payables`` (booked supplier invoices with open amount and payments) and
+``GET /payables/aging`` (what we owe per supplier in the receivables' aging buckets)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from pydantic import Field
+
+from tools import schema as s
+from tools.home_currency import HomeCurrency, home_currency
+from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
+from tools.payables_schema import supplier_invoices, supplier_payments
+from tools.text import contains
+from tools.view import View, ViewContext, register
+from tools.views._payables import aging_by_supplier_and_currency, invoices_with_open, require_payables
+from tools.views._receivables import bucket_names, buckets_in_home, cents, is_open
+from tools.views.receivables import Aging, CurrencyOpen
+from tools.wire import IsoDate, Money, Params, QueryDateTime, UtcDateTime, WireModel, midnight, to_db_datetime
+
+c, cur = s.companies, s.currencies
+si, sp = supplier_invoices, supplier_payments
+MAX_SUPPLIERS = 100
+State = Literal["open", "overdue", "paid", "any"]
+Bucket = Literal["notDue", "overdue1To30", "overdue31To60", "overdue61To90", "overdueOver90"]
+
+
+class PayablesParams(PagedParams):
+    supplier_id: int | None = Field(None, description="Only invoices of this supplier (company id)")
+    supplier_name: str | None = Field(None, description="Substring of the supplier name, any case")
+    state: State = Field(
+        "open",
+        description="open (default: something left to pay) | overdue (open and past dateDue) | "
+        "paid (nothing left to pay) | any",
+    )
+    due_date_from: QueryDateTime | None = Field(None, description="dateDue on or after")
+    due_date_to: QueryDateTime | None = Field(None, description="dateDue on or before")
+    q: str | None = Field(None, description="Substring of the supplier's invoice number or supplier name")
+
+
+class SupplierPaymentDto(WireModel):
+    amount: Money
+    date_paid: UtcDateTime
+
+
+class PayableDto(WireModel):
+    supplier_invoice_id: int
+    supplier_id: int
+    supplier_name: str
+    invoice_number: str = Field(description="The supplier's invoice number")
+    purchase_order_id: int | None = Field(description="The purchase order invoiced, when known")
+    date_invoice: UtcDateTime
+    date_due: UtcDateTime
+    currency_iso_code: str
+    total_ex_vat: Money
+    total_vat: Money
+    total_inc_vat: Money
+    paid_amount: Money = Field(description="Sum of the payments, document currency")
+    open_amount: Money = Field(description="totalIncVat minus paidAmount, document currency")
+    days_overdue: int = Field(description="Days past dateDue while open; 0 when not due or paid")
+    aging_bucket: Bucket | None = Field(description="The aging bucket of the open amount; null when paid")
+    payments: list[SupplierPaymentDto] = Field(description="Payments made, oldest first")
+
+
+def list_payables(conn: sa.Connection, ctx: ViewContext, params: PayablesParams) -> Page[PayableDto]:
+    require_payables(conn, "list_payables")
+    stmt, unpaid = invoices_with_open(ctx.today, per_row=True)
+    stmt = (
+        stmt.add_columns(c.c.Name.label("SupplierName"), cur.c.IsoCode)
+        .join(c, c.c.Id == si.c.SupplierId)
+        .join(cur, cur.c.Id == si.c.CurrencyId)
+        .where(*_filters(params, unpaid, ctx.today))
+    )
+    keys = [SortKey(si.c.DateDue), SortKey(si.c.Id)]
+    rows, next_cursor = fetch_page(conn, stmt, keys, ctx.page)
+    paid = _payments(conn, [r.Id for r in rows])
+    return page_of([_payable(r._mapping, paid[r.Id], ctx.today) for r in rows], next_cursor, ctx.page)
+
+
+def _filters(params: PayablesParams, unpaid: Any, today: date) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = {
+        "open": [is_open(unpaid)],
+        "overdue": [is_open(unpaid), si.c.DateDue < midnight(today)],
+        "paid": [sa.not_(is_open(unpaid))],
+        "any": [],
+    }[params.state]
+    if params.supplier_id is not None:
+        where.append(si.c.SupplierId == params.supplier_id)
+    if params.supplier_name:
+        where.append(contains(c.c.Name, params.supplier_name))
+    if params.due_date_from is not None:
+        where.append(si.c.DateDue >= to_db_datetime(params.due_date_from))
+    if params.due_date_to is not None:
+        where.append(si.c.DateDue <= to_db_datetime(params.due_date_to))
+    if params.q:
+        where.append(sa.or_(contains(si.c.InvoiceNumber, params.q), contains(c.c.Name, params.q)))
+    return where
+
+
+def _payments(conn: sa.Connection, invoice_ids: Sequence[int]) -> dict[int, list[SupplierPaymentDto]]:
+    """The page's payments in one query."""
+    by_invoice: dict[int, list[SupplierPaymentDto]] = defaultdict(list)
+    if invoice_ids:
+        rows = conn.execute(
+            sa.select(sp.c.SupplierInvoiceId, sp.c.Amount, sp.c.DatePaid)
+            .where(sp.c.SupplierInvoiceId.in_(invoice_ids))
+            .order_by(sp.c.SupplierInvoiceId, sp.c.DatePaid, sp.c.Id)
+        )
+        for r in rows:
+            by_invoice[r.SupplierInvoiceId].append(SupplierPaymentDto(amount=r.Amount, date_paid=r.DatePaid))
+    return by_invoice
+
+
+def _payable(row: sa.RowMapping, payments: list[SupplierPaymentDto], today: date) -> PayableDto:
+    open_amount = cents(row["Open"])
+    is_open_now = open_amount > 0
+    overdue_days = (today - row["DateDue"].date()).days
+    return PayableDto(
+        supplier_invoice_id=row["Id"],
+        supplier_id=row["SupplierId"],
+        supplier_name=row["SupplierName"],
+        invoice_number=row["InvoiceNumber"],
+        purchase_order_id=row["PurchaseOrderId"],
+        date_invoice=row["DateInvoice"],
+        date_due=row["DateDue"],
+        currency_iso_code=row["IsoCode"],
+        total_ex_vat=row["TotalExVat"],
+        total_vat=row["TotalVat"],
+        total_inc_vat=row["TotalIncVat"],
+        paid_amount=cents(row["Paid"]),
+        open_amount=open_amount,
+        days_overdue=max(0, overdue_days) if is_open_now else 0,
+        aging_bucket=row["Bucket"] if is_open_now else None,
+        payments=payments,
+    )
+
+
+# -- aging ------------------------------------------------------------------------------
+
+
+class PayablesAgingParams(Params):
+    supplier_id: int | None = Field(
+        None, description="Only this supplier (its row is returned even when nothing is open)"
+    )
+    supplier_name: str | None = Field(None, description="Substring of the supplier name, any case")
+    overdue_min: Decimal | None = Field(
+        None, description="Only suppliers whose overdue amount in the home currency is at least this"
+    )
+    limit: int = Field(25, ge=1, description="Suppliers shown, most overdue first. Default 25, max 100")
+
+
+class SupplierPayable(Aging):
+    supplier_id: int
+    supplier_name: str
+    by_currency: list[CurrencyOpen] = Field(description="Open and overdue in each document currency")
+
+
+class PayablesAgingDto(WireModel):
+    as_of: IsoDate = Field(description="Today (UTC): days overdue count from here")
+    home_currency_iso_code: str
+    totals: Aging = Field(description="Sums over every matching supplier, not only those shown")
+    supplier_count: int = Field(description="Suppliers that match")
+    suppliers: list[SupplierPayable] = Field(description="Most overdue first (then most open, then id)")
+    truncated: bool = Field(description="True when more suppliers match than are shown (raise limit)")
+
+
+def payables_aging(conn: sa.Connection, ctx: ViewContext, params: PayablesAgingParams) -> PayablesAgingDto:
+    require_payables(conn, "get_payables_aging")
+    home = home_currency(conn, ctx)
+    where: list[sa.ColumnElement[bool]] = []
+    if params.supplier_id is not None:
+        where.append(si.c.SupplierId == params.supplier_id)
+    if params.supplier_name:
+        where.append(si.c.SupplierId.in_(sa.select(c.c.Id).where(contains(c.c.Name, params.supplier_name))))
+    per_currency = conn.execute(aging_by_supplier_and_currency(ctx.today, *where)).all()
+    rows = _supplier_rows(conn, home, per_currency, params)
+    if params.overdue_min is not None:
+        rows = [row for row in rows if row.overdue >= params.overdue_min]
+    rows.sort(key=lambda r: (-r.overdue, -r.open, r.supplier_id))
+    limit = min(params.limit, MAX_SUPPLIERS)
+    totals = Aging(**{n: sum((getattr(r, n) for r in rows), Decimal(0)) for n in Aging.model_fields})
+    return PayablesAgingDto(
+        as_of=ctx.today,
+        home_currency_iso_code=home.iso_code,
+        totals=totals,
+        supplier_count=len(rows),
+        suppliers=rows[:limit],
+        truncated=len(rows) > limit,
+    )
+
+
+def _supplier_rows(
+    conn: sa.Connection, home: HomeCurrency, per_currency: Sequence[Any], params: PayablesAgingParams
+) -> list[SupplierPayable]:
+    by_supplier: dict[int, list[Any]] = defaultdict(list)
+    for row in per_currency:
+        by_supplier[row.SupplierId].append(row)
+    wanted = set(by_supplier)
+    if params.supplier_id is not None:
+        wanted.add(params.supplier_id)
+    suppliers = conn.execute(sa.select(c.c.Id, c.c.Name).where(c.c.Id.in_(sorted(wanted)))).all()
+    return [_supplier_row(home, supplier, by_supplier.get(supplier.Id, [])) for supplier in suppliers]
+
+
+def _supplier_row(home: HomeCurrency, supplier: Any, sums: list[Any]) -> SupplierPayable:
+    aging = Aging.model_validate(buckets_in_home(home, sums))
+    return SupplierPayable(
+        supplier_id=supplier.Id,
+        supplier_name=supplier.Name,
+        by_currency=[_currency_open(home, r) for r in sums],
+        **aging.model_dump(by_alias=False),
+    )
+
+
+def _currency_open(home: HomeCurrency, row: Any) -> CurrencyOpen:
+    amounts = {name: cents(row._mapping[name]) for name in bucket_names()}
+    overdue = sum((v for k, v in amounts.items() if k != "notDue"), Decimal(0))
+    return CurrencyOpen(
+        currency_iso_code=home.rate(row.CurrencyId).iso_code,
+        open_amount=amounts["notDue"] + overdue,
+        overdue_amount=overdue,
+        open_invoice_count=row.Invoices,
+    )
+
+
+register(
+    View(
+        name="payables",
+        tool="list_payables",
+        method="GET",
+        path="/payables",
+        params=PayablesParams,
+        result=Page[PayableDto],
+        query=list_payables,
+        paging=Paging(default=50, maximum=200),
+        title="List payables: booked supplier invoices and what is left to pay",
+        description=(
+            "Booked supplier (purchase) invoices, earliest dateDue first: supplier, the supplier's "
+            "invoice number, dates, currency, totals, paidAmount, openAmount, daysOverdue, the aging "
+            "bucket and the payments made. By default only invoices with something left to pay "
+            "(`state=open`); `overdue`, `paid` or `any` for the rest. Answers 'what do we have to pay "
+            "this week' (dueDateTo), 'which supplier invoices are overdue', 'was invoice X paid'. "
+            "Use get_payables_aging for what we owe per supplier in aging buckets."
+        ),
+    )
+)
+
+register(
+    View(
+        name="payables-aging",
+        tool="get_payables_aging",
+        method="GET",
+        path="/payables/aging",
+        params=PayablesAgingParams,
+        result=PayablesAgingDto,
+        query=payables_aging,
+        title="Payables aging: what we owe per supplier",
+        description=(
+            "What we owe suppliers, computed in the database: per supplier the open amount of its "
+            "unpaid booked supplier invoices in the home currency, split into the receivables' aging "
+            "buckets (notDue, overdue1To30, overdue31To60, overdue61To90, overdueOver90 days past "
+            "dateDue), the overdue sum, and per document currency the open and overdue amounts; plus "
+            "a `totals` row over every matching supplier. Most overdue first. Answers 'what do we "
+            "owe', 'which suppliers are we late paying' (overdueMin, in the home currency). Use "
+            "list_payables for the individual invoices."
+        ),
+    )
+)
