@@ -78,10 +78,12 @@ def source_factory(kind: str) -> SourceFactory:
 def sync_tenant(context: SourceContext, *, full: bool = False, progress: bool = False) -> TenantReport:
     """One sync run of one tenant; raises ``SyncLocked`` when another worker holds the tenant."""
     report, started = TenantReport(context.tenant), time.monotonic()
-    metadata.create_all(context.engine)
-    with context.engine.begin() as conn:
-        search.create_search_indexes(conn)
     with tenant_lock(context.engine, context.tenant):
+        # Under the lock: two workers creating the schema of a new database at once race (on
+        # SQLite the second one's CREATE TABLE fails), and the one that is skipped needs none.
+        metadata.create_all(context.engine)
+        with context.engine.begin() as conn:
+            search.create_search_indexes(conn)
         source = source_factory(context.config.kind)(context)
         try:
             for stream in source.streams():
