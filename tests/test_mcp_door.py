@@ -36,11 +36,11 @@ async def test_an_unknown_argument_is_an_error_result_naming_it_and_the_tools_ar
 ) -> None:
     listed = {tool.name: tool for tool in (await mcp.list_tools()).tools}
     accepted = list(listed["list_sales_invoices"].input_schema["properties"])
-    result = await mcp.call_tool("list_sales_invoices", {"isLate": True, "pageSize": 5})
+    result = await mcp.call_tool("list_sales_invoices", {"isVeryLate": True, "pageSize": 5})
     assert result.is_error
     envelope = json.loads(result.content[0].text)  # type: ignore[union-attr]
     assert envelope["code"] == "bad_request"
-    assert "'isLate'" in envelope["message"]
+    assert "'isVeryLate'" in envelope["message"]
     assert all(name in envelope["message"] for name in accepted)
     assert result.structured_content is None
 
@@ -55,7 +55,7 @@ async def test_rest_keeps_ignoring_unknown_parameters(server: LiveServer) -> Non
         base_url=server.url + "/api/v1", headers=server.headers(sub="rest-x")
     ) as api:
         plain = await api.get("/sales-invoices", params={"pageSize": 3})
-        extra = await api.get("/sales-invoices", params={"pageSize": 3, "isLate": "true"})
+        extra = await api.get("/sales-invoices", params={"pageSize": 3, "isVeryLate": "true"})
     assert extra.status_code == 200
     assert extra.json() == plain.json()
 

@@ -59,8 +59,13 @@ def test_a_writing_connection_writes_and_reading_stays_read_only_afterwards(
         assert conn.execute(sa.select(sa.func.count()).select_from(s.products)).scalar_one() > 0
 
 
+# What the runner keeps for the app's lifetime (e.g. that a tenant has its e-invoice tables),
+# one per set of databases, as one server holds it across calls.
+APP_STATE: dict[int, dict[str, Any]] = {}
+
+
 def run_view(databases: TenantDatabases, view: View[Any, Any], arguments: dict[str, Any]) -> Any:
-    ctx = ViewContext(tenant="demo", sub="t", today=TODAY)
+    ctx = ViewContext(tenant="demo", sub="t", today=TODAY, state=APP_STATE.setdefault(id(databases), {}))
     with databases.reading("demo") as conn:
         return wire_value(view.query(conn, ctx, parse_params(view.params, arguments)))
 

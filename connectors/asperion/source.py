@@ -39,6 +39,10 @@ class AsperionSource:
     def requests(self) -> int:
         return self.api.requests
 
+    @property
+    def retries(self) -> int:
+        return self.api.retries
+
     def streams(self) -> Sequence[Stream]:
         api = self.api
         return [

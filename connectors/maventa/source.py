@@ -157,6 +157,10 @@ class MaventaSource:
     def requests(self) -> int:
         return self._http.requests
 
+    @property
+    def retries(self) -> int:
+        return self._http.retries
+
     def streams(self) -> Sequence[Stream]:
         return self._streams
 

@@ -35,6 +35,10 @@ class WisedatSource:
     def requests(self) -> int:
         return self.api.requests
 
+    @property
+    def retries(self) -> int:
+        return self.api.retries
+
     def streams(self) -> Sequence[Stream]:
         return [
             st.Reference(self.api),

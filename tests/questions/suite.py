@@ -671,7 +671,7 @@ async def _owing_more(ask: Assistant, f: Facts) -> Any:
 
 def _received_not_invoiced_oracle(books: Books, f: Facts) -> dict[int, Decimal]:
     rows = books.rows(
-        """SELECT o."Id", r."Qty", i."Price", r."IsBooked"
+        """SELECT o."Id", r."Qty", i."Price", i."Discount", r."IsBooked"
            FROM "Orders" o
            JOIN "OrderStatus" s ON s."Id" = o."OrderStatusId"
            JOIN "OrderStatusType" t ON t."Id" = s."OrderStatusTypeId"
@@ -683,7 +683,8 @@ def _received_not_invoiced_oracle(books: Books, f: Facts) -> dict[int, Decimal]:
     received: dict[int, Decimal] = defaultdict(Decimal)
     booked: dict[int, Decimal] = defaultdict(Decimal)
     for r in rows:
-        value = Decimal(str(r.Qty)) * Decimal(str(r.Price))
+        # at the line's net price: its discount (percent) honoured
+        value = Decimal(str(r.Qty)) * Decimal(str(r.Price)) * (100 - Decimal(str(r.Discount))) / 100
         received[r.Id] += value
         if r.IsBooked:
             booked[r.Id] += value

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 
 from tools.errors import NotInSource
 from tools.payables_schema import supplier_invoices, supplier_payments
+from tools.presence import has_table
+from tools.view import ViewContext
 from tools.views._documents import CENTS
 from tools.views._receivables import BUCKETS, is_open
 from tools.wire import midnight
@@ -77,9 +79,9 @@ def aging_by_supplier_and_currency(today: date, *where: sa.ColumnElement[bool]) 
     )
 
 
-def require_payables(conn: sa.Connection, tool: str) -> None:
+def require_payables(conn: sa.Connection, ctx: ViewContext, tool: str) -> None:
     """An ERP database read directly may predate the supplier-invoice tables: say so, not a 500."""
-    if not sa.inspect(conn).has_table(si.name):
+    if not has_table(conn, ctx, si):
         raise NotInSource(
             f"{tool} cannot be answered for this tenant: its database keeps no booked supplier invoices "
             f"(no {si.name} table). This is not an empty result; the data is not available here."

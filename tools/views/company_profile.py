@@ -13,6 +13,7 @@ from tools import schema as s
 from tools.capabilities import lacking_arguments, missing_reason, source_kind, source_label
 from tools.home_currency import HomeCurrency, home_currency
 from tools.matching.models import Tolerances
+from tools.presence import has_table
 from tools.source_schema import sync_state
 from tools.view import View, ViewContext, register, registered_views
 from tools.wire import Exact, IsoDate, Params, UtcDateTime, WireModel
@@ -111,7 +112,7 @@ def company_profile(conn: sa.Connection, ctx: ViewContext, params: CompanyProfil
         document_types=_document_types(conn),
         warehouses=_warehouses(conn),
         matching_tolerances=Tolerances.model_validate(ctx.options.get("matching", {})),
-        data_freshness=DataFreshnessDto(latest_document_date=_datetime(latest), sources=_sources(conn)),
+        data_freshness=DataFreshnessDto(latest_document_date=_datetime(latest), sources=_sources(conn, ctx)),
         source=None if (kind := source_kind(ctx.options)) is None else source_label(kind),
         views=_coverage(ctx),
     )
@@ -128,10 +129,10 @@ def _coverage(ctx: ViewContext) -> list[ViewCoverageDto]:
     return coverage
 
 
-def _sources(conn: sa.Connection) -> list[SourceFreshnessDto] | None:
+def _sources(conn: sa.Connection, ctx: ViewContext) -> list[SourceFreshnessDto] | None:
     """Per synced source and stream its last sync; None when no connector feeds this database
     (a demo tenant, or an ERP database read directly, which may not have the table)."""
-    if not sa.inspect(conn).has_table(sync_state.name):
+    if not has_table(conn, ctx, sync_state):
         return None
     rows = conn.execute(sa.select(sync_state).order_by(sync_state.c.Source, sync_state.c.Stream)).all()
     return [

@@ -68,7 +68,7 @@ class PayableDto(WireModel):
 
 
 def list_payables(conn: sa.Connection, ctx: ViewContext, params: PayablesParams) -> Page[PayableDto]:
-    require_payables(conn, "list_payables")
+    require_payables(conn, ctx, "list_payables")
     stmt, unpaid = invoices_with_open(ctx.today, per_row=True)
     stmt = (
         stmt.add_columns(c.c.Name.label("SupplierName"), cur.c.IsoCode)
@@ -170,7 +170,7 @@ class PayablesAgingDto(WireModel):
 
 
 def payables_aging(conn: sa.Connection, ctx: ViewContext, params: PayablesAgingParams) -> PayablesAgingDto:
-    require_payables(conn, "get_payables_aging")
+    require_payables(conn, ctx, "get_payables_aging")
     home = home_currency(conn, ctx)
     where: list[sa.ColumnElement[bool]] = []
     if params.supplier_id is not None:
