@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from connectors.core import Secrets, SourceContext, SourceSettings, TenantReport, sync_tenant
 from connectors.core.secrets import secret_name
 from demo.generate import generate
+from demo.payables import write_supplier_invoices
 from tests.fortnox_double.data import FortnoxData, from_demo
 from tests.fortnox_double.server import FortnoxDouble, RunningDouble, serve
 from tools.db import create_tenant_engine
@@ -21,9 +22,10 @@ FAST = "100000/5 seconds"  # the view tests' limit, client and double alike (the
 
 def demo_fortnox_data(tmp: Path, orders: int, seed: int = 3) -> FortnoxData:
     engine = sa.create_engine(f"sqlite:///{tmp / f'demo-{orders}-{seed}.db'}")
-    generate(
-        engine, seed=seed, orders=orders, today=date(2026, 11, 20), default_currency="SEK", progress=False
-    )
+    today = date(2026, 11, 20)
+    generate(engine, seed=seed, orders=orders, today=today, default_currency="SEK", progress=False)
+    with engine.begin() as conn:
+        write_supplier_invoices(conn, seed=seed, today=today)
     data = from_demo(engine)
     engine.dispose()
     return data

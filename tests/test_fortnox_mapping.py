@@ -158,3 +158,55 @@ def test_fortnox_errors_are_read_in_either_case() -> None:
     assert error_message(upper) == "Ogiltig parameter (code 2000588)"
     assert error_message(lower) == "Saknar scope (code 2000663)"
     assert error_message(warehouse) == "Not found"
+
+
+def test_a_booked_supplier_invoice_is_a_payable_with_vat_inside_its_total() -> None:
+    invoice = {
+        "GivenNumber": "88",
+        "SupplierNumber": "17",
+        "InvoiceNumber": "F-2026-117",
+        "InvoiceDate": "2026-10-01",
+        "DueDate": "2026-10-31",
+        "Currency": "EUR",
+        "Total": "1250.00",
+        "VAT": "250.00",
+        "Booked": True,
+        "Cancelled": False,
+    }
+    row = m.supplier_invoice_row(invoice, 12, REFS)
+    assert (row["SupplierId"], row["CurrencyId"], row["InvoiceNumber"]) == (5, 2, "F-2026-117")
+    assert (row["TotalExVat"], row["TotalVat"], row["TotalIncVat"]) == (
+        Decimal("1000.00"),
+        Decimal("250.00"),
+        Decimal("1250.00"),
+    )
+    assert row["DateDue"] == datetime(2026, 10, 31)
+    assert m.is_payable(invoice)
+    assert not m.is_payable(invoice | {"Cancelled": True})
+    assert not m.is_payable(invoice | {"Booked": False})
+    assert not m.is_payable({"Booked": True, "Cancel": True})  # the list's spelling
+    assert m.supplier_invoice_row(invoice | {"InvoiceNumber": ""}, 12, REFS)["InvoiceNumber"] == "88"
+
+
+def test_a_supplier_payment_is_counted_in_the_invoices_currency() -> None:
+    payment = {
+        "Number": 7,
+        "InvoiceNumber": "88",
+        "Amount": 1150.0,
+        "AmountCurrency": 100.0,
+        "PaymentDate": "2026-10-20",
+    }
+    assert m.supplier_payment_row(payment, 3, 12) == {
+        "Id": 3,
+        "SupplierInvoiceId": 12,
+        "Amount": Decimal("100.00"),
+        "DatePaid": datetime(2026, 10, 20),
+    }
+    listed = {
+        "Number": 7,
+        "InvoiceNumber": "88",
+        "Amount": 1150.0,
+        "CurrencyRate": 11.5,
+        "PaymentDate": "2026-10-20",
+    }
+    assert m.supplier_payment_row(listed, 3, 12)["Amount"] == Decimal("100.00")

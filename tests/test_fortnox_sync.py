@@ -26,7 +26,7 @@ from connectors.fortnox.source import RATE_LIMIT
 from tests.fortnox_double.data import FortnoxData, now
 from tests.fortnox_double.server import Credentials, RunningDouble
 from tests.fortnox_support import demo_fortnox_data, start_double, sync_config, sync_into
-from tests.support import LiveServer, free_port, rest_client, start_server, walk
+from tests.support import LiveServer, free_port, mcp_session, rest_client, start_server, walk
 from tools.source_schema import source_credentials, sync_state
 
 CLI = [sys.executable, "-m", "mcp_server"]
@@ -319,6 +319,65 @@ def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_faile
     assert source["streams"]["fortnox/customers"]["lastSuccessAt"].endswith("Z")
     assert 'asstio_source_last_success_timestamp_seconds{stream="fortnox/orders",tenant="demo"}' in metrics
     assert 'asstio_source_last_error_timestamp_seconds{stream="fortnox/stockpoints",tenant="demo"}' in metrics
+
+
+def sync_state_rows(url: str) -> list[dict[str, Any]]:
+    """The oracle: the sync-state rows, read with SQL, in the profile's wire shape."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                'SELECT "Source", "Stream", "LastSuccessAt", "LastErrorAt", "LastError" '
+                'FROM "SyncState" ORDER BY "Source", "Stream"'
+            )
+        ).all()
+    engine.dispose()
+
+    def iso(value: Any) -> str | None:
+        return None if value is None else str(value).replace(" ", "T")[:19] + "Z"
+
+    return [
+        {
+            "source": row[0],
+            "stream": row[1],
+            "lastSuccessfulSyncAt": iso(row[2]),
+            "lastFailedSyncAt": iso(row[3]),
+            "lastError": row[4],
+        }
+        for row in rows
+    ]
+
+
+def seconds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Times to the second (the wire may carry fractions, the oracle reads whole seconds)."""
+    trimmed = ("lastSuccessfulSyncAt", "lastFailedSyncAt")
+    return [{k: (v[:19] + "Z" if k in trimmed and v else v) for k, v in row.items()} for row in rows]
+
+
+async def test_the_company_profile_says_per_stream_when_fortnox_last_synced_and_what_failed(
+    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+) -> None:
+    sync_into(tenant_url, fortnox, tenant="demo")
+    fortnox.double.credentials = Credentials(scopes=frozenset({"customer", "currency"}))
+    with pytest.raises(MissingScope):
+        sync_into(tenant_url, fortnox, tenant="demo")
+    expected = sync_state_rows(tenant_url)
+    live = start_server(
+        tmp_path / "server", {"demo": tenant_url}, sources={"demo": SourceSettings(kind="fortnox")}
+    )
+    try:
+        async with rest_client(live, "demo") as rest:
+            by_rest = (await rest.get("/company-profile")).json()["dataFreshness"]["sources"]
+        async with mcp_session(live, "demo") as mcp:
+            result = await mcp.call_tool("get_company_profile", {})
+    finally:
+        live.stop()
+    assert result.structured_content is not None
+    by_mcp = result.structured_content["dataFreshness"]["sources"]
+    assert seconds(by_rest) == seconds(by_mcp) == expected
+    failed = [row for row in by_rest if row["lastError"]]
+    assert failed and all("Missing scope" in row["lastError"] for row in failed)
+    assert all(row["lastSuccessfulSyncAt"] for row in by_rest)  # the first sync's success is kept
 
 
 def test_a_worker_every_n_seconds_syncs_and_stops_on_sigterm(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.core import SourceSettings
 from tests.fortnox_double.data import FortnoxData
 from tests.fortnox_double.server import RunningDouble
 from tests.fortnox_support import demo_fortnox_data, start_double, sync_into
@@ -53,7 +55,8 @@ def synced(fortnox: RunningDouble, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def server(synced: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = start_server(Path(tmp_path_factory.mktemp("fortnox-server")), synced)
+    sources = {tenant: SourceSettings(kind="fortnox") for tenant in synced}
+    live = start_server(Path(tmp_path_factory.mktemp("fortnox-server")), synced, sources=sources)
     yield live
     live.stop()
 
@@ -219,3 +222,79 @@ async def test_invoice_lines_are_the_rows_of_sent_invoices(
     assert len(lines) == sum(len(i["InvoiceRows"]) for i in invoices)
     expected = sum(dec(row["Total"]) for i in invoices for row in i["InvoiceRows"])
     assert sum(dec(line["sumExVat"]) for line in lines) == expected
+
+
+def payables_of(data: FortnoxData) -> dict[tuple[str, str], dict[str, Any]]:
+    """The double's booked supplier invoices by supplier and invoice number, with what is paid
+    (each payment's ``AmountCurrency``) and what is left."""
+    paid: dict[str, Decimal] = defaultdict(Decimal)
+    for payment in data.supplier_payments.values():
+        paid[payment["InvoiceNumber"]] += dec(payment["AmountCurrency"])
+    return {
+        (i["SupplierName"], i["InvoiceNumber"]): i
+        | {"paid": paid[i["GivenNumber"]], "open": dec(i["Total"]) - paid[i["GivenNumber"]]}
+        for i in data.supplier_invoices.values()
+        if i["Booked"] and not i["Cancelled"]
+    }
+
+
+async def test_payables_are_fortnox_booked_supplier_invoices_with_their_payments(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    expected = payables_of(data_of(fortnox))
+    assert (
+        expected and any(i["paid"] for i in expected.values()) and any(i["open"] for i in expected.values())
+    )
+    rows = {
+        (row["supplierName"], row["invoiceNumber"]): row
+        for row in await walk(rest, "/payables", state="any", pageSize=100)
+    }
+    assert sorted(rows) == sorted(expected)
+    for number, invoice in expected.items():
+        row = rows[number]
+        assert (row["supplierName"], row["currencyIsoCode"]) == (invoice["SupplierName"], invoice["Currency"])
+        assert dec(row["totalIncVat"]) == dec(invoice["Total"])
+        assert dec(row["totalVat"]) == dec(invoice["VAT"])
+        assert dec(row["paidAmount"]) == invoice["paid"]
+        assert dec(row["openAmount"]) == invoice["open"]
+        assert row["dateDue"].startswith(invoice["DueDate"])
+    open_rows = await walk(rest, "/payables", pageSize=100)
+    still_open = {(r["supplierName"], r["invoiceNumber"]) for r in open_rows}
+    assert still_open == {n for n, i in expected.items() if i["open"] > 0}
+
+
+async def test_payables_aging_sums_each_fortnox_suppliers_open_and_overdue(
+    fortnox: RunningDouble, rest: httpx.AsyncClient
+) -> None:
+    body = (await rest.get("/payables/aging", params={"limit": 100})).raise_for_status().json()
+    as_of = date.fromisoformat(body["asOf"])
+    sums: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for invoice in payables_of(data_of(fortnox)).values():
+        if invoice["open"] > 0:
+            own = sums[invoice["SupplierName"], invoice["Currency"]]
+            own[0] += invoice["open"]
+            own[1] += invoice["open"] if date.fromisoformat(invoice["DueDate"]) < as_of else 0
+    assert not body["truncated"] and body["supplierCount"] == len({name for name, _ in sums})
+    shown = {
+        (row["supplierName"], c["currencyIsoCode"]): [dec(c["openAmount"]), dec(c["overdueAmount"])]
+        for row in body["suppliers"]
+        for c in row["byCurrency"]
+    }
+    assert shown == sums
+
+
+async def test_the_mcp_door_lists_the_same_fortnox_payables(
+    fortnox: RunningDouble, server: LiveServer, tenant: str
+) -> None:
+    expected = payables_of(data_of(fortnox))
+    async with mcp_session(server, tenant) as mcp:
+        result = await mcp.call_tool("list_payables", {"pageSize": 100, "state": "any"})
+        aging = await mcp.call_tool("get_payables_aging", {"limit": 100})
+    assert result.structured_content is not None and aging.structured_content is not None
+    items = result.structured_content["items"]
+    assert len(items) == min(100, len(expected))
+    for row in items:
+        assert dec(row["openAmount"]) == expected[row["supplierName"], row["invoiceNumber"]]["open"]
+    assert aging.structured_content["supplierCount"] == len(
+        {i["SupplierNumber"] for i in expected.values() if i["open"] > 0}
+    )

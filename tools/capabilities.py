@@ -17,10 +17,6 @@ SOURCE_LABELS = {"fortnox": "Fortnox", "wisedat": "Wisedat", "asperion": "Asperi
 
 _NO_PURCHASE_SIDE = "purchase orders, goods received or supplier invoices"
 LACKING: Mapping[str, Mapping[str, str]] = {
-    "fortnox": {
-        "payables": "booked supplier invoices (not synced from Fortnox yet)",
-        "payables-aging": "booked supplier invoices (not synced from Fortnox yet)",
-    },
     "wisedat": {
         "purchase-orders": _NO_PURCHASE_SIDE,
         "vendor-prices": "supplier prices",

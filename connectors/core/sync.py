@@ -79,7 +79,8 @@ def sync_tenant(context: SourceContext, *, full: bool = False, progress: bool = 
     """One sync run of one tenant; raises ``SyncLocked`` when another worker holds the tenant."""
     report, started = TenantReport(context.tenant), time.monotonic()
     with tenant_lock(context.engine, context.tenant):
-        # Under the lock: two workers creating one empty database's tables at once would race.
+        # Under the lock: two workers creating the schema of a new database at once race (on
+        # SQLite the second one's CREATE TABLE fails), and the one that is skipped needs none.
         metadata.create_all(context.engine)
         with context.engine.begin() as conn:
             search.create_search_indexes(conn)

@@ -400,3 +400,42 @@ def stock_row(balance: Json, stock_id: int, refs: Refs) -> Row:
         "QtyIncoming": Decimal(0),
         "QtyOutgoing": max(in_stock - dec(balance.get("availableStock")), Decimal(0)),
     }
+
+
+# -- payables -------------------------------------------------------------------------------------
+
+
+def is_payable(invoice: Json) -> bool:
+    """A supplier invoice in the books: booked and not cancelled (the list calls it ``Cancel``)."""
+    return bool(invoice.get("Booked")) and not (invoice.get("Cancelled") or invoice.get("Cancel"))
+
+
+def supplier_invoice_row(invoice: Json, invoice_id: int, refs: Refs) -> Row:
+    """``/3/supplierinvoices/{GivenNumber}`` to a ``SupplierInvoice``: ``Total`` includes ``VAT``;
+    the supplier's own number is ``InvoiceNumber`` (Fortnox's ``GivenNumber`` when empty)."""
+    total, vat = money(invoice.get("Total")), money(invoice.get("VAT"))
+    return {
+        "Id": invoice_id,
+        "SupplierId": refs.companies[invoice["SupplierNumber"]],
+        "PurchaseOrderId": None,
+        "InvoiceNumber": (invoice.get("InvoiceNumber") or invoice["GivenNumber"])[:40],
+        "DateInvoice": day(invoice["InvoiceDate"]),
+        "DateDue": day(invoice.get("DueDate") or invoice["InvoiceDate"]),
+        "CurrencyId": refs.currencies[invoice.get("Currency") or "SEK"],
+        "TotalExVat": total - vat,
+        "TotalVat": vat,
+        "TotalIncVat": total,
+    }
+
+
+def supplier_payment_row(payment: Json, payment_id: int, invoice_id: int) -> Row:
+    """A payment in the invoice's currency (``AmountCurrency``; ``Amount`` is in SEK)."""
+    amount = payment.get("AmountCurrency")
+    if amount is None:
+        amount = dec(payment.get("Amount")) / (dec(payment.get("CurrencyRate")) or Decimal(1))
+    return {
+        "Id": payment_id,
+        "SupplierInvoiceId": invoice_id,
+        "Amount": money(amount),
+        "DatePaid": day(payment["PaymentDate"]),
+    }

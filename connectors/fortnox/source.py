@@ -61,6 +61,8 @@ class FortnoxSource:
             st.Orders(api),
             st.Invoices(api),
             st.InvoicePayments(api),
+            st.SupplierInvoices(api),
+            st.SupplierInvoicePayments(api),
             st.PurchaseOrders(api, self.engine),
             st.IncomingGoods(api, self.engine),
             st.StockBalance(api),

@@ -32,6 +32,7 @@ from connectors.core.streams import Page, Stream
 from connectors.fortnox import mapping as m
 from connectors.fortnox.client import FortnoxApi, Json, lastmodified
 from tools import schema as s
+from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.reference import STATUS_TYPES, Status
 from tools.source_schema import external_ids as xid
 
@@ -406,6 +407,68 @@ class InvoicePayments(ModifiedSinceStream):
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
         if gone:
             conn.execute(sa.delete(s.payments).where(s.payments.c.Id.in_(gone.values())))
+            ids.forget(self.entity, gone)
+
+
+# -- payables -------------------------------------------------------------------------------------
+
+
+class SupplierInvoices(ModifiedSinceStream):
+    """Booked supplier invoices to ``SupplierInvoice``; one cancelled or unbooked is removed."""
+
+    name = entity = "supplierinvoices"
+    list_path, list_key, key_field = "/3/supplierinvoices", "SupplierInvoices", "GivenNumber"
+    detail_path, detail_key = "/3/supplierinvoices/{}", "SupplierInvoice"
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        payable = [r for r in records if m.is_payable(r)]
+        self.remove(
+            conn, ids, ids.known(self.entity, [r["GivenNumber"] for r in records if not m.is_payable(r)])
+        )
+        local = ids.assign(self.entity, supplier_invoices, [r["GivenNumber"] for r in payable])
+        suppliers = ensure_parties(
+            conn, ids, "suppliers", {r["SupplierNumber"]: r.get("SupplierName") for r in payable}, vendor=True
+        )
+        refs = m.Refs(companies=suppliers, currencies=_currencies(conn))
+        upsert(
+            conn,
+            supplier_invoices,
+            [m.supplier_invoice_row(r, local[r["GivenNumber"]], refs) for r in payable],
+        )
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            invoices = list(gone.values())
+            conn.execute(
+                sa.delete(supplier_payments).where(supplier_payments.c.SupplierInvoiceId.in_(invoices))
+            )
+            conn.execute(sa.delete(supplier_invoices).where(supplier_invoices.c.Id.in_(invoices)))
+            ids.forget(self.entity, gone)
+
+
+class SupplierInvoicePayments(InvoicePayments):
+    """Payments of supplier invoices, each read in detail for its amount in the invoice's currency;
+    one for an invoice not synced yet (or not payable) waits, as a customer payment does."""
+
+    name = entity = "supplierinvoicepayments"
+    list_path, list_key, key_field = "/3/supplierinvoicepayments", "SupplierInvoicePayments", "Number"
+    detail_path, detail_key = "/3/supplierinvoicepayments/{}", "SupplierInvoicePayment"
+    page_size = 50
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        invoices = ids.known("supplierinvoices", [str(r["InvoiceNumber"]) for r in records])
+        ready = [r for r in records if str(r["InvoiceNumber"]) in invoices]
+        self._waiting = self._waiting or len(ready) < len(records)
+        local = ids.assign(self.entity, supplier_payments, [str(r["Number"]) for r in ready])
+        rows = [
+            m.supplier_payment_row(r, local[str(r["Number"])], invoices[str(r["InvoiceNumber"])])
+            for r in ready
+        ]
+        upsert(conn, supplier_payments, rows)
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            conn.execute(sa.delete(supplier_payments).where(supplier_payments.c.Id.in_(gone.values())))
             ids.forget(self.entity, gone)
 
 

@@ -4,7 +4,9 @@ Sales orders (confirmed, part delivered, cancelled) become ``/3/orders``; invoic
 notes ``/3/invoices`` (credits with ``Credit: "true"``, negative quantities and totals, as
 Fortnox has them); payments ``/3/invoicepayments``; purchase orders ``purchaseorders-v1``;
 goods receipts, grouped per purchase order and day, ``incominggoods-v1``; warehouses and
-locations ``stockpoints-v1``; stock summed per warehouse ``status-v1/stockbalance``. Every
+locations ``stockpoints-v1``; stock summed per warehouse ``status-v1/stockbalance``; the demo's
+supplier invoices (payables) ``/3/supplierinvoices`` and their payments
+``/3/supplierinvoicepayments`` (``Amount`` in SEK, ``AmountCurrency`` in the invoice's). Every
 object has a modification time (``modified``) that ``lastmodified`` filters on.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tools import schema as s
+from tools.payables_schema import supplier_invoices, supplier_payments
 
 Json = dict[str, Any]
 NAMESPACE = uuid.UUID("6f1c2a0e-0000-4000-8000-000000000000")
@@ -52,6 +55,8 @@ class FortnoxData:
     incoming_goods: dict[str, Json] = field(default_factory=dict)
     stock_points: dict[str, Json] = field(default_factory=dict)
     stock_balance: list[Json] = field(default_factory=list)
+    supplier_invoices: dict[str, Json] = field(default_factory=dict)
+    supplier_payments: dict[str, Json] = field(default_factory=dict)
     modified: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def documents(self) -> int:
@@ -98,8 +103,10 @@ def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxD
             if str(p.OrderId) in data.invoices:
                 data.payments[str(p.Id)] = _payment(p, data.invoices[str(p.OrderId)])
         _incoming_goods(data, conn, documents, companies, products)
+        _supplier_invoices(data, conn, companies, currencies)
     stamp = created or datetime(2026, 1, 1)
-    for kind in ("customers", "suppliers", "articles", "orders", "invoices", "payments"):
+    kinds = ("customers", "suppliers", "articles", "orders", "invoices", "payments")
+    for kind in (*kinds, "supplier_invoices", "supplier_payments"):
         for key in getattr(data, kind):
             data.modified[kind, key] = stamp
     return data
@@ -278,6 +285,48 @@ def _invoice(
     if credit and doc.CreditOfOrderId:
         invoice["CreditInvoiceReference"] = str(doc.CreditOfOrderId)
     return invoice
+
+
+def _supplier_invoices(data: FortnoxData, conn: sa.Connection, companies: Any, currencies: Any) -> None:
+    """Booked supplier invoices as Fortnox has them (amounts typed as strings, as the spec says)."""
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    payments = list(conn.execute(sa.select(supplier_payments).order_by(supplier_payments.c.Id)))
+    for p in payments:
+        paid[p.SupplierInvoiceId] += p.Amount
+    for inv in conn.execute(sa.select(supplier_invoices).order_by(supplier_invoices.c.Id)):
+        currency = currencies[inv.CurrencyId]
+        data.supplier_invoices[str(inv.Id)] = {
+            "GivenNumber": str(inv.Id),
+            "SupplierNumber": str(inv.SupplierId),
+            "SupplierName": companies[inv.SupplierId].Name,
+            "InvoiceNumber": inv.InvoiceNumber,
+            "InvoiceDate": inv.DateInvoice.date().isoformat(),
+            "DueDate": inv.DateDue.date().isoformat(),
+            "Currency": currency.IsoCode,
+            "CurrencyRate": str(num(currency.RateToSek)),
+            "CurrencyUnit": 1,
+            "Total": str(num(inv.TotalIncVat)),
+            "VAT": str(num(inv.TotalVat)),
+            "Balance": str(num(inv.TotalIncVat - paid[inv.Id])),
+            "Booked": True,
+            "Cancelled": False,
+            "Credit": False,
+        }
+    for p in payments:
+        invoice = data.supplier_invoices[str(p.SupplierInvoiceId)]
+        rate = Decimal(invoice["CurrencyRate"])
+        data.supplier_payments[str(p.Id)] = {
+            "Number": p.Id,
+            "InvoiceNumber": invoice["GivenNumber"],
+            "Amount": num((p.Amount * rate).quantize(Decimal("0.01"))),
+            "AmountCurrency": num(p.Amount),
+            "Currency": invoice["Currency"],
+            "CurrencyRate": num(rate),
+            "CurrencyUnit": 1,
+            "PaymentDate": p.DatePaid.date().isoformat(),
+            "Booked": True,
+            "Source": "manual",
+        }
 
 
 def _payment(payment: Any, invoice: Json) -> Json:

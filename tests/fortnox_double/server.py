@@ -35,7 +35,17 @@ from tests.support import free_port
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 ALL_SCOPES = frozenset(
-    {"customer", "supplier", "article", "currency", "order", "invoice", "payment", "warehouse"}
+    {
+        "customer",
+        "supplier",
+        "article",
+        "currency",
+        "order",
+        "invoice",
+        "payment",
+        "warehouse",
+        "supplierinvoice",
+    }
 )
 LISTS = {  # path -> (collection, list key, scope, detail key)
     "customers": ("customers", "Customers", "customer", "Customer"),
@@ -45,8 +55,37 @@ LISTS = {  # path -> (collection, list key, scope, detail key)
     "orders": ("orders", "Orders", "order", "Order"),
     "invoices": ("invoices", "Invoices", "invoice", "Invoice"),
     "invoicepayments": ("payments", "InvoicePayments", "payment", "InvoicePayment"),
+    "supplierinvoices": ("supplier_invoices", "SupplierInvoices", "supplierinvoice", "SupplierInvoice"),
+    "supplierinvoicepayments": (
+        "supplier_payments",
+        "SupplierInvoicePayments",
+        "supplierinvoice",
+        "SupplierInvoicePayment",
+    ),
 }
 LIST_FIELDS = {
+    "supplierinvoices": (
+        "GivenNumber",
+        "SupplierNumber",
+        "SupplierName",
+        "InvoiceNumber",
+        "InvoiceDate",
+        "DueDate",
+        "Currency",
+        "CurrencyRate",
+        "Booked",
+        "Total",
+        "Balance",
+    ),
+    "supplierinvoicepayments": (
+        "Number",
+        "InvoiceNumber",
+        "Amount",
+        "Currency",
+        "CurrencyRate",
+        "PaymentDate",
+        "Booked",
+    ),
     "customers": ("CustomerNumber", "Name", "OrganisationNumber", "City"),
     "articles": ("ArticleNumber", "Description", "EAN", "Unit"),
     "orders": (
