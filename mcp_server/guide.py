@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -155,15 +154,3 @@ async def get_prompt(ctx: Any, params: GetPromptRequestParams) -> GetPromptResul
     if workflow is None:
         raise MCPError(INVALID_PARAMS, f"Unknown prompt {params.name!r}; prompts: {sorted(_BY_NAME)}")
     return workflow.rendered(params.arguments or {})
-
-
-class GuidedMCPServer(MCPServer[Any]):
-    """An ``MCPServer`` whose prompts are the workflows above (its own registry stays empty)."""
-
-    async def list_prompts(self) -> list[Prompt]:
-        return (await list_prompts(None, None)).prompts
-
-    async def get_prompt(
-        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
-    ) -> GetPromptResult:
-        return await get_prompt(None, GetPromptRequestParams(name=name, arguments=arguments))
