@@ -194,6 +194,35 @@ async def test_wisedat_has_no_purchase_side_and_says_so_on_both_doors(synced: Sy
     assert result.is_error and "Wisedat" in result.content[0].text  # type: ignore[union-attr]
 
 
+async def test_the_order_book_holds_wisedats_open_orders_and_leaves_closed_and_cancelled_out(
+    synced: Synced,
+) -> None:
+    orders = synced.double.data.orders
+    open_orders = {
+        o["your_reference"]: money(o["total"]) for o in orders if not (o["closed"] or o["canceled"])
+    }
+    async with rest_client(synced.server, TENANT) as rest:
+        book = await walk(rest, "/sales-orders", pageSize=100)
+        every = await walk(rest, "/sales-orders", statusKind="any", pageSize=100)
+        first = (await rest.get("/sales-orders", params={"pageSize": 5})).json()
+    assert {r["name"]: money(r["totalIncVat"]) for r in book if r["name"]} == open_orders
+    assert len(book) == len(open_orders) + len(live_invoices(synced))
+    listed = {r["name"]: r["statusId"] for r in every if r["name"]}
+    assert {o["your_reference"] for o in orders} == set(listed)
+    assert {listed[o["your_reference"]] for o in orders if o["canceled"]} == {14}
+    assert {listed[o["your_reference"]] for o in orders if o["closed"] and not o["canceled"]} == {15}
+    async with mcp_session(synced.server, TENANT) as session:
+        result = await session.call_tool("list_sales_orders", {"pageSize": 5})
+    assert json.loads(result.content[0].text) == first  # type: ignore[union-attr]
+
+
+async def test_open_order_lines_say_wisedat_records_no_deliveries(synced: Synced) -> None:
+    async with rest_client(synced.server, TENANT) as rest:
+        response = await rest.get("/open-order-lines")
+    assert response.status_code == 404 and response.json()["code"] == "not_in_source"
+    assert "Wisedat" in response.json()["message"]
+
+
 def test_a_second_sync_asks_only_for_what_changed_and_writes_the_change(
     synced: Synced,
 ) -> None:
@@ -221,6 +250,7 @@ def test_the_first_sync_paged_through_every_list(synced: Synced) -> None:
     data = synced.double.data
     assert synced.report.written["salesinvoices"] == len(data.invoices)  # 130 over two pages of 100
     assert synced.report.written["customers"] == len(data.customers)
+    assert synced.report.written["orders"] == len(data.orders)
 
 
 def test_login_decrypts_to_the_three_fields_and_bad_credentials_are_refused() -> None:
@@ -262,7 +292,13 @@ def test_a_sync_that_dies_mid_list_resumes_at_the_lost_page_and_doubles_nothing(
     ]
     engine = create_tenant_engine(database)
     with engine.connect() as conn:
-        numbers = conn.exec_driver_sql('SELECT "InvoiceNumber" FROM "Orders"').scalars().all()
+        numbers = (
+            conn.exec_driver_sql(
+                'SELECT "InvoiceNumber" FROM "Orders" WHERE "InvoiceNumber" IS NOT NULL'  # not the orders
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     assert sorted(numbers) == [i["document_number"] for i in double.data.invoices]
 
@@ -307,6 +343,12 @@ def test_the_sync_command_syncs_a_wisedat_tenant_configured_as_the_readme_says(t
     )
     engine = create_tenant_engine(database)
     with engine.connect() as conn:
-        count = conn.exec_driver_sql('SELECT COUNT(*) FROM "Orders"').scalar_one()
+        count = conn.exec_driver_sql(
+            'SELECT COUNT(*) FROM "Orders" WHERE "InvoiceNumber" IS NOT NULL'
+        ).scalar_one()
+        orders = conn.exec_driver_sql(
+            'SELECT COUNT(*) FROM "Orders" WHERE "InvoiceNumber" IS NULL'
+        ).scalar_one()
     engine.dispose()
     assert count == len(double.data.invoices)
+    assert orders == len(double.data.orders)

@@ -42,6 +42,7 @@ class WisedatData:
     suppliers: list[Json] = field(default_factory=list)
     products: list[Json] = field(default_factory=list)
     invoices: list[Json] = field(default_factory=list)
+    orders: list[Json] = field(default_factory=list)
     payments: list[Json] = field(default_factory=list)
     warehouses: list[Json] = field(default_factory=list)
     company_currency: str = "EUR"
@@ -51,7 +52,39 @@ def _money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
 
 
-def make_data(seed: int = 7, invoices: int = 130, today: date = date(2026, 11, 20)) -> WisedatData:
+def _items(rng: random.Random, products: list[Json]) -> tuple[list[Json], Decimal, Decimal]:
+    """Items as an invoice or order carries them: merchandise lines at 23 % VAT and a note."""
+    items, merchandise, taxes = [], Decimal(0), Decimal(0)
+    for _ in range(rng.randint(1, 4)):
+        product = rng.choice(products)
+        qty, price = Decimal(rng.randint(1, 20)), Decimal(str(product["price"]))
+        ex_vat = (qty * price).quantize(Decimal("0.01"))
+        merchandise += ex_vat
+        taxes += (ex_vat * Decimal("0.23")).quantize(Decimal("0.01"))
+        items.append(
+            {
+                "product": {
+                    "id": product["id"],
+                    "name": product["name"],
+                    "barcode": product["barcode"],
+                    "type": 1,
+                },
+                "tax": {"id": "NOR", "value": 23.0, "description": "Normal", "type": 1},
+                "price": float(price),
+                "quantity": float(qty),
+                "discount": 0.0,
+                "type": 1,
+                "description": product["description"],
+                "warehouse": 1,
+            }
+        )
+    items.append({"type": 6, "description": "Obrigado pela preferência", "price": 0, "quantity": 0})
+    return items, merchandise, taxes
+
+
+def make_data(
+    seed: int = 7, invoices: int = 130, orders: int = 40, today: date = date(2026, 11, 20)
+) -> WisedatData:
     rng = random.Random(seed)
     data = WisedatData()
     for i in range(1, 13):
@@ -101,31 +134,7 @@ def make_data(seed: int = 7, invoices: int = 130, today: date = date(2026, 11, 2
     for n in range(1, invoices + 1):
         customer = data.customers[rng.randrange(11)]
         day = today - timedelta(days=rng.randint(0, 200))
-        items, merchandise, taxes = [], Decimal(0), Decimal(0)
-        for _ in range(rng.randint(1, 4)):
-            product = rng.choice(data.products)
-            qty, price = Decimal(rng.randint(1, 20)), Decimal(str(product["price"]))
-            ex_vat = (qty * price).quantize(Decimal("0.01"))
-            merchandise += ex_vat
-            taxes += (ex_vat * Decimal("0.23")).quantize(Decimal("0.01"))
-            items.append(
-                {
-                    "product": {
-                        "id": product["id"],
-                        "name": product["name"],
-                        "barcode": product["barcode"],
-                        "type": 1,
-                    },
-                    "tax": {"id": "NOR", "value": 23.0, "description": "Normal", "type": 1},
-                    "price": float(price),
-                    "quantity": float(qty),
-                    "discount": 0.0,
-                    "type": 1,
-                    "description": product["description"],
-                    "warehouse": 1,
-                }
-            )
-        items.append({"type": 6, "description": "Obrigado pela preferência", "price": 0, "quantity": 0})
+        items, merchandise, taxes = _items(rng, data.products)
         currency = "USD" if n % 17 == 0 else "EUR"
         data.invoices.append(
             {
@@ -170,7 +179,35 @@ def make_data(seed: int = 7, invoices: int = 130, today: date = date(2026, 11, 2
                 ],
             }
         )
-    for kind in (data.customers, data.suppliers, data.products, data.invoices, data.payments):
+    for n in range(1, orders + 1):
+        customer = data.customers[rng.randrange(11)]
+        day = today - timedelta(days=rng.randint(0, 60))
+        items, merchandise, taxes = _items(rng, data.products)
+        data.orders.append(
+            {
+                "id": f"EC{n:05d}",
+                "document_number": n,
+                "customer": {k: customer[k] for k in ("id", "code", "name", "tax_id", "active")},
+                "sales_document": {"id": "EC", "description": "Encomenda", "document_type": 2},
+                "currency": {"id": "EUR", "description": "Euro", "symbol": "€", "decimal_cases": 2},
+                "exchange_rate": 1.0,
+                "date": day.isoformat(),
+                "expiration_date": (day + timedelta(days=14)).isoformat(),
+                "canceled": n % 11 == 0,
+                "closed": n % 3 == 0,
+                "merchandise": _money(merchandise),
+                "postage": 0.0,
+                "discounts": 0.0,
+                "subtotal": _money(merchandise),
+                "taxes": _money(taxes),
+                "adjustment": 0.0,
+                "total": _money(merchandise + taxes),
+                "your_reference": f"PO-{n}",
+                "items": items,
+            }
+        )
+    kinds = (data.customers, data.suppliers, data.products, data.invoices, data.orders, data.payments)
+    for kind in kinds:
         for obj in kind:
             obj["_modified"] = START
     for product in data.products:
@@ -235,6 +272,7 @@ class WisedatDouble:
             "/suppliers": ("suppliers", self.data.suppliers),
             "/products": ("products", self.data.products),
             "/salesinvoices": ("sales_invoice", self.data.invoices),
+            "/orders": ("orders", self.data.orders),
             "/payments": ("payments", self.data.payments),
         }
         if path == "/warehouses":
@@ -279,10 +317,10 @@ def _public(obj: Json) -> Json:
 
 
 def _summary(path: str, obj: Json) -> Json:
-    """List entries as the description shows them: invoices without items, payments without
+    """List entries as the description shows them: invoices and orders without items, payments without
     associated documents (those only come with ``?id=``)."""
     public = _public(obj)
-    if path == "/salesinvoices":
+    if path in ("/salesinvoices", "/orders"):
         public.pop("items", None)
     if path == "/payments":
         public.pop("associated_documents", None)

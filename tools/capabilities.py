@@ -23,7 +23,6 @@ LACKING: Mapping[str, Mapping[str, str]] = {
         "payables": _NO_PURCHASE_SIDE,
         "payables-aging": _NO_PURCHASE_SIDE,
         "open-order-lines": "delivered quantities on order lines",
-        "sales-orders": "sales orders (not synced from Wisedat yet)",
     },
     "asperion": {
         "purchase-orders": "purchase orders (only purchase invoices)",

@@ -8,10 +8,17 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from tools.reference import STATUSES, Status
+
 Json = dict[str, Any]
 Row = dict[str, Any]
 CENT = Decimal("0.01")
 INVOICE_SENT, INVOICE_CANCELLED = 21, 23  # the reference statuses (tools.reference.STATUSES)
+ORDER_CONFIRMED, ORDER_CANCELLED = 12, 14
+# A closed Wisedat order was turned into its sales invoice (or closed by hand): the invoice carries
+# the order intake, so the closed order must not count twice. Our reference statuses lack it.
+ORDER_CLOSED = Status(15, 1, "Fechada")
+WISEDAT_STATUSES: tuple[Status, ...] = (*STATUSES, ORDER_CLOSED)
 CHARGED_ITEM_TYPES = (1, 2)  # 1 merchandise/service, 2 postage; 3-6 adjust, discount, notes
 
 
@@ -134,6 +141,34 @@ def invoice_lines(invoice: Json, invoice_id: int, refs: Refs) -> list[Row]:
             }
         )
     return rows
+
+
+def order_status(order: Json) -> int:
+    if order.get("canceled"):
+        return ORDER_CANCELLED
+    return ORDER_CLOSED.id if order.get("closed") else ORDER_CONFIRMED
+
+
+def order_document(order: Json, order_id: int, refs: Refs) -> Row:
+    """An order is an invoice-shaped document with no invoice yet; its delivery date is the
+    order's ``expiration_date`` (Wisedat has no other delivery date)."""
+    return invoice_document(order, order_id, refs) | {
+        "OrderStatusId": order_status(order),
+        "InvoiceNumber": None,
+        "DateDelivery": day(order.get("expiration_date") or order["date"]),
+        "DateInvoice": None,
+        "DateDue": None,
+    }
+
+
+def order_lines(order: Json, order_id: int, refs: Refs) -> list[Row]:
+    """The charged items; Wisedat records no deliveries, so an open order has delivered nothing
+    and a closed one everything."""
+    closed = bool(order.get("closed")) and not order.get("canceled")
+    return [
+        line | {"QtyDelivered": line["QtyOrdered"] if closed else Decimal(0)}
+        for line in invoice_lines(order, order_id, refs)
+    ]
 
 
 def payment_key(payment: Json, document: Json) -> str:

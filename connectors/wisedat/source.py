@@ -48,6 +48,7 @@ class WisedatSource:
             st.Products(self.api),
             st.ProductStock(self.api),
             st.SalesInvoices(self.api),
+            st.Orders(self.api),
             st.Payments(self.api),
         ]
 

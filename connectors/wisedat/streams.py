@@ -4,7 +4,7 @@ Lists page with ``limit``/``page`` and say how many pages there are (``number_pa
 ``modified_since`` (UTC, ISO 8601). A run lists what changed since the last completed run (less an
 overlap, writes are upserts so an object seen twice is written once), one page per transaction
 with a cursor that records the next page, so a killed run resumes at the page it lost. Sales
-invoices and payments carry their lines and settled invoices only in the detail (``?id=``), so
+invoices, orders and payments carry their lines and settled invoices only in the detail (``?id=``), so
 each listed one is fetched. Parties and products are listed with ``show_inactive``.
 """
 
@@ -25,7 +25,7 @@ from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
 from connectors.wisedat import mapping as m
 from tools import schema as s
-from tools.reference import STATUS_TYPES, STATUSES
+from tools.reference import STATUS_TYPES
 
 SOURCE = "wisedat"
 OVERLAP = timedelta(minutes=5)
@@ -108,7 +108,7 @@ class Reference(Stream):
                 "IsSales": st.is_sales,
                 "IsPurchase": st.is_purchase,
             }
-            for st in STATUSES
+            for st in m.WISEDAT_STATUSES
         ]
         upsert(conn, s.order_statuses, statuses)
         currency = page.records[0]["currency"]
@@ -204,8 +204,17 @@ class ProductStock(Products):
     since_param = "stock_modified_since"
 
 
-class SalesInvoices(ListStream):
-    name, path, key, detailed = "salesinvoices", "/salesinvoices", "sales_invoice", True
+class _SalesDocuments(ListStream):
+    """Sales invoices and orders: the same header and items, fetched in detail for the items."""
+
+    detailed = True
+    lines_name: ClassVar[str]
+
+    def document(self, record: m.Json, document_id: int, refs: m.Refs) -> m.Row:
+        raise NotImplementedError
+
+    def lines(self, record: m.Json, document_id: int, refs: m.Refs) -> list[m.Row]:
+        raise NotImplementedError
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         customers = {str(r["customer"]["id"]): r["customer"] for r in records}
@@ -238,10 +247,10 @@ class SalesInvoices(ListStream):
             product_ids |= new
         docs = ids.assign(self.name, s.orders, [str(r["id"]) for r in records])
         keys = [m.line_key(r, i) for r in records for i, _ in m.charged_items(r)]
-        lines = ids.assign("salesinvoice-lines", s.order_items, keys)
+        lines = ids.assign(self.lines_name, s.order_items, keys)
         refs = m.Refs(companies=known, products=product_ids, currencies=currencies, lines=lines)
-        upsert(conn, s.orders, [m.invoice_document(r, docs[str(r["id"])], refs) for r in records])
-        rows = [line for r in records for line in m.invoice_lines(r, docs[str(r["id"])], refs)]
+        upsert(conn, s.orders, [self.document(r, docs[str(r["id"])], refs) for r in records])
+        rows = [line for r in records for line in self.lines(r, docs[str(r["id"])], refs)]
         upsert(conn, s.order_items, rows)
         kept = [row["Id"] for row in rows]
         conn.execute(
@@ -249,6 +258,28 @@ class SalesInvoices(ListStream):
                 s.order_items.c.OrderId.in_(list(docs.values())), s.order_items.c.Id.not_in(kept)
             )
         )
+
+
+class SalesInvoices(_SalesDocuments):
+    name, path, key, lines_name = "salesinvoices", "/salesinvoices", "sales_invoice", "salesinvoice-lines"
+
+    def document(self, record: m.Json, document_id: int, refs: m.Refs) -> m.Row:
+        return m.invoice_document(record, document_id, refs)
+
+    def lines(self, record: m.Json, document_id: int, refs: m.Refs) -> list[m.Row]:
+        return m.invoice_lines(record, document_id, refs)
+
+
+class Orders(_SalesDocuments):
+    """Sales orders (``modified_since``), their items from the detail as an invoice's are."""
+
+    name, path, key, lines_name = "orders", "/orders", "orders", "order-lines"
+
+    def document(self, record: m.Json, document_id: int, refs: m.Refs) -> m.Row:
+        return m.order_document(record, document_id, refs)
+
+    def lines(self, record: m.Json, document_id: int, refs: m.Refs) -> list[m.Row]:
+        return m.order_lines(record, document_id, refs)
 
 
 class Payments(ListStream):
