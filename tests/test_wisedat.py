@@ -22,27 +22,15 @@ import pytest
 from connectors.core import (
     AuthenticationFailed,
     Secrets,
-    SourceContext,
     SourceNotFound,
     SourceSettings,
     TenantReport,
-    sync_tenant,
 )
 from connectors.core.http import SourceClient
 from connectors.core.limiter import SourceRateLimiter
-from connectors.core.secrets import secret_name
 from connectors.wisedat.auth import RsaLogin
-from tests.support import (
-    TODAY,
-    LiveServer,
-    mcp_session,
-    postgres_database,
-    postgres_reachable,
-    require_service,
-    rest_client,
-    start_server,
-    walk,
-)
+from tests.source_support import serve_tenants, sync_once, tenant_database, tenant_secrets
+from tests.support import TODAY, LiveServer, mcp_session, rest_client, walk
 from tests.wisedat_double import WisedatDouble, make_data, serve
 from tools.db import create_tenant_engine
 
@@ -64,39 +52,25 @@ def settings_for(url: str, double: WisedatDouble) -> SourceSettings:
 
 
 def secrets_for(double: WisedatDouble, password: str | None = None) -> Secrets:
-    values = {"api_key": double.api_key, "password": password or double.password}
-    return Secrets({secret_name(TENANT, k): v for k, v in values.items()})
+    return tenant_secrets(TENANT, {"api_key": double.api_key, "password": password or double.password})
 
 
 def sync(
     database: str, url: str, double: WisedatDouble, *, full: bool = False, password: str | None = None
 ) -> TenantReport:
-    engine = create_tenant_engine(database, statement_timeout_ms=60_000)
-    try:
-        context = SourceContext(TENANT, settings_for(url, double), secrets_for(double, password), engine)
-        return sync_tenant(context, full=full)
-    finally:
-        engine.dispose()
+    return sync_once(database, TENANT, settings_for(url, double), secrets_for(double, password), full=full)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            database = f"sqlite:///{tmp_path_factory.mktemp('wisedat') / 'loja.db'}"
-        else:
-            require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
-            database = stack.enter_context(postgres_database("wisedat"))
+        database = tenant_database(request.param, stack, tmp_path_factory, "wisedat")
         double = WisedatDouble(make_data())
         url = stack.enter_context(serve(double))
         report = sync(database, url, double)
-        server = start_server(
-            Path(tmp_path_factory.mktemp("wisedat-server")),
-            {TENANT: database},
-            sources={TENANT: settings_for(url, double)},
-            home_currency={TENANT: "EUR"},
+        server = serve_tenants(
+            stack, tmp_path_factory, {TENANT: database}, {TENANT: settings_for(url, double)}, "EUR"
         )
-        stack.callback(server.stop)
         yield Synced(double, url, server, report, database)
 
 
@@ -165,6 +139,15 @@ async def test_customers_inactive_ones_included_come_from_wisedat(synced: Synced
     async with rest_client(synced.server, TENANT) as rest:
         rows = await walk(rest, "/customers", inactive="true", pageSize=100)
     assert sorted(r["name"] for r in rows) == sorted(c["name"] for c in synced.double.data.customers)
+
+
+def test_suppliers_are_read_under_the_list_key_wisedats_description_shows(synced: Synced) -> None:
+    """The description lists suppliers under ``salesmen``; the double serves them so."""
+    engine = create_tenant_engine(synced.database)
+    with engine.connect() as conn:
+        names = conn.exec_driver_sql('SELECT "Name" FROM "Company" WHERE "IsVendor"').scalars().all()
+    engine.dispose()
+    assert sorted(names) == sorted(s["name"] for s in synced.double.data.suppliers)
 
 
 async def test_warehouse_stock_is_wisedats_stock_per_product_and_place_lots_added_up(synced: Synced) -> None:

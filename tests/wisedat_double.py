@@ -16,17 +16,18 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests import loopback
+from tests.loopback import JsonHandler
 
 Json = dict[str, Any]
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -269,7 +270,7 @@ class WisedatDouble:
     def listing(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
         kinds = {
             "/customers": ("customers", self.data.customers),
-            "/suppliers": ("suppliers", self.data.suppliers),
+            "/suppliers": ("salesmen", self.data.suppliers),  # the key Wisedat's description shows
             "/products": ("products", self.data.products),
             "/salesinvoices": ("sales_invoice", self.data.invoices),
             "/orders": ("orders", self.data.orders),
@@ -327,19 +328,8 @@ def _summary(path: str, obj: Json) -> Json:
     return public
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     double: WisedatDouble
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _send(self, status: int, body: Any) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
@@ -348,35 +338,25 @@ class _Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization")
         if self.double.fail_once and self.path.startswith(self.double.fail_once):
             self.double.fail_once = None
-            return self._send(404, {"message": "Not Found"})
+            return self.send_json(404, {"message": "Not Found"})
         if self.headers.get("Accept") != "application/json":
-            return self._send(400, {"message": "Accept: application/json is required"})
+            return self.send_json(400, {"message": "Accept: application/json is required"})
         if url.path == "/status":
             if not header or not header.startswith("WDAPI "):
-                return self._send(400, {"message": "No Authorization property on the request header"})
-            return self._send(200, {"status": "online", "public_key": self.double.public_pem()})
+                return self.send_json(400, {"message": "No Authorization property on the request header"})
+            return self.send_json(200, {"status": "online", "public_key": self.double.public_pem()})
         if not self.double.authorized(header):
-            return self._send(401, {"message": "Invalid/Inexistent/Expired token"})
-        self._send(*self.double.listing(url.path, query))
+            return self.send_json(401, {"message": "Invalid/Inexistent/Expired token"})
+        self.send_json(*self.double.listing(url.path, query))
 
     def do_POST(self) -> None:
         self.double.requests.append(self.path)
         if urlparse(self.path).path != "/authentication/login":
-            return self._send(404, {"message": "Not Found"})
+            return self.send_json(404, {"message": "Not Found"})
         if self.headers.get("Content-Type") != "application/json":
-            return self._send(400, {"message": "Content-Type: application/json is required"})
-        self._send(*self.double.login(self.headers.get("Authorization")))
+            return self.send_json(400, {"message": "Content-Type: application/json is required"})
+        self.send_json(*self.double.login(self.headers.get("Authorization")))
 
 
-@contextmanager
-def serve(double: WisedatDouble) -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"double": double})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def serve(double: WisedatDouble) -> AbstractContextManager[str]:
+    return loopback.serve(_Handler, double)

@@ -2,6 +2,10 @@
 /authentication/login`` with ``Authorization: WDAPI base64(RSA(ApiKey;User;Password))``; the
 answer is a JWT used as a bearer until it expires (its ``exp`` claim), then the login is repeated.
 PKCS#1 v1.5 padding, as the server's .NET ``RSA.Encrypt`` expects by default.
+
+Wisedat's description gives neither answer's body ("Returned Values - Success" only): the key is
+read from ``public_key`` (or ``publicKey``), PEM or base64 DER, and the JWT from ``token`` (or
+``jwt``); both are inferred.
 """
 
 from __future__ import annotations

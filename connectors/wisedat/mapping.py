@@ -1,4 +1,8 @@
-"""Pure mappings from Wisedat's JSON objects to our rows (no I/O; ids are given)."""
+"""Pure mappings from Wisedat's JSON objects to our rows (no I/O; ids are given).
+
+Every field read here is in Wisedat's API description (each function names the resource and the
+fields); where the description leaves something open, the function says what was chosen.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +50,8 @@ def day(value: Any) -> datetime:
 
 
 def party_company(party: Json, company_id: int, *, vendor: bool) -> Row:
+    """A customer or supplier: ``GET /customers`` and ``GET /suppliers`` list ``id`` (int),
+    ``code``, ``name``, ``tax_id`` and ``active``; a document's ``customer`` carries the same."""
     code = str(party.get("code") or "")
     return {
         "Id": company_id,
@@ -61,6 +67,8 @@ def party_company(party: Json, company_id: int, *, vendor: bool) -> Row:
 
 
 def product_row(product: Json, product_id: int) -> Row:
+    """``GET /products``: ``id``, ``name`` (the product's unique name: its reference),
+    ``description``, ``barcode``, ``price``, ``active``."""
     return {
         "Id": product_id,
         "ProductNumber": str(product.get("name") or product["id"])[:40],
@@ -72,7 +80,8 @@ def product_row(product: Json, product_id: int) -> Row:
 
 
 def currency_row(currency: Json, currency_id: int, rate_to_home: Decimal) -> Row:
-    """``RateToSek`` holds the rate into the company's own currency (1 for it): every view
+    """``GET /company`` ``currency`` and a document's ``currency``: ``id`` (the ISO code),
+    ``description``. ``RateToSek`` holds the rate into the company's own currency (1 for it): every view
     converts by ratios of this column, so the tenant's home currency is the company currency."""
     return {
         "Id": currency_id,
@@ -83,6 +92,9 @@ def currency_row(currency: Json, currency_id: int, rate_to_home: Decimal) -> Row
 
 
 def invoice_document(invoice: Json, invoice_id: int, refs: Refs) -> Row:
+    """``GET /salesinvoices?id=``: ``document_number``, ``customer.id``, ``currency.id``, ``date``,
+    ``expiration_date`` (the due date), ``canceled``, ``subtotal`` (merchandise plus postage less
+    discounts), ``taxes``, ``total`` (subtotal plus taxes less adjustment), ``your_reference``."""
     when = day(invoice["date"])
     return {
         "Id": invoice_id,
@@ -108,6 +120,8 @@ def line_key(invoice: Json, index: int) -> str:
 
 
 def charged_items(invoice: Json) -> list[tuple[int, Json]]:
+    """The ``items`` of ``type`` 1 (merchandise/service) and 2 (postage): 3 adjustment, 4 and 5
+    discounts (already in ``subtotal``) and 6 notes are not lines of ours."""
     return [
         (i, item)
         for i, item in enumerate(invoice.get("items") or [])
@@ -116,6 +130,8 @@ def charged_items(invoice: Json) -> list[tuple[int, Json]]:
 
 
 def invoice_lines(invoice: Json, invoice_id: int, refs: Refs) -> list[Row]:
+    """Items: ``product.id``, ``product.name``, ``tax.value`` (a percentage), ``price``,
+    ``quantity``, ``discount`` (0 to 100, a percentage), ``description``."""
     rows = []
     for line_no, (index, item) in enumerate(charged_items(invoice), start=1):
         qty, price = dec(item.get("quantity")), dec(item.get("price"))
@@ -144,6 +160,8 @@ def invoice_lines(invoice: Json, invoice_id: int, refs: Refs) -> list[Row]:
 
 
 def order_status(order: Json) -> int:
+    """``GET /orders``: ``canceled`` and ``closed`` (the list filters by ``closed``: "closed or
+    open orders"); the description has no other state of an order or its items."""
     if order.get("canceled"):
         return ORDER_CANCELLED
     return ORDER_CLOSED.id if order.get("closed") else ORDER_CONFIRMED
@@ -162,8 +180,10 @@ def order_document(order: Json, order_id: int, refs: Refs) -> Row:
 
 
 def order_lines(order: Json, order_id: int, refs: Refs) -> list[Row]:
-    """The charged items; Wisedat records no deliveries, so an open order has delivered nothing
-    and a closed one everything."""
+    """The charged items. Wisedat's order items carry no delivered quantity and no state (only
+    the order is ``closed`` or not), and its movements of goods (``/movementsofgoods``) name no
+    order they deliver: an open order's line counts as nothing delivered, a closed one's as all
+    of it, and the open-order-lines view answers ``not_in_source`` (tools/capabilities.py)."""
     closed = bool(order.get("closed")) and not order.get("canceled")
     return [
         line | {"QtyDelivered": line["QtyOrdered"] if closed else Decimal(0)}
@@ -176,7 +196,8 @@ def payment_key(payment: Json, document: Json) -> str:
 
 
 def payment_rows(payment: Json, ids: Mapping[str, int], invoices: Mapping[str, int]) -> list[Row]:
-    """One Payment row per invoice the payment settles (``associated_documents``)."""
+    """``GET /payments?id=``: ``date``, ``canceled`` and ``associated_documents`` (only in the
+    detail) with the settled document's ``id`` and ``received_value``: one Payment row each."""
     return [
         {
             "Id": ids[payment_key(payment, document)],
@@ -190,6 +211,7 @@ def payment_rows(payment: Json, ids: Mapping[str, int], invoices: Mapping[str, i
 
 
 def warehouse_row(warehouse: Json, warehouse_id: int) -> Row:
+    """``GET /warehouses`` (an unpaged array): ``id``, ``code``, ``description``."""
     return {
         "Id": warehouse_id,
         "Name": str(warehouse.get("description") or warehouse.get("code") or warehouse["id"])[:80],
@@ -213,7 +235,9 @@ def stock_places(products: list[Json] | Any) -> list[tuple[str, str, str]]:
 def stock_rows(
     products: list[Json] | Any, refs: Refs, warehouses: Mapping[str, int], locations: Mapping[str, int]
 ) -> list[Row]:
-    """One row per product and place: the lots' stock added up; reserved stock is outgoing."""
+    """``GET /products`` ``stocks``: ``id_warehouse``, ``id_location``, ``id_lot``,
+    ``current_stock``, ``reserved_stock``. One row per product and place: the lots' stock added
+    up; reserved stock is outgoing."""
     totals: dict[tuple[str, str, str], list[Decimal]] = {}
     for p in products:
         for e in p.get("stocks") or []:

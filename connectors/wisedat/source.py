@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from connectors.core.errors import ConfigurationError
 from connectors.core.http import SourceClient
 from connectors.core.limiter import SourceRateLimiter
+from connectors.core.lists import ClientSource
 from connectors.core.streams import Stream
 from connectors.core.sync import SourceContext
 from connectors.wisedat import streams as st
@@ -25,19 +26,8 @@ from connectors.wisedat.auth import RsaLogin
 RATE_LIMIT = "10/second"  # an on-premises server: be gentle
 
 
-class WisedatSource:
+class WisedatSource(ClientSource):
     name = st.SOURCE
-
-    def __init__(self, api: SourceClient) -> None:
-        self.api = api
-
-    @property
-    def requests(self) -> int:
-        return self.api.requests
-
-    @property
-    def retries(self) -> int:
-        return self.api.retries
 
     def streams(self) -> Sequence[Stream]:
         return [
@@ -51,9 +41,6 @@ class WisedatSource:
             st.Orders(self.api),
             st.Payments(self.api),
         ]
-
-    def close(self) -> None:
-        self.api.close()
 
 
 def build_source(context: SourceContext) -> WisedatSource:

@@ -11,7 +11,7 @@ each listed one is fetched. Parties and products are listed with ``show_inactive
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -20,12 +20,12 @@ import sqlalchemy as sa
 
 from connectors.core.http import SourceClient
 from connectors.core.idmap import IdMap
+from connectors.core.lists import RecordStream, write_statuses
 from connectors.core.rows import upsert
 from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
 from connectors.wisedat import mapping as m
 from tools import schema as s
-from tools.reference import STATUS_TYPES
 
 SOURCE = "wisedat"
 OVERLAP = timedelta(minutes=5)
@@ -36,15 +36,16 @@ def modified_since(moment: str) -> str:
     return moment[:19] + "Z"
 
 
-class ListStream(Stream):
+class ListStream(RecordStream):
     path: ClassVar[str]
-    key: ClassVar[str]
+    keys: ClassVar[tuple[str, ...]]  # the list's key in the answer (the first one present)
     detailed: ClassVar[bool] = False
     params: ClassVar[dict[str, Any]] = {}
     since_param: ClassVar[str] = "modified_since"
 
     def __init__(self, api: SourceClient, limit: int = LIMIT) -> None:
-        self.api, self.limit = api, limit
+        super().__init__(api)
+        self.limit = limit
 
     def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
         state = json.loads(cursor) if cursor else {}
@@ -59,7 +60,7 @@ class ListStream(Stream):
             if run["since"]:
                 params[self.since_param] = modified_since(run["since"])
             body = self.api.get_json(self.path, params)
-            items = body.get(self.key) or []
+            items: list[m.Json] = next((body[key] for key in self.keys if body.get(key)), [])
             records = (
                 [self.api.get_json(self.path, {"id": item["id"]}) for item in items]
                 if self.detailed
@@ -74,13 +75,6 @@ class ListStream(Stream):
                 return
             page_no += 1
 
-    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
-        if page.records:
-            self.write_records(conn, ids, page.records)
-
-    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
-        raise NotImplementedError
-
 
 class Reference(Stream):
     """Our status types and statuses, and the company's own currency (rate 1)."""
@@ -94,23 +88,7 @@ class Reference(Stream):
         yield Page([self.api.get_json("/company")], None)
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
-        upsert(
-            conn,
-            s.order_status_types,
-            [{"Id": i, "SystemName": n, "Name": t} for i, (n, t) in STATUS_TYPES.items()],
-        )
-        statuses = [
-            {
-                "Id": st.id,
-                "OrderStatusTypeId": st.type_id,
-                "Name": st.name,
-                "IsOrderIntake": st.is_order_intake,
-                "IsSales": st.is_sales,
-                "IsPurchase": st.is_purchase,
-            }
-            for st in m.WISEDAT_STATUSES
-        ]
-        upsert(conn, s.order_statuses, statuses)
+        write_statuses(conn, m.WISEDAT_STATUSES)
         currency = page.records[0]["currency"]
         ensure_currencies(conn, ids, {str(currency["id"]): (currency, Decimal(1))}, update=True)
 
@@ -141,11 +119,14 @@ class _Parties(ListStream):
 
 
 class Customers(_Parties):
-    name, path, key, vendor = "customers", "/customers", "customers", False
+    name, path, keys, vendor = "customers", "/customers", ("customers",), False
 
 
 class Suppliers(_Parties):
-    name, path, key, vendor = "suppliers", "/suppliers", "suppliers", True
+    """Wisedat's description shows the supplier list under the key ``salesmen`` (the salesmen
+    list's, copied); ``suppliers`` is read first, ``salesmen`` if it is absent."""
+
+    name, path, keys, vendor = "suppliers", "/suppliers", ("suppliers", "salesmen"), True
 
 
 class Warehouses(Stream):
@@ -167,7 +148,7 @@ class Warehouses(Stream):
 class Products(ListStream):
     """Products with their stock per warehouse and location (the list carries ``stocks``)."""
 
-    name, path, key = "products", "/products", "products"
+    name, path, keys = "products", "/products", ("products",)
     params: ClassVar[dict[str, Any]] = {"show_inactive": "true"}
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
@@ -209,12 +190,10 @@ class _SalesDocuments(ListStream):
 
     detailed = True
     lines_name: ClassVar[str]
-
-    def document(self, record: m.Json, document_id: int, refs: m.Refs) -> m.Row:
-        raise NotImplementedError
-
-    def lines(self, record: m.Json, document_id: int, refs: m.Refs) -> list[m.Row]:
-        raise NotImplementedError
+    # the mappings of a document's header and of its items
+    mappings: ClassVar[
+        tuple[Callable[[m.Json, int, m.Refs], m.Row], Callable[[m.Json, int, m.Refs], list[m.Row]]]
+    ]
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         customers = {str(r["customer"]["id"]): r["customer"] for r in records}
@@ -249,8 +228,9 @@ class _SalesDocuments(ListStream):
         keys = [m.line_key(r, i) for r in records for i, _ in m.charged_items(r)]
         lines = ids.assign(self.lines_name, s.order_items, keys)
         refs = m.Refs(companies=known, products=product_ids, currencies=currencies, lines=lines)
-        upsert(conn, s.orders, [self.document(r, docs[str(r["id"])], refs) for r in records])
-        rows = [line for r in records for line in self.lines(r, docs[str(r["id"])], refs)]
+        document, lines_of = self.mappings
+        upsert(conn, s.orders, [document(r, docs[str(r["id"])], refs) for r in records])
+        rows = [line for r in records for line in lines_of(r, docs[str(r["id"])], refs)]
         upsert(conn, s.order_items, rows)
         kept = [row["Id"] for row in rows]
         conn.execute(
@@ -261,31 +241,21 @@ class _SalesDocuments(ListStream):
 
 
 class SalesInvoices(_SalesDocuments):
-    name, path, key, lines_name = "salesinvoices", "/salesinvoices", "sales_invoice", "salesinvoice-lines"
-
-    def document(self, record: m.Json, document_id: int, refs: m.Refs) -> m.Row:
-        return m.invoice_document(record, document_id, refs)
-
-    def lines(self, record: m.Json, document_id: int, refs: m.Refs) -> list[m.Row]:
-        return m.invoice_lines(record, document_id, refs)
+    name, path, keys, lines_name = "salesinvoices", "/salesinvoices", ("sales_invoice",), "salesinvoice-lines"
+    mappings = (m.invoice_document, m.invoice_lines)
 
 
 class Orders(_SalesDocuments):
     """Sales orders (``modified_since``), their items from the detail as an invoice's are."""
 
-    name, path, key, lines_name = "orders", "/orders", "orders", "order-lines"
-
-    def document(self, record: m.Json, document_id: int, refs: m.Refs) -> m.Row:
-        return m.order_document(record, document_id, refs)
-
-    def lines(self, record: m.Json, document_id: int, refs: m.Refs) -> list[m.Row]:
-        return m.order_lines(record, document_id, refs)
+    name, path, keys, lines_name = "orders", "/orders", ("orders",), "order-lines"
+    mappings = (m.order_document, m.order_lines)
 
 
 class Payments(ListStream):
     """Customer payments (``entity_type=0``), one row per invoice each settles."""
 
-    name, path, key, detailed = "payments", "/payments", "payments", True
+    name, path, keys, detailed = "payments", "/payments", ("payments",), True
     params: ClassVar[dict[str, Any]] = {"entity_type": 0}
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:

@@ -1,0 +1,112 @@
+"""What the connectors over paged JSON lists (Wisedat, Asperion) share: the source object that
+owns the client, a stream that writes a page's records and removes what the source no longer
+has, our reference statuses, and the removal of synced sales documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from connectors.core.http import SourceClient
+from connectors.core.idmap import IdMap
+from connectors.core.rows import upsert
+from connectors.core.streams import Page, Stream
+from tools import schema as s
+from tools.reference import STATUS_TYPES, Status
+from tools.source_schema import external_ids as xid
+
+
+class ClientSource:
+    """A source whose streams share one ``SourceClient`` (and maybe a token provider to close)."""
+
+    name: ClassVar[str]
+
+    def __init__(self, api: SourceClient, *closing: Any) -> None:
+        self.api, self._closing = api, closing
+
+    @property
+    def requests(self) -> int:
+        return self.api.requests
+
+    @property
+    def retries(self) -> int:
+        return self.api.retries
+
+    def close(self) -> None:
+        self.api.close()
+        for resource in self._closing:
+            resource.close()
+
+
+class RecordStream(Stream):
+    """A stream whose pages carry records to upsert (``write_records``) and, where the source
+    says so, external ids it no longer has (``remove``, given their ids in our tables)."""
+
+    def __init__(self, api: SourceClient) -> None:
+        self.api = api
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        if page.records:
+            self.write_records(conn, ids, page.records)
+        if page.deleted:
+            self.remove(conn, ids, ids.known(self.name, page.deleted))
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        """Rows of external ids the source no longer has; a stream without deletions has none."""
+
+
+def write_statuses(conn: sa.Connection, statuses: Iterable[Status]) -> None:
+    """Our order status types and the statuses a source's documents are mapped to."""
+    upsert(
+        conn,
+        s.order_status_types,
+        [{"Id": i, "SystemName": n, "Name": t} for i, (n, t) in STATUS_TYPES.items()],
+    )
+    rows = [
+        {
+            "Id": st.id,
+            "OrderStatusTypeId": st.type_id,
+            "Name": st.name,
+            "IsOrderIntake": st.is_order_intake,
+            "IsSales": st.is_sales,
+            "IsPurchase": st.is_purchase,
+        }
+        for st in statuses
+    ]
+    upsert(conn, s.order_statuses, rows)
+
+
+def delete_documents(conn: sa.Connection, doc_ids: Sequence[int]) -> None:
+    """Sales documents (orders, invoices) the source no longer has, with their lines and payments."""
+    if not doc_ids:
+        return
+    items = sa.select(s.order_items.c.Id).where(s.order_items.c.OrderId.in_(doc_ids))
+    conn.execute(
+        sa.delete(s.purchase_invoice_matches).where(s.purchase_invoice_matches.c.OrderItemId.in_(items))
+    )
+    conn.execute(sa.delete(s.inv_transactions).where(s.inv_transactions.c.OrderItemId.in_(items)))
+    conn.execute(sa.delete(s.payments).where(s.payments.c.OrderId.in_(doc_ids)))
+    conn.execute(sa.delete(s.order_items).where(s.order_items.c.OrderId.in_(doc_ids)))
+    conn.execute(
+        sa.update(s.orders).where(s.orders.c.CreditOfOrderId.in_(doc_ids)).values(CreditOfOrderId=None)
+    )
+    conn.execute(sa.delete(s.orders).where(s.orders.c.Id.in_(doc_ids)))
+
+
+def forget_prefixed(conn: sa.Connection, source: str, entity: str, prefixes: Iterable[str]) -> None:
+    """Forget the external ids of ``entity`` that start with one of ``prefixes`` (a document's
+    lines, keyed ``<document>/<line>``)."""
+    for prefix in prefixes:
+        conn.execute(
+            sa.delete(xid).where(
+                xid.c.Source == source,
+                xid.c.Entity == entity,
+                xid.c.ExternalId.startswith(prefix, autoescape=True),
+            )
+        )
