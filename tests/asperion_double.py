@@ -2,28 +2,32 @@
 ``/v1`` lists the Asperion endpoint description names, for several administrations.
 
 There is no machine-readable description to check against offline; the shapes follow the
-description's words (debtors, creditors, articles, sales and purchase invoices with lines,
-outstanding invoices with outstanding amount, date, age and days overdue, and the debtor's or
-creditor's name, number and id). The administration is chosen with a tenant header: the
-endpoint list spells it ``X-TenantId``, the REST API page ``X-Tenant-Id``; either is accepted, and
-both, when sent, must agree. Every API request must name an administration the user may see.
-Refresh tokens are single use: each refresh answers the next one of its chain.
+description's words (debtors, creditors, articles, sales and purchase invoices with lines, sales
+orders with lines of bookingType "A" (with the article's SKU) or "T", outstanding invoices with
+outstanding amount, date, age and days overdue, and the debtor's or creditor's name, number and
+id); field names the description does not spell are the connector's inferred ones
+(``connectors/asperion/mapping.py``). A list's object is also served alone at ``<list>/{id}``.
+An administration without the sales-order module answers 403 on the sales-order list. The
+administration is chosen with a tenant header: the endpoint list spells it ``X-TenantId``, the
+REST API page ``X-Tenant-Id``; either is accepted, and both, when sent, must agree. Every API
+request must name an administration the user may see. Refresh tokens are single use: each
+refresh answers the next one of its chain.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import secrets
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests import loopback
+from tests.loopback import JsonHandler
 
 Json = dict[str, Any]
 CENT = Decimal("0.01")
@@ -38,12 +42,13 @@ class Administration:
     articles: list[Json] = field(default_factory=list)
     sales_invoices: list[Json] = field(default_factory=list)
     purchase_invoices: list[Json] = field(default_factory=list)
+    sales_orders: list[Json] = field(default_factory=list)
+    has_sales_orders: bool = True  # the inTrade package or the sales-order module
     outstanding_sales: dict[str, Decimal] = field(default_factory=dict)  # invoice id -> outstanding
     outstanding_purchases: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _invoice(rng: random.Random, prefix: str, n: int, today: date, articles: list[Json]) -> Json:
-    day = today - timedelta(days=rng.randint(0, 150))
+def _lines(rng: random.Random, articles: list[Json]) -> tuple[list[Json], Decimal, Decimal]:
     lines, ex_vat, vat = [], Decimal(0), Decimal(0)
     for k in range(rng.randint(1, 3)):
         article = rng.choice(articles)
@@ -64,6 +69,12 @@ def _invoice(rng: random.Random, prefix: str, n: int, today: date, articles: lis
             }
         )
     lines.append({"id": 99, "bookingType": "T", "description": "Bedankt voor uw bestelling"})
+    return lines, ex_vat, vat
+
+
+def _invoice(rng: random.Random, prefix: str, n: int, today: date, articles: list[Json]) -> Json:
+    day = today - timedelta(days=rng.randint(0, 150))
+    lines, ex_vat, vat = _lines(rng, articles)
     return {
         "id": f"{prefix}{n}",
         "invoiceNumber": str(n),
@@ -77,7 +88,7 @@ def _invoice(rng: random.Random, prefix: str, n: int, today: date, articles: lis
 
 
 def make_administration(
-    admin_id: str, name: str, seed: int, today: date, sales: int, purchases: int
+    admin_id: str, name: str, seed: int, today: date, sales: int, purchases: int, orders: int = 0
 ) -> Administration:
     rng = random.Random(seed)
     adm = Administration(admin_id, name)
@@ -110,6 +121,23 @@ def make_administration(
         invoice["invoiceNumber"] = f"INK-{n:04d}"
         adm.purchase_invoices.append(invoice)
         _settle(rng, invoice, adm.outstanding_purchases, today)
+    for n in range(1, orders + 1):
+        day = today - timedelta(days=rng.randint(0, 40))
+        lines, ex_vat, vat = _lines(rng, adm.articles)
+        adm.sales_orders.append(
+            {
+                "id": f"O{admin_id}-{n}",
+                "orderNumber": str(9000 + n),
+                "debtorId": rng.choice(adm.debtors)["id"],
+                "orderDate": day.isoformat(),
+                "deliveryDate": (day + timedelta(days=rng.choice((3, 7, 21)))).isoformat(),
+                "description": f"{tag} order {n}",
+                "totalExclVat": float(ex_vat),
+                "totalVat": float(vat),
+                "totalInclVat": float(ex_vat + vat),
+                "lines": lines,
+            }
+        )
     return adm
 
 
@@ -132,7 +160,11 @@ class AsperionDouble:
         self.tenant_headers: list[str] = []  # the administration named by each API request
         self.refreshes = 0
         self.fail_once: str | None = None  # a request path (with query) answered 404 once: a crash mid-sync
+        self.fail_status = 404
         self.listed: list[str] = []
+        # ids left out of the lists but still served alone: an object that slid from one page to
+        # the one already read while the source deleted another
+        self.unlisted: set[str] = set()
         self.lock = threading.Lock()
 
     def grant(self, chain: str) -> str:
@@ -170,9 +202,14 @@ class AsperionDouble:
         if adm is None:
             return 403, {"message": "no access to this administration"}
         self.tenant_headers.append(adm.id)
+        if path.lower().startswith("/v1/salesorderwithlines") and not adm.has_sales_orders:
+            return 403, {"message": "the administration has no sales-order module"}
         items = self.items(adm, path)
         if items is None:
-            return 404, {"message": "Not Found"}
+            parent, _, key = path.rpartition("/")
+            found = [i for i in self.items(adm, parent) or [] if str(i["id"]) == key]
+            return (200, found[0]) if found else (404, {"message": "Not Found"})
+        items = [i for i in items if str(i.get("id")) not in self.unlisted]
         page, size = int(query.get("page", 1)), int(query.get("pageSize", 25))
         pages = (len(items) + size - 1) // size
         return 200, {
@@ -195,7 +232,8 @@ class AsperionDouble:
             "/v1/articles": adm.articles,
             "/v1/salesinvoiceswithlines": adm.sales_invoices,
             "/v1/purchaseinvoiceswithlines": adm.purchase_invoices,
-        }.get(path)
+            "/v1/salesorderwithlines": adm.sales_orders,
+        }.get(path.lower())
 
     def outstanding(
         self, invoices: list[Json], open_: dict[str, Decimal], parties: list[Json], kind: str
@@ -205,7 +243,7 @@ class AsperionDouble:
         for invoice in invoices:
             if invoice["id"] not in open_:
                 continue
-            party = by_id[invoice[f"{kind}Id"]]
+            party = by_id.get(invoice[f"{kind}Id"]) or {"id": invoice[f"{kind}Id"], "name": None}
             rows.append(
                 {
                     "invoiceId": invoice["id"],
@@ -217,53 +255,32 @@ class AsperionDouble:
                     "daysOverdue": (self.today - date.fromisoformat(invoice["dueDate"])).days,
                     f"{kind}Id": party["id"],
                     f"{kind}Name": party["name"],
-                    f"{kind}Number": party[f"{kind}Number"],
+                    f"{kind}Number": party.get(f"{kind}Number"),
                 }
             )
         return rows
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     double: AsperionDouble
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _send(self, status: int, body: Any) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
         self.double.listed.append(self.path)
         if self.double.fail_once and self.path == self.double.fail_once:
             self.double.fail_once = None
-            return self._send(404, {"message": "Not Found"})
-        self._send(
+            return self.send_json(self.double.fail_status, {"message": "failed once"})
+        self.send_json(
             *self.double.api(url.path, {k: v[0] for k, v in parse_qs(url.query).items()}, self.headers)
         )
 
     def do_POST(self) -> None:
         if urlparse(self.path).path != "/connect/token":
-            return self._send(404, {"message": "Not Found"})
+            return self.send_json(404, {"message": "Not Found"})
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        self._send(*self.double.token(form))
+        self.send_json(*self.double.token(form))
 
 
-@contextmanager
-def serve(double: AsperionDouble) -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"double": double})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def serve(double: AsperionDouble) -> AbstractContextManager[str]:
+    return loopback.serve(_Handler, double)

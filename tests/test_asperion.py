@@ -5,6 +5,7 @@ outstanding amounts and days overdue; the refresh token rotated and stored encry
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -17,21 +18,11 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from connectors.core import Secrets, SourceContext, SourceNotFound, SourceSettings, sync_tenant
+from connectors.core import SourceContext, SourceNotFound, SourceRejected, SourceSettings, sync_tenant
 from connectors.core.credentials import CredentialStore
-from connectors.core.secrets import secret_name
 from tests.asperion_double import AsperionDouble, make_administration, serve
-from tests.support import (
-    TODAY,
-    LiveServer,
-    mcp_session,
-    postgres_database,
-    postgres_reachable,
-    require_service,
-    rest_client,
-    start_server,
-    walk,
-)
+from tests.source_support import serve_tenants, sync_once, tenant_database, tenant_secrets
+from tests.support import TODAY, LiveServer, mcp_session, rest_client, walk
 from tools.db import create_tenant_engine
 from tools.source_schema import source_credentials
 
@@ -59,39 +50,32 @@ def settings_for(url: str, administration: str) -> SourceSettings:
     )
 
 
+def two_administrations() -> AsperionDouble:
+    """The bakery sells on sales orders; the printer's administration lacks the sales-order module."""
+    bakery = make_administration(
+        "1001", "Bakkerij De Korenschoof", 11, TODAY, sales=130, purchases=40, orders=30
+    )
+    printer = make_administration("1002", "Drukkerij Het Anker", 12, TODAY, sales=60, purchases=25, orders=5)
+    printer.has_sales_orders = False
+    return AsperionDouble([bakery, printer], TODAY)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     with ExitStack() as stack:
-        databases: dict[str, str] = {}
-        for tenant in ADMINISTRATIONS:
-            if request.param == "sqlite":
-                databases[tenant] = f"sqlite:///{tmp_path_factory.mktemp('asperion') / tenant}.db"
-            else:
-                require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
-                databases[tenant] = stack.enter_context(postgres_database(f"asperion_{tenant}"))
-        double = AsperionDouble(
-            [
-                make_administration("1001", "Bakkerij De Korenschoof", 11, TODAY, sales=130, purchases=40),
-                make_administration("1002", "Drukkerij Het Anker", 12, TODAY, sales=60, purchases=25),
-            ],
-            TODAY,
-        )
+        databases = {
+            t: tenant_database(request.param, stack, tmp_path_factory, f"asperion-{t}")
+            for t in ADMINISTRATIONS
+        }
+        double = two_administrations()
         url = stack.enter_context(serve(double))
         keys, first = {}, {}
         for tenant, administration in ADMINISTRATIONS.items():
             keys[tenant], first[tenant] = Fernet.generate_key().decode(), double.grant(tenant)
-            values = {"refresh_token": first[tenant], "encryption_key": keys[tenant]}
-            secrets = Secrets({secret_name(tenant, k): v for k, v in values.items()})
-            engine = create_tenant_engine(databases[tenant], statement_timeout_ms=60_000)
-            sync_tenant(SourceContext(tenant, settings_for(url, administration), secrets, engine))
-            engine.dispose()
-        server = start_server(
-            Path(tmp_path_factory.mktemp("asperion-server")),
-            databases,
-            sources={t: settings_for(url, a) for t, a in ADMINISTRATIONS.items()},
-            home_currency=dict.fromkeys(ADMINISTRATIONS, "EUR"),
-        )
-        stack.callback(server.stop)
+            secrets = tenant_secrets(tenant, {"refresh_token": first[tenant], "encryption_key": keys[tenant]})
+            sync_once(databases[tenant], tenant, settings_for(url, administration), secrets)
+        sources = {t: settings_for(url, a) for t, a in ADMINISTRATIONS.items()}
+        server = serve_tenants(stack, tmp_path_factory, databases, sources, "EUR")
         yield Synced(double, server, databases, keys, first)
 
 
@@ -176,7 +160,7 @@ def test_a_sync_that_dies_mid_list_resumes_at_the_lost_page_and_doubles_nothing(
     double = AsperionDouble([adm], TODAY)
     database = f"sqlite:///{tmp_path / 'crash.db'}"
     values = {"refresh_token": double.grant("demo"), "encryption_key": Fernet.generate_key().decode()}
-    secrets = Secrets({secret_name("demo", k): v for k, v in values.items()})
+    secrets = tenant_secrets("demo", values)
     engine = create_tenant_engine(database)
     with serve(double) as url:
         context = SourceContext("demo", settings_for(url, "1001"), secrets, engine)
@@ -195,4 +179,130 @@ def test_a_sync_that_dies_mid_list_resumes_at_the_lost_page_and_doubles_nothing(
         ).scalar_one()
     engine.dispose()
     assert sorted(numbers) == sorted(int(i["invoiceNumber"]) for i in adm.sales_invoices)
+    assert money(open_total) == sum(adm.outstanding_sales.values())
+
+
+def order_names(adm_orders: list[dict[str, Any]]) -> dict[str, Decimal]:
+    return {o["description"]: money(o["totalInclVat"]) for o in adm_orders}
+
+
+async def test_sales_orders_are_asperions_with_their_totals_on_both_doors(synced: Synced) -> None:
+    bakery = synced.double.administrations["1001"]
+    async with rest_client(synced.server, "demo") as rest:
+        book = await walk(rest, "/sales-orders", pageSize=100)
+        first = (await rest.get("/sales-orders", params={"pageSize": 5})).json()
+    orders = [r for r in book if r["dateInvoice"] is None]
+    assert {r["name"]: money(r["totalIncVat"]) for r in orders} == order_names(bakery.sales_orders)
+    assert len(book) == len(bakery.sales_orders) + len(bakery.sales_invoices)  # the order book
+    delivery = {o["description"]: o["deliveryDate"] for o in bakery.sales_orders}
+    assert all(r["dateDelivery"][:10] == delivery[r["name"]] and not r["isLate"] for r in orders)
+    async with mcp_session(synced.server, "demo") as session:
+        result = await session.call_tool("list_sales_orders", {"pageSize": 5})
+    assert json.loads(result.content[0].text) == first  # type: ignore[union-attr]
+    async with rest_client(synced.server, "demo-b") as rest:  # no sales-order module: no orders
+        printer = await walk(rest, "/sales-orders", statusKind="any", pageSize=100)
+    assert all(r["dateInvoice"] is not None for r in printer)
+
+
+def test_sales_order_lines_are_the_article_lines_of_asperions_orders(synced: Synced) -> None:
+    bakery = synced.double.administrations["1001"]
+    expected = sorted(
+        (o["description"], line["articleSku"], Decimal(str(line["quantity"])), money(line["totalExclVat"]))
+        for o in bakery.sales_orders
+        for line in o["lines"]
+        if line["bookingType"] == "A"
+    )
+    engine = create_tenant_engine(synced.databases["demo"])
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            'SELECT o."Name", p."ProductNumber", i."QtyOrdered", i."SumExVat" FROM "OrderItem" i '
+            'JOIN "Orders" o ON o."Id" = i."OrderId" JOIN "Product" p ON p."Id" = i."ProductId" '
+            'WHERE o."InvoiceNumber" IS NULL'
+        ).all()
+    engine.dispose()
+    assert sorted((n, sku, Decimal(str(q)), money(s)) for n, sku, q, s in rows) == expected
+
+
+async def test_open_order_lines_and_order_intake_say_what_asperion_does_not_record(synced: Synced) -> None:
+    async with rest_client(synced.server, "demo") as rest:
+        lines = await rest.get("/open-order-lines")
+        intake = await rest.get("/summary", params={"measure": "orderIntake"})
+        profile = (await rest.get("/company-profile")).json()
+    for response in (lines, intake):
+        assert response.status_code == 404 and response.json()["code"] == "not_in_source"
+        assert "Asperion" in response.json()["message"]
+    views = {v["view"]: v for v in profile["views"]}
+    assert views["sales-orders"]["filled"] is True
+    assert "measure=orderIntake" in views["summary"]["missing"]
+    assert (
+        views["open-order-lines"]["filled"] is False and "delivered" in views["open-order-lines"]["missing"]
+    )
+    async with mcp_session(synced.server, "demo") as session:
+        result = await session.call_tool("list_open_order_lines", {})
+    assert result.is_error and "Asperion" in result.content[0].text  # type: ignore[union-attr]
+
+
+def test_edits_and_deletions_at_asperion_show_after_the_next_sync(tmp_path: Path) -> None:
+    adm = make_administration("1001", "Bakkerij De Korenschoof", 11, TODAY, sales=30, purchases=8, orders=6)
+    double = AsperionDouble([adm], TODAY)
+    database = f"sqlite:///{tmp_path / 'edits.db'}"
+    secrets = tenant_secrets(
+        "demo", {"refresh_token": double.grant("demo"), "encryption_key": Fernet.generate_key().decode()}
+    )
+    with serve(double) as url:
+        settings = settings_for(url, "1001")
+        sync_once(database, "demo", settings, secrets)
+        paid_gone = next(
+            i for i in adm.sales_invoices if adm.outstanding_sales.get(i["id"]) != money(i["totalInclVat"])
+        )
+        edited = next(i for i in adm.sales_invoices if i is not paid_gone)
+        edited["totalInclVat"] = float(money(edited["totalInclVat"]) + 10)
+        adm.sales_invoices.remove(paid_gone)
+        adm.outstanding_sales.pop(paid_gone["id"], None)
+        del adm.sales_orders[0]
+        purchase_gone, debtor_gone = (
+            adm.purchase_invoices.pop(0),
+            adm.debtors.pop(),
+        )
+        adm.outstanding_purchases.pop(purchase_gone["id"], None)
+        slid = adm.sales_invoices[-1]
+        double.unlisted = {slid["id"]}  # still there, but missed by this run's pages
+        double.fail_once = f"/v1/salesinvoiceswithlines/{paid_gone['id']}"  # dies confirming a deletion
+        double.fail_status = 400
+        with pytest.raises(SourceRejected):
+            sync_once(database, "demo", settings, secrets)
+        with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+            assert conn.execute(
+                'SELECT COUNT(*) FROM "Orders" WHERE "InvoiceNumber" = ?', (int(paid_gone["invoiceNumber"]),)
+            ).fetchone() == (1,)
+        double.listed.clear()
+        sync_once(database, "demo", settings, secrets)
+    assert not [p for p in double.listed if p.startswith("/v1/salesinvoiceswithlines?page=1&")]  # resumed
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+        invoices = dict(
+            conn.execute(
+                'SELECT "InvoiceNumber", "TotalIncVat" FROM "Orders" WHERE "InvoiceNumber" IS NOT NULL'
+            ).fetchall()
+        )
+        orders = {r[0] for r in conn.execute('SELECT "Name" FROM "Orders" WHERE "InvoiceNumber" IS NULL')}
+        order_lines = conn.execute(
+            'SELECT COUNT(*) FROM "OrderItem" i JOIN "Orders" o ON o."Id" = i."OrderId" '
+            'WHERE o."InvoiceNumber" IS NULL'
+        ).fetchone()[0]
+        purchases = {r[0] for r in conn.execute('SELECT "InvoiceNumber" FROM "SupplierInvoice"')}
+        inactive = {r[0] for r in conn.execute('SELECT "Name" FROM "Company" WHERE "Inactive"')}
+        open_total = conn.execute(
+            'SELECT SUM(o."TotalIncVat") - (SELECT SUM("Amount") FROM "Payment") FROM "Orders" o '
+            'WHERE "InvoiceNumber" IS NOT NULL'
+        ).fetchone()[0]
+    assert sorted(invoices) == sorted(
+        int(i["invoiceNumber"]) for i in adm.sales_invoices
+    )  # the slid one kept
+    assert money(invoices[int(edited["invoiceNumber"])]) == money(edited["totalInclVat"])
+    assert orders == {o["description"] for o in adm.sales_orders}
+    assert order_lines == sum(
+        1 for o in adm.sales_orders for line in o["lines"] if line["bookingType"] == "A"
+    )
+    assert purchases == {i["invoiceNumber"] for i in adm.purchase_invoices}
+    assert inactive == {debtor_gone["name"]}
     assert money(open_total) == sum(adm.outstanding_sales.values())

@@ -22,14 +22,19 @@ LACKING: Mapping[str, Mapping[str, str]] = {
         "vendor-prices": "supplier prices",
         "payables": _NO_PURCHASE_SIDE,
         "payables-aging": _NO_PURCHASE_SIDE,
-        "open-order-lines": "delivered quantities on order lines",
+        "open-order-lines": (
+            "delivered quantities: its order items carry none and no state of their own (only "
+            "the whole order is open or closed), and its movements of goods name no order"
+        ),
     },
     "asperion": {
         "purchase-orders": "purchase orders (only purchase invoices)",
         "vendor-prices": "supplier prices",
         "warehouse-stock": "warehouses or stock",
-        "sales-orders": "sales orders (not synced from Asperion yet)",
-        "open-order-lines": "delivered quantities on order lines",
+        "open-order-lines": (
+            "delivered quantities: its sales orders take their goods out of stock when they are "
+            "made and record no delivery per line"
+        ),
     },
 }
 
@@ -37,7 +42,13 @@ LACKING: Mapping[str, Mapping[str, str]] = {
 # Arguments of a view a source cannot answer: (view, parameter, value) -> what the source lacks.
 LACKING_ARGUMENTS: Mapping[str, Mapping[tuple[str, str, str], str]] = {
     "wisedat": {("summary", "measure", "purchases"): _NO_PURCHASE_SIDE},
-    "asperion": {("summary", "measure", "purchases"): "purchase orders (only purchase invoices)"},
+    "asperion": {
+        ("summary", "measure", "purchases"): "purchase orders (only purchase invoices)",
+        ("summary", "measure", "orderIntake"): (
+            "which sales invoice bills which sales order (order intake would count an invoiced order "
+            "twice)"
+        ),
+    },
 }
 
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from connectors.asperion import streams as st
 from connectors.asperion.auth import REFRESH_TOKEN, TOKEN_URL, AsperionTokens
 from connectors.core.credentials import CredentialStore
 from connectors.core.errors import ConfigurationError
 from connectors.core.http import SourceClient
 from connectors.core.limiter import SourceRateLimiter
+from connectors.core.lists import ClientSource
 from connectors.core.streams import Stream
 from connectors.core.sync import SourceContext
 
@@ -29,36 +32,26 @@ API_URL = "https://api.asperion.nl"
 RATE_LIMIT = "5/second"
 
 
-class AsperionSource:
+class AsperionSource(ClientSource):
     name = st.SOURCE
 
-    def __init__(self, api: SourceClient, tokens: AsperionTokens) -> None:
-        self.api, self.tokens = api, tokens
-
-    @property
-    def requests(self) -> int:
-        return self.api.requests
-
-    @property
-    def retries(self) -> int:
-        return self.api.retries
+    def __init__(self, api: SourceClient, tokens: AsperionTokens, engine: sa.Engine) -> None:
+        super().__init__(api, tokens)
+        self.engine = engine
 
     def streams(self) -> Sequence[Stream]:
-        api = self.api
+        api, engine = self.api, self.engine
         return [
             st.Reference(),
-            st.Debtors(api),
-            st.Creditors(api),
-            st.Articles(api),
-            st.SalesInvoices(api),
-            st.PurchaseInvoices(api),
+            st.Debtors(api, engine),
+            st.Creditors(api, engine),
+            st.Articles(api, engine),
+            st.SalesInvoices(api, engine),
+            st.SalesOrders(api, engine),
+            st.PurchaseInvoices(api, engine),
             st.OutstandingSales(api),
             st.OutstandingPurchases(api),
         ]
-
-    def close(self) -> None:
-        self.api.close()
-        self.tokens.close()
 
 
 def build_source(context: SourceContext) -> AsperionSource:
@@ -80,4 +73,4 @@ def build_source(context: SourceContext) -> AsperionSource:
     api = SourceClient(
         config.base_url or API_URL, source=st.SOURCE, tenant=tenant, limiter=limiter, auth=tokens
     )
-    return AsperionSource(api, tokens)
+    return AsperionSource(api, tokens, context.engine)

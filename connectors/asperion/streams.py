@@ -1,10 +1,21 @@
 """What is fetched from Asperion and how each page is written.
 
-Lists page with ``page``/``pageSize`` and say how many pages there are (``totalPages``). Each run
-lists everything (one page per transaction, the cursor records the next page, so a killed run
-resumes where it stopped; writes are upserts, so nothing is doubled). The outstanding sales and
-purchase invoices come last, in one transaction each: every synced invoice's paid part is its
-total less what Asperion still lists as outstanding.
+Lists page with ``page``/``pageSize`` and say how many pages there are (``totalPages``; the paging
+is inferred, see ``mapping``). Asperion's endpoint list documents no modification filter and no
+cursor, so every run lists everything: one request per 100 objects of each list (4 400 objects
+cost 44 list requests a run). One page is written per transaction with a cursor that records the
+next page and when the run started, so a killed run resumes where it stopped; writes are upserts,
+so nothing is doubled.
+
+Because every run sees every object, every run also reconciles (``--full`` changes nothing):
+once a list's last page has committed, the objects no page of this run wrote are gone from the
+list. A document among them is asked for by its detail (``/v1/<list>/{id}``) before it is removed:
+only a 404 removes it (with its lines and payments), so an object that slid between two pages
+while the source deleted another is kept. A debtor, creditor or article that is gone is marked
+inactive (documents still name it).
+
+The outstanding sales and purchase invoices come last, in one transaction each: every synced
+invoice's paid part is its total less what Asperion still lists as outstanding.
 """
 
 from __future__ import annotations
@@ -18,14 +29,16 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from connectors.asperion import mapping as m
+from connectors.core.errors import MissingScope, SourceNotFound
 from connectors.core.http import SourceClient
 from connectors.core.idmap import IdMap
+from connectors.core.lists import RecordStream, delete_documents, forget_prefixed, write_statuses
 from connectors.core.rows import upsert
 from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
 from tools import schema as s
 from tools.payables_schema import supplier_invoices, supplier_payments
-from tools.reference import STATUS_TYPES, STATUSES
+from tools.reference import STATUSES
 from tools.source_schema import external_ids as xid
 
 SOURCE = "asperion"
@@ -45,23 +58,43 @@ def everything(api: SourceClient, path: str, start: int = 1) -> Iterator[tuple[i
         page += 1
 
 
-class ListStream(Stream):
-    path: ClassVar[str]
+class ListStream(RecordStream):
+    """Every page of one list, each run, then what the run did not see (see the module)."""
 
-    def __init__(self, api: SourceClient) -> None:
-        self.api = api
+    path: ClassVar[str]
+    confirm: ClassVar[bool] = True  # ask for the detail of an unseen object before removing it
+    optional: ClassVar[bool] = False  # a 403 means the administration lacks the module: no objects
+
+    def __init__(self, api: SourceClient, engine: sa.Engine) -> None:
+        super().__init__(api)
+        self.engine = engine
 
     def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
-        start = int(json.loads(cursor)["page"]) if cursor else 1
-        for page, total, items in everything(self.api, self.path, start):
-            yield Page(items, None if page >= total else json.dumps({"page": page + 1}))
+        run = json.loads(cursor) if cursor else {}
+        started = str(run.get("started") or utc_now().isoformat())
+        try:
+            for page, _, items in everything(self.api, self.path, int(run.get("page") or 1)):
+                yield Page(items, json.dumps({"page": page + 1, "started": started}))
+        except MissingScope:
+            if not self.optional:
+                raise
+        yield self.unseen(datetime.fromisoformat(started))
 
-    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
-        if page.records:
-            self.write_records(conn, ids, page.records)
-
-    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
-        raise NotImplementedError
+    def unseen(self, started: datetime) -> Page:
+        """The last page of a run: the objects no page of it wrote, still there or gone."""
+        with self.engine.connect() as conn:
+            stale = sorted(IdMap(conn, SOURCE, utc_now()).stale(self.name, started))
+        if not self.confirm:
+            return Page([], None, deleted=stale)
+        present, gone = [], []
+        for key in stale:
+            try:
+                body = self.api.get_json(f"{self.path}/{key}")
+            except SourceNotFound:
+                gone.append(key)
+                continue
+            present.append(body["data"] if isinstance(body.get("data"), dict) else body)
+        return Page(present, None, deleted=gone)
 
 
 class Reference(Stream):
@@ -71,20 +104,7 @@ class Reference(Stream):
         yield Page([CURRENCY], None)
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
-        types = [{"Id": i, "SystemName": n, "Name": t} for i, (n, t) in STATUS_TYPES.items()]
-        upsert(conn, s.order_status_types, types)
-        statuses = [
-            {
-                "Id": st.id,
-                "OrderStatusTypeId": st.type_id,
-                "Name": st.name,
-                "IsOrderIntake": st.is_order_intake,
-                "IsSales": st.is_sales,
-                "IsPurchase": st.is_purchase,
-            }
-            for st in STATUSES
-        ]
-        upsert(conn, s.order_statuses, statuses)
+        write_statuses(conn, STATUSES)
         local = ids.assign("currency", s.currencies, [CURRENCY["id"]])
         row = {"Id": local["EUR"], "IsoCode": "EUR", "Name": "Euro", "RateToSek": Decimal(1)}
         upsert(conn, s.currencies, [row])
@@ -94,36 +114,53 @@ def euro(ids: IdMap) -> int:
     return ids.known("currency", ["EUR"])["EUR"]
 
 
-class Debtors(ListStream):
-    name, path = "debtors", "/v1/debtors"
+class _Parties(ListStream):
+    number_field: ClassVar[str]
+    vendor: ClassVar[bool]
+    confirm = False  # marked inactive, not removed: a later listing makes it active again
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         local = ids.assign(self.name, s.companies, [str(r["id"]) for r in records])
-        rows = [m.party_company(r, local[str(r["id"])], "debtorNumber", vendor=False) for r in records]
+        rows = [
+            m.party_company(r, local[str(r["id"])], self.number_field, vendor=self.vendor) for r in records
+        ]
         upsert(conn, s.companies, rows)
 
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            companies = s.companies
+            conn.execute(sa.update(companies).where(companies.c.Id.in_(gone.values())).values(Inactive=True))
 
-class Creditors(ListStream):
-    name, path = "creditors", "/v1/creditors"
 
-    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
-        local = ids.assign(self.name, s.companies, [str(r["id"]) for r in records])
-        rows = [m.party_company(r, local[str(r["id"])], "creditorNumber", vendor=True) for r in records]
-        upsert(conn, s.companies, rows)
+class Debtors(_Parties):
+    name, path, number_field, vendor = "debtors", "/v1/debtors", "debtorNumber", False
+
+
+class Creditors(_Parties):
+    name, path, number_field, vendor = "creditors", "/v1/creditors", "creditorNumber", True
 
 
 class Articles(ListStream):
+    """Articles, keyed by their SKU (the lines name them by it)."""
+
     name, path = "articles", "/v1/articles"
+    confirm = False
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         local = ids.assign(self.name, s.products, [str(r["sku"]) for r in records])
         upsert(conn, s.products, [m.article_product(r, local[str(r["sku"])]) for r in records])
 
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            conn.execute(
+                sa.update(s.products).where(s.products.c.Id.in_(gone.values())).values(IsActive=False)
+            )
+
 
 def _parties(
     conn: sa.Connection, ids: IdMap, entity: str, wanted: list[str], *, vendor: bool
 ) -> dict[str, int]:
-    """Our ids of the parties invoices name, with a placeholder for one not synced yet."""
+    """Our ids of the parties documents name, with a placeholder for one not synced yet."""
     known = ids.known(entity, wanted)
     missing = sorted(set(wanted) - set(known))
     if missing:
@@ -136,33 +173,68 @@ def _parties(
     return known
 
 
-class SalesInvoices(ListStream):
-    name, path = "salesinvoices", "/v1/salesinvoiceswithlines"
+class _SalesDocuments(ListStream):
+    """Sales invoices and sales orders: a header naming a debtor, and lines."""
+
+    lines_entity: ClassVar[str]
+    paid_entity: ClassVar[str | None] = None  # the payment rows ``_Outstanding`` keeps per document
+
+    def document(self, record: m.Json, local_id: int, customer: int, currency: int) -> m.Row:
+        raise NotImplementedError
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         customers = _parties(conn, ids, "debtors", [str(r["debtorId"]) for r in records], vendor=False)
         docs = ids.assign(self.name, s.orders, [str(r["id"]) for r in records])
         keys = [m.line_key(r, line) for r in records for line in r.get("lines") or []]
-        lines = ids.assign("salesinvoice-lines", s.order_items, keys)
+        lines = ids.assign(self.lines_entity, s.order_items, keys)
         products = ids.known(
-            "articles", [str(line.get("articleSku") or "") for r in records for line in r.get("lines") or []]
+            "articles", [m.article_sku(line) for r in records for line in r.get("lines") or []]
         )
         currency = euro(ids)
         upsert(
             conn,
             s.orders,
-            [
-                m.sales_invoice_document(r, docs[str(r["id"])], customers[str(r["debtorId"])], currency)
-                for r in records
-            ],
+            [self.document(r, docs[str(r["id"])], customers[str(r["debtorId"])], currency) for r in records],
         )
-        rows = [row for r in records for row in m.sales_invoice_lines(r, docs[str(r["id"])], lines, products)]
+        rows = [row for r in records for row in m.document_lines(r, docs[str(r["id"])], lines, products)]
         upsert(conn, s.order_items, rows)
         kept = [row["Id"] for row in rows]
         stale = sa.delete(s.order_items).where(
             s.order_items.c.OrderId.in_(list(docs.values())), s.order_items.c.Id.not_in(kept)
         )
         conn.execute(stale)
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if not gone:
+            return
+        delete_documents(conn, list(gone.values()))
+        forget_prefixed(conn, ids.source, self.lines_entity, [f"{key}/" for key in gone])
+        if self.paid_entity:
+            ids.forget(self.paid_entity, gone)
+        ids.forget(self.name, gone)
+
+
+class SalesInvoices(_SalesDocuments):
+    name, path, lines_entity, paid_entity = (
+        "salesinvoices",
+        "/v1/salesinvoiceswithlines",
+        "salesinvoice-lines",
+        "paid-sales",
+    )
+
+    def document(self, record: m.Json, local_id: int, customer: int, currency: int) -> m.Row:
+        return m.sales_invoice_document(record, local_id, customer, currency)
+
+
+class SalesOrders(_SalesDocuments):
+    """Sales orders with their lines; an administration without the module answers 403 (taken
+    as having none)."""
+
+    name, path, lines_entity = "salesorders", "/v1/salesorderwithlines", "salesorder-lines"
+    optional = True
+
+    def document(self, record: m.Json, local_id: int, customer: int, currency: int) -> m.Row:
+        return m.sales_order_document(record, local_id, customer, currency)
 
 
 class PurchaseInvoices(ListStream):
@@ -179,6 +251,16 @@ class PurchaseInvoices(ListStream):
             for r in records
         ]
         upsert(conn, supplier_invoices, rows)
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        if gone:
+            invoices = list(gone.values())
+            conn.execute(
+                sa.delete(supplier_payments).where(supplier_payments.c.SupplierInvoiceId.in_(invoices))
+            )
+            conn.execute(sa.delete(supplier_invoices).where(supplier_invoices.c.Id.in_(invoices)))
+            ids.forget("paid-purchases", gone)
+            ids.forget(self.name, gone)
 
 
 class _Outstanding(Stream):
@@ -197,7 +279,7 @@ class _Outstanding(Stream):
         yield Page(records, None)
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
-        outstanding = {str(r["invoiceId"]): m.money(r["outstandingAmount"]) for r in page.records}
+        outstanding = m.outstanding_amounts(list(page.records))
         synced = dict(
             conn.execute(
                 sa.select(xid.c.ExternalId, xid.c.LocalId).where(
