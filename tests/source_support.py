@@ -6,12 +6,21 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from connectors.core import Secrets, SourceContext, SourceSettings, TenantReport, sync_tenant
 from connectors.core.secrets import secret_name
-from tests.support import LiveServer, postgres_database, postgres_reachable, require_service, start_server
+from tests.support import (
+    LiveServer,
+    mcp_session,
+    postgres_database,
+    postgres_reachable,
+    require_service,
+    rest_client,
+    start_server,
+)
 from tools.db import create_tenant_engine
 
 
@@ -53,3 +62,16 @@ def serve_tenants(
     )
     stack.callback(server.stop)
     return server
+
+
+async def assert_not_in_source(
+    server: LiveServer, tenant: str, path: str, tool: str, source: str, **params: Any
+) -> None:
+    """The view answers ``not_in_source`` naming ``source`` on both doors, not an empty list."""
+    async with rest_client(server, tenant) as rest:
+        response = await rest.get(path, params=params)
+    assert response.status_code == 404 and response.json()["code"] == "not_in_source"
+    assert source in response.json()["message"]
+    async with mcp_session(server, tenant) as session:
+        result = await session.call_tool(tool, params)
+    assert result.is_error and source in result.content[0].text  # type: ignore[union-attr]

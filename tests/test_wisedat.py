@@ -29,7 +29,13 @@ from connectors.core import (
 from connectors.core.http import SourceClient
 from connectors.core.limiter import SourceRateLimiter
 from connectors.wisedat.auth import RsaLogin
-from tests.source_support import serve_tenants, sync_once, tenant_database, tenant_secrets
+from tests.source_support import (
+    assert_not_in_source,
+    serve_tenants,
+    sync_once,
+    tenant_database,
+    tenant_secrets,
+)
 from tests.support import TODAY, LiveServer, mcp_session, rest_client, walk
 from tests.wisedat_double import WisedatDouble, make_data, serve
 from tools.db import create_tenant_engine
@@ -168,13 +174,7 @@ async def test_warehouse_stock_is_wisedats_stock_per_product_and_place_lots_adde
 
 
 async def test_wisedat_has_no_purchase_side_and_says_so_on_both_doors(synced: Synced) -> None:
-    async with rest_client(synced.server, TENANT) as rest:
-        response = await rest.get("/purchase-orders")
-    assert response.status_code == 404 and response.json()["code"] == "not_in_source"
-    assert "Wisedat" in response.json()["message"]
-    async with mcp_session(synced.server, TENANT) as session:
-        result = await session.call_tool("list_purchase_orders", {})
-    assert result.is_error and "Wisedat" in result.content[0].text  # type: ignore[union-attr]
+    await assert_not_in_source(synced.server, TENANT, "/purchase-orders", "list_purchase_orders", "Wisedat")
 
 
 async def test_the_order_book_holds_wisedats_open_orders_and_leaves_closed_and_cancelled_out(
@@ -200,10 +200,11 @@ async def test_the_order_book_holds_wisedats_open_orders_and_leaves_closed_and_c
 
 
 async def test_open_order_lines_say_wisedat_records_no_deliveries(synced: Synced) -> None:
+    await assert_not_in_source(synced.server, TENANT, "/open-order-lines", "list_open_order_lines", "Wisedat")
     async with rest_client(synced.server, TENANT) as rest:
-        response = await rest.get("/open-order-lines")
-    assert response.status_code == 404 and response.json()["code"] == "not_in_source"
-    assert "Wisedat" in response.json()["message"]
+        profile = (await rest.get("/company-profile")).json()
+    missing = {v["view"]: v["missing"] for v in profile["views"]}["open-order-lines"]
+    assert "delivered quantities" in missing and "movements of goods" in missing
 
 
 def test_a_second_sync_asks_only_for_what_changed_and_writes_the_change(
