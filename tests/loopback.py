@@ -17,6 +17,16 @@ class JsonHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def failed_once(self) -> bool:
+        """Answer the request the double's ``fail_once`` names (a path prefix, query included)
+        with its ``fail_status`` (404 unless set), once: a crash mid-sync. True when it did."""
+        failing = getattr(self.double, "fail_once", None)
+        if not failing or not self.path.startswith(failing):
+            return False
+        self.double.fail_once = None
+        self.send_json(getattr(self.double, "fail_status", 404), {"message": "Not Found (failed once)"})
+        return True
+
     def send_json(self, status: int, body: Any) -> None:
         payload = json.dumps(body).encode()
         self.send_response(status)
