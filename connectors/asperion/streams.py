@@ -7,12 +7,15 @@ cost 44 list requests a run). One page is written per transaction with a cursor 
 next page and when the run started, so a killed run resumes where it stopped; writes are upserts,
 so nothing is doubled.
 
-Because every run sees every object, every run also reconciles (``--full`` changes nothing):
-once a list's last page has committed, the objects no page of this run wrote are gone from the
-list. A document among them is asked for by its detail (``/v1/<list>/{id}``) before it is removed:
-only a 404 removes it (with its lines and payments), so an object that slid between two pages
-while the source deleted another is kept. A debtor, creditor or article that is gone is marked
-inactive (documents still name it).
+An object whose content (a fingerprint of its JSON) is what a run last wrote is only stamped as
+seen, not written again; ``--full`` writes every object (after a change of the mapping).
+
+Because every run sees every object, every run also reconciles: once a list's last page has
+committed, the objects no page of this run listed are gone from the list. A document among them
+is asked for by its detail (``/v1/<list>/{id}``) before it is removed: only a 404 removes it
+(with its lines and payments), so an object that slid between two pages while the source
+deleted another is kept. A debtor, creditor or article that is gone is marked inactive
+(documents still name it).
 
 The outstanding sales and purchase invoices come last, in one transaction each: every synced
 invoice's paid part is its total less what Asperion still lists as outstanding.
@@ -32,7 +35,14 @@ from connectors.asperion import mapping as m
 from connectors.core.errors import MissingScope, SourceNotFound
 from connectors.core.http import SourceClient
 from connectors.core.idmap import IdMap
-from connectors.core.lists import RecordStream, delete_documents, forget_prefixed, write_statuses
+from connectors.core.lists import (
+    RecordStream,
+    delete_documents,
+    fingerprint,
+    forget_prefixed,
+    save_fingerprints,
+    write_statuses,
+)
 from connectors.core.rows import upsert
 from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
@@ -67,9 +77,13 @@ class ListStream(RecordStream):
 
     def __init__(self, api: SourceClient, engine: sa.Engine) -> None:
         super().__init__(api)
-        self.engine = engine
+        self.engine, self.full = engine, False
+
+    def key(self, record: m.Json) -> str:
+        return str(record["id"])
 
     def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        self.full = full
         run = json.loads(cursor) if cursor else {}
         started = str(run.get("started") or utc_now().isoformat())
         try:
@@ -81,7 +95,7 @@ class ListStream(RecordStream):
         yield self.unseen(datetime.fromisoformat(started))
 
     def unseen(self, started: datetime) -> Page:
-        """The last page of a run: the objects no page of it wrote, still there or gone."""
+        """The last page of a run: the objects no page of it listed, still there or gone."""
         with self.engine.connect() as conn:
             stale = sorted(IdMap(conn, SOURCE, utc_now()).stale(self.name, started))
         if not self.confirm:
@@ -95,6 +109,18 @@ class ListStream(RecordStream):
                 continue
             present.append(body["data"] if isinstance(body.get("data"), dict) else body)
         return Page(present, None, deleted=gone)
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        """Write the page's objects that changed since a run last wrote them (all of them with
+        ``--full``); the others are only stamped as seen."""
+        prints = {self.key(r): fingerprint(r) for r in page.records}
+        stored = {} if self.full else ids.fingerprints_of(self.name, prints)
+        changed = [r for r in page.records if stored.get(self.key(r)) != prints[self.key(r)]]
+        ids.touch(self.name, [k for k in prints if stored.get(k) == prints[k]])
+        super().write(conn, ids, Page(changed, page.cursor, deleted=page.deleted))
+        written: dict[str, str | None] = {self.key(r): prints[self.key(r)] for r in changed}
+        # one marked inactive and not forgotten is written again when it is listed again
+        save_fingerprints(conn, ids.source, self.name, written | dict.fromkeys(page.deleted))
 
 
 class Reference(Stream):
@@ -145,6 +171,9 @@ class Articles(ListStream):
 
     name, path = "articles", "/v1/articles"
     confirm = False
+
+    def key(self, record: m.Json) -> str:
+        return str(record["sku"])
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         local = ids.assign(self.name, s.products, [str(r["sku"]) for r in records])

@@ -53,6 +53,22 @@ class IdMap:
         self._stamp(entity, [e for e in wanted if e in ids], fingerprints)
         return ids | new
 
+    def touch(self, entity: str, external: Iterable[str]) -> None:
+        """Stamp ids of ``entity`` written before as seen now, without writing their rows."""
+        self._stamp(entity, sorted(set(external)), {})
+
+    def fingerprints_of(self, entity: str, external: Iterable[str]) -> dict[str, str | None]:
+        """The fingerprints stored with those of ``external`` written before."""
+        wanted = sorted(set(external))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            sa.select(xid.c.ExternalId, xid.c.Fingerprint).where(
+                xid.c.Source == self.source, xid.c.Entity == entity, xid.c.ExternalId.in_(wanted)
+            )
+        )
+        return {external_id: fingerprint for external_id, fingerprint in rows}
+
     def fingerprints(self, entity: str) -> dict[str, str | None]:
         rows = self.conn.execute(
             sa.select(xid.c.ExternalId, xid.c.Fingerprint).where(

@@ -5,6 +5,8 @@ has, our reference statuses, and the removal of synced sales documents.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -59,6 +61,21 @@ class RecordStream(Stream):
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
         """Rows of external ids the source no longer has; a stream without deletions has none."""
+
+
+def fingerprint(record: Any) -> str:
+    """A digest of a source object as it was read: equal digests, nothing to write."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def save_fingerprints(conn: sa.Connection, source: str, entity: str, prints: dict[str, str | None]) -> None:
+    if prints:
+        stmt = sa.update(xid).where(
+            xid.c.Source == source, xid.c.Entity == entity, xid.c.ExternalId == sa.bindparam("e")
+        )
+        conn.execute(
+            stmt.values(Fingerprint=sa.bindparam("fp")), [{"e": e, "fp": fp} for e, fp in prints.items()]
+        )
 
 
 def write_statuses(conn: sa.Connection, statuses: Iterable[Status]) -> None:
