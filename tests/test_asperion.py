@@ -314,3 +314,22 @@ def test_edits_and_deletions_at_asperion_show_after_the_next_sync(tmp_path: Path
     assert purchases == {i["invoiceNumber"] for i in adm.purchase_invoices}
     assert inactive == set()
     assert money(open_total) == sum(adm.outstanding_sales.values())
+
+
+def test_orders_go_when_the_administration_loses_its_sales_order_module(tmp_path: Path) -> None:
+    adm = make_administration("1001", "Bakkerij De Korenschoof", 11, TODAY, sales=5, purchases=2, orders=4)
+    double = AsperionDouble([adm], TODAY)
+    database = f"sqlite:///{tmp_path / 'module.db'}"
+    values = {"refresh_token": double.grant("demo"), "encryption_key": Fernet.generate_key().decode()}
+    with serve(double) as url:
+        sync_once(database, "demo", settings_for(url, "1001"), tenant_secrets("demo", values))
+        with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+            before = conn.execute('SELECT COUNT(*) FROM "Orders" WHERE "InvoiceNumber" IS NULL').fetchone()[0]
+        adm.has_sales_orders = False  # every sales-order request is now refused with 403
+        sync_once(database, "demo", settings_for(url, "1001"), tenant_secrets("demo", values))
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+        after = conn.execute('SELECT COUNT(*) FROM "Orders" WHERE "InvoiceNumber" IS NULL').fetchone()[0]
+        invoices = conn.execute('SELECT COUNT(*) FROM "Orders" WHERE "InvoiceNumber" IS NOT NULL').fetchone()[
+            0
+        ]
+    assert (before, after, invoices) == (len(adm.sales_orders), 0, len(adm.sales_invoices))

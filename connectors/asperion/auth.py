@@ -2,6 +2,9 @@
 rotated on every refresh and stored encrypted (``CredentialStore``) before the new access token
 is used. Every request also names the administration: Asperion's endpoint list writes the header
 ``X-TenantId``, its REST API description ``X-Tenant-Id``; both are sent with the same value.
+The endpoint list leaves OAuth to that description, which is not available offline: the token
+endpoint (``TOKEN_URL``, the ``token_url`` option) and the answer's ``access_token``,
+``refresh_token`` and ``expires_in`` are the OAuth 2.0 standard's (RFC 6749), not Asperion's words.
 """
 
 from __future__ import annotations

@@ -107,6 +107,11 @@ class ListStream(RecordStream):
             except SourceNotFound:
                 gone.append(key)
                 continue
+            except MissingScope:
+                if not self.optional:
+                    raise
+                gone.append(key)  # the module was switched off: its objects are gone with it
+                continue
             present.append(body["data"] if isinstance(body.get("data"), dict) else body)
         return Page(present, None, deleted=gone)
 
