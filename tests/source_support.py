@@ -4,13 +4,21 @@ over the synced databases."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.core import Secrets, SourceContext, SourceSettings, TenantReport, sync_tenant
+from connectors.core import (
+    Secrets,
+    SourceContext,
+    SourceNotFound,
+    SourceSettings,
+    TenantReport,
+    sync_tenant,
+)
 from connectors.core.secrets import secret_name
 from tests.support import (
     LiveServer,
@@ -75,3 +83,24 @@ async def assert_not_in_source(
     async with mcp_session(server, tenant) as session:
         result = await session.call_tool(tool, params)
     assert result.is_error and source in result.content[0].text  # type: ignore[union-attr]
+
+
+def crash_then_resume(sync: Callable[[], object], double: Any, fail: str, log: list[str]) -> list[str]:
+    """Sync with the request ``fail`` answered 404 once, so the run dies there; sync again.
+    Returns the requests of the second run (``log`` is the double's request log)."""
+    double.fail_once = fail
+    with pytest.raises(SourceNotFound):
+        sync()
+    log.clear()
+    sync()
+    return list(log)
+
+
+def query(database: str, sql: str) -> list[Any]:
+    """The rows of ``sql`` (the test's own oracle) in the tenant database."""
+    engine = create_tenant_engine(database)
+    try:
+        with engine.connect() as conn:
+            return list(conn.exec_driver_sql(sql).all())
+    finally:
+        engine.dispose()

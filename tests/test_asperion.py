@@ -18,11 +18,13 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from connectors.core import SourceContext, SourceNotFound, SourceRejected, SourceSettings, sync_tenant
+from connectors.core import SourceRejected, SourceSettings
 from connectors.core.credentials import CredentialStore
 from tests.asperion_double import AsperionDouble, make_administration, serve
 from tests.source_support import (
     assert_not_in_source,
+    crash_then_resume,
+    query,
     serve_tenants,
     sync_once,
     tenant_database,
@@ -163,24 +165,20 @@ def test_a_sync_that_dies_mid_list_resumes_at_the_lost_page_and_doubles_nothing(
     double = AsperionDouble([adm], TODAY)
     database = f"sqlite:///{tmp_path / 'crash.db'}"
     values = {"refresh_token": double.grant("demo"), "encryption_key": Fernet.generate_key().decode()}
-    secrets = tenant_secrets("demo", values)
-    engine = create_tenant_engine(database)
+    lost = "/v1/salesinvoiceswithlines?page=2&pageSize=100"
     with serve(double) as url:
-        context = SourceContext("demo", settings_for(url, "1001"), secrets, engine)
-        double.fail_once = "/v1/salesinvoiceswithlines?page=2&pageSize=100"
-        with pytest.raises(SourceNotFound):
-            sync_tenant(context)
-        double.listed.clear()
-        sync_tenant(context)
-    assert [p for p in double.listed if p.startswith("/v1/salesinvoiceswithlines")] == [
-        "/v1/salesinvoiceswithlines?page=2&pageSize=100"
-    ]
-    with engine.connect() as conn:
-        numbers = conn.exec_driver_sql('SELECT "InvoiceNumber" FROM "Orders"').scalars().all()
-        open_total = conn.exec_driver_sql(
-            'SELECT SUM(o."TotalIncVat") - (SELECT SUM("Amount") FROM "Payment") FROM "Orders" o'
-        ).scalar_one()
-    engine.dispose()
+        settings = settings_for(url, "1001")
+        second = crash_then_resume(
+            lambda: sync_once(database, "demo", settings, tenant_secrets("demo", values)),
+            double,
+            lost,
+            double.listed,
+        )
+    assert [p for p in second if p.startswith("/v1/salesinvoiceswithlines")] == [lost]
+    numbers = [r[0] for r in query(database, 'SELECT "InvoiceNumber" FROM "Orders"')]
+    [(open_total,)] = query(
+        database, 'SELECT SUM(o."TotalIncVat") - (SELECT SUM("Amount") FROM "Payment") FROM "Orders" o'
+    )
     assert sorted(numbers) == sorted(int(i["invoiceNumber"]) for i in adm.sales_invoices)
     assert money(open_total) == sum(adm.outstanding_sales.values())
 
