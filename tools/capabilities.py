@@ -45,8 +45,7 @@ LACKING_ARGUMENTS: Mapping[str, Mapping[tuple[str, str, str], str]] = {
     "asperion": {
         ("summary", "measure", "purchases"): "purchase orders (only purchase invoices)",
         ("summary", "measure", "orderIntake"): (
-            "which sales invoice bills which sales order (order intake would count an invoiced order "
-            "twice)"
+            "which sales invoice bills which sales order (order intake would count an invoiced order twice)"
         ),
     },
 }
