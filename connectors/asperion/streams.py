@@ -32,14 +32,16 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from connectors.asperion import mapping as m
-from connectors.core.errors import MissingScope, SourceNotFound
+from connectors.core.errors import MissingScope
 from connectors.core.http import SourceClient
 from connectors.core.idmap import IdMap
 from connectors.core.lists import (
     RecordStream,
-    delete_documents,
     fingerprint,
-    forget_prefixed,
+    mark_companies_inactive,
+    mark_products_inactive,
+    reconcile,
+    remove_documents,
     save_fingerprints,
     write_statuses,
 )
@@ -96,24 +98,20 @@ class ListStream(RecordStream):
 
     def unseen(self, started: datetime) -> Page:
         """The last page of a run: the objects no page of it listed, still there or gone."""
-        with self.engine.connect() as conn:
-            stale = sorted(IdMap(conn, SOURCE, utc_now()).stale(self.name, started))
-        if not self.confirm:
-            return Page([], None, deleted=stale)
-        present, gone = [], []
-        for key in stale:
-            try:
-                body = self.api.get_json(f"{self.path}/{key}")
-            except SourceNotFound:
-                gone.append(key)
-                continue
-            except MissingScope:
-                if not self.optional:
-                    raise
-                gone.append(key)  # the module was switched off: its objects are gone with it
-                continue
-            present.append(body["data"] if isinstance(body.get("data"), dict) else body)
-        return Page(present, None, deleted=gone)
+        detail = self.detail if self.confirm else None
+        return reconcile(self.engine, SOURCE, self.name, started, detail)
+
+    def detail(self, key: str) -> m.Json | None:
+        """The object ``key`` (``SourceNotFound`` when Asperion has none); ``None`` when the
+        administration lost the module: its objects are gone with it."""
+        try:
+            body = self.api.get_json(f"{self.path}/{key}")
+        except MissingScope:
+            if not self.optional:
+                raise
+            return None
+        found: m.Json = body["data"] if isinstance(body.get("data"), dict) else body
+        return found
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
         """Write the page's objects that changed since a run last wrote them (all of them with
@@ -158,9 +156,7 @@ class _Parties(ListStream):
         upsert(conn, s.companies, rows)
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            companies = s.companies
-            conn.execute(sa.update(companies).where(companies.c.Id.in_(gone.values())).values(Inactive=True))
+        mark_companies_inactive(conn, gone)
 
 
 class Debtors(_Parties):
@@ -185,10 +181,7 @@ class Articles(ListStream):
         upsert(conn, s.products, [m.article_product(r, local[str(r["sku"])]) for r in records])
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            conn.execute(
-                sa.update(s.products).where(s.products.c.Id.in_(gone.values())).values(IsActive=False)
-            )
+        mark_products_inactive(conn, gone)
 
 
 def _parties(
@@ -239,13 +232,7 @@ class _SalesDocuments(ListStream):
         conn.execute(stale)
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if not gone:
-            return
-        delete_documents(conn, list(gone.values()))
-        forget_prefixed(conn, ids.source, self.lines_entity, [f"{key}/" for key in gone])
-        if self.paid_entity:
-            ids.forget(self.paid_entity, gone)
-        ids.forget(self.name, gone)
+        remove_documents(conn, ids, self.name, gone, lines=self.lines_entity, payments=self.paid_entity)
 
 
 class SalesInvoices(_SalesDocuments):

@@ -1,20 +1,30 @@
 """What the connectors over paged JSON lists (Wisedat, Asperion) share: the source object that
 owns the client, a stream that writes a page's records and removes what the source no longer
-has, our reference statuses, and the removal of synced sales documents.
+has, our reference statuses, and the reconciliation of a run that listed everything.
+
+Neither source has a feed of deletions, so a run that listed every object of a list
+(``reconcile``) takes the objects no page of it stamped as candidates: each is asked for by its
+detail, and only one the source answers 404 for is gone; one still there (it slid between two
+pages while the source deleted another) is written again. Gone documents are removed with their
+lines and payments (``remove_documents``); gone parties and products are marked inactive, not
+removed, since documents still name them, and a later listing of one writes it active again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from connectors.core.errors import SourceNotFound
 from connectors.core.http import SourceClient
 from connectors.core.idmap import IdMap
 from connectors.core.rows import upsert
+from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
 from tools import schema as s
 from tools.reference import STATUS_TYPES, Status
@@ -99,6 +109,81 @@ def write_statuses(conn: sa.Connection, statuses: Iterable[Status]) -> None:
     upsert(conn, s.order_statuses, rows)
 
 
+def reconcile(
+    engine: sa.Engine,
+    source: str,
+    entity: str,
+    began: datetime,
+    detail: Callable[[str], Any] | None,
+    cursor: str | None = None,
+) -> Page:
+    """The last page of a run that listed every object of ``entity`` since ``began``: the objects
+    no page of it wrote or stamped. With ``detail`` (the object by its external id; ``None`` or
+    ``SourceNotFound`` when the source has no such object) each is asked for: the ones still there
+    are the page's records, written again, the others its ``deleted``. Without, all are deleted.
+
+    Nothing is written before the page commits, so a run killed while asking starts the asking
+    over: nothing is lost or doubled."""
+    with engine.connect() as conn:
+        stale = sorted(IdMap(conn, source, utc_now()).stale(entity, began))
+    if detail is None:
+        return Page([], cursor, deleted=stale)
+    present, gone = [], []
+    for key in stale:
+        try:
+            found = detail(key)
+        except SourceNotFound:
+            found = None
+        if found is None:
+            gone.append(key)
+        else:
+            present.append(found)
+    return Page(present, cursor, deleted=gone)
+
+
+def mark_companies_inactive(conn: sa.Connection, gone: dict[str, int]) -> None:
+    """Customers or suppliers the source no longer has (documents still name them)."""
+    if gone:
+        conn.execute(sa.update(s.companies).where(s.companies.c.Id.in_(gone.values())).values(Inactive=True))
+
+
+def mark_products_inactive(conn: sa.Connection, gone: dict[str, int]) -> None:
+    """Products the source no longer has (document lines still name them)."""
+    if gone:
+        conn.execute(sa.update(s.products).where(s.products.c.Id.in_(gone.values())).values(IsActive=False))
+
+
+def remove_documents(
+    conn: sa.Connection,
+    ids: IdMap,
+    entity: str,
+    gone: dict[str, int],
+    *,
+    lines: str,
+    payments: str | None = None,
+) -> None:
+    """Remove the sales documents ``gone`` (external id: our id) of ``entity`` with their lines and
+    payments, and forget their ids and those of their lines (entity ``lines``) and payment rows
+    (entity ``payments``), so that nothing of them is left to reconcile."""
+    if not gone:
+        return
+    doc_ids = list(gone.values())
+    items = sa.select(s.order_items.c.Id).where(s.order_items.c.OrderId.in_(doc_ids))
+    forget_local(conn, ids.source, lines, items)
+    if payments:
+        paid = sa.select(s.payments.c.Id).where(s.payments.c.OrderId.in_(doc_ids))
+        forget_local(conn, ids.source, payments, paid)
+    delete_documents(conn, doc_ids)
+    ids.forget(entity, gone)
+
+
+def forget_local(conn: sa.Connection, source: str, entity: str, local: sa.Select[Any]) -> None:
+    """Forget the external ids of ``entity`` whose rows are among ``local`` (a select of our ids)."""
+    conn.execute(
+        sa.delete(xid).where(xid.c.Source == source, xid.c.Entity == entity, xid.c.LocalId.in_(local))
+    )
+
+
 def delete_documents(conn: sa.Connection, doc_ids: Sequence[int]) -> None:
     """Sales documents (orders, invoices) the source no longer has, with their lines and payments."""
     if not doc_ids:
@@ -114,16 +199,3 @@ def delete_documents(conn: sa.Connection, doc_ids: Sequence[int]) -> None:
         sa.update(s.orders).where(s.orders.c.CreditOfOrderId.in_(doc_ids)).values(CreditOfOrderId=None)
     )
     conn.execute(sa.delete(s.orders).where(s.orders.c.Id.in_(doc_ids)))
-
-
-def forget_prefixed(conn: sa.Connection, source: str, entity: str, prefixes: Iterable[str]) -> None:
-    """Forget the external ids of ``entity`` that start with one of ``prefixes`` (a document's
-    lines, keyed ``<document>/<line>``)."""
-    for prefix in prefixes:
-        conn.execute(
-            sa.delete(xid).where(
-                xid.c.Source == source,
-                xid.c.Entity == entity,
-                xid.c.ExternalId.startswith(prefix, autoescape=True),
-            )
-        )
