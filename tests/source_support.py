@@ -15,6 +15,7 @@ from connectors.core import (
     Secrets,
     SourceContext,
     SourceNotFound,
+    SourceRejected,
     SourceSettings,
     TenantReport,
     sync_tenant,
@@ -85,11 +86,14 @@ async def assert_not_in_source(
     assert result.is_error and source in result.content[0].text  # type: ignore[union-attr]
 
 
-def crash_then_resume(sync: Callable[[], object], double: Any, fail: str, log: list[str]) -> list[str]:
-    """Sync with the request ``fail`` answered 404 once, so the run dies there; sync again.
-    Returns the requests of the second run (``log`` is the double's request log)."""
-    double.fail_once = fail
-    with pytest.raises(SourceNotFound):
+def crash_then_resume(
+    sync: Callable[[], object], double: Any, fail: str, log: list[str], *, status: int = 404
+) -> list[str]:
+    """Sync with the request ``fail`` answered ``status`` once (404, or 400 where a 404 would mean
+    "deleted"), so the run dies there; sync again. Returns the requests of the second run
+    (``log`` is the double's request log)."""
+    double.fail_once, double.fail_status = fail, status
+    with pytest.raises(SourceNotFound if status == 404 else SourceRejected):
         sync()
     log.clear()
     sync()

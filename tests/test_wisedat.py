@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from connectors.core import (
@@ -158,20 +159,27 @@ def test_suppliers_are_read_under_the_list_key_wisedats_description_shows(synced
 
 
 async def test_warehouse_stock_is_wisedats_stock_per_product_and_place_lots_added_up(synced: Synced) -> None:
-    data = synced.double.data
+    async with rest_client(synced.server, TENANT) as rest:
+        rows = await walk(rest, "/warehouse-stock", pageSize=200)
+    assert stock_of(rows) == wisedat_stock(synced.double.data)
+
+
+def wisedat_stock(data: Any) -> dict[tuple[str, str, str], Decimal]:
+    """The stock per product, warehouse and location of the double's products, lots added up."""
     warehouses = {w["id"]: w["description"] for w in data.warehouses}
     expected: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for product in data.products:
         for entry in product["stocks"]:
             place = (product["name"], warehouses[entry["id_warehouse"]], str(entry["id_location"]))
             expected[place] += Decimal(str(entry["current_stock"]))
-    async with rest_client(synced.server, TENANT) as rest:
-        rows = await walk(rest, "/warehouse-stock", pageSize=200)
-    got = {
+    return expected
+
+
+def stock_of(rows: list[dict[str, Any]]) -> dict[tuple[str, str, str], Decimal]:
+    return {
         (r["productNumber"], r["warehouseName"], r["locationName"]): Decimal(str(r["qtyInStock"]))
         for r in rows
     }
-    assert got == expected
 
 
 async def test_wisedat_has_no_purchase_side_and_says_so_on_both_doors(synced: Synced) -> None:
@@ -325,3 +333,254 @@ def test_the_sync_command_syncs_a_wisedat_tenant_configured_as_the_readme_says(t
     engine.dispose()
     assert count == len(double.data.invoices)
     assert orders == len(double.data.orders)
+
+
+# -- deletions: what an incremental run can prove, and what --full reconciles -------------------
+
+
+@dataclass
+class Reconciled:
+    double: WisedatDouble
+    server: LiveServer
+    database: str
+    gone: dict[str, Any]  # the objects deleted at Wisedat, by what they are
+    incremental: dict[str, Any]  # the tenant database after the incremental run that followed
+    incremental_requests: list[str]
+    resumed: list[str]  # the requests of the --full run that resumed the crashed one
+
+
+def delete_at_wisedat(url: str, double: WisedatDouble, path: str, object_id: str) -> None:
+    """``DELETE <path>?id=`` at the double, as a Wisedat user would delete it."""
+    token = RsaLogin(url, double.api_key, double.user, double.password).fetch_token().access_token
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    httpx.delete(f"{url}{path}", params={"id": object_id}, headers=headers).raise_for_status()
+
+
+def held(database: str, gone: dict[str, Any]) -> dict[str, Any]:
+    """What the tenant database holds of the deleted objects (the test's own SQL)."""
+    invoice, order, closed = gone["invoice"], gone["order"], gone["closed order"]
+    payment_invoice = gone["payment"]["associated_documents"][0]["id"]
+    numbers = {i: int(i[2:]) for i in (invoice["id"], payment_invoice)}  # FT00042: invoice 42
+    return {
+        "invoice": query(
+            database,
+            'SELECT COUNT(*) FROM "Orders" o JOIN "OrderItem" i ON i."OrderId" = o."Id" '
+            f'WHERE o."InvoiceNumber" = {numbers[invoice["id"]]}',
+        )[0][0],
+        "invoice payments": query(
+            database,
+            'SELECT COUNT(*) FROM "Payment" p JOIN "Orders" o ON o."Id" = p."OrderId" '
+            f'WHERE o."InvoiceNumber" = {numbers[invoice["id"]]}',
+        )[0][0],
+        "payment": query(
+            database,
+            'SELECT COUNT(*) FROM "Payment" p JOIN "Orders" o ON o."Id" = p."OrderId" '
+            f'WHERE o."InvoiceNumber" = {numbers[payment_invoice]}',
+        )[0][0],
+        "order": query(
+            database, f'SELECT COUNT(*) FROM "Orders" WHERE "Name" = \'{order["your_reference"]}\''
+        )[0][0],
+        "closed order status": query(
+            database, f'SELECT "OrderStatusId" FROM "Orders" WHERE "Name" = \'{closed["your_reference"]}\''
+        )[0][0],
+        "customer inactive": bool(
+            query(
+                database, f'SELECT "Inactive" FROM "Company" WHERE "Name" = \'{gone["customer"]["name"]}\''
+            )[0][0]
+        ),
+        "product active": bool(
+            query(
+                database,
+                f'SELECT "IsActive" FROM "Product" WHERE "ProductNumber" = \'{gone["product"]["name"]}\'',
+            )[0][0]
+        ),
+    }
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def reconciled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Reconciled]:
+    """A synced tenant whose Wisedat then deletes an invoice with a payment, a payment, an open
+    order, a closed order (cancelled, as Wisedat does), a customer and a product; an incremental
+    run, then a --full run that dies asking for the deleted invoice and is run again."""
+    with ExitStack() as stack:
+        database = tenant_database(request.param, stack, tmp_path_factory, "wisedel")
+        double = WisedatDouble(make_data())
+        data = double.data
+        url = stack.enter_context(serve(double))
+        sync(database, url, double)
+        paid = [p["associated_documents"][0]["id"] for p in data.payments]
+        gone = {
+            "invoice": next(i for i in data.invoices if i["id"] == paid[2]),
+            "payment": data.payments[5],
+            "order": next(o for o in data.orders if not (o["closed"] or o["canceled"])),
+            "closed order": next(o for o in data.orders if o["closed"] and not o["canceled"]),
+            "customer": data.customers[4],
+            "product": data.products[-1],
+        }
+        for what, path in [
+            ("invoice", "/salesinvoices"),
+            ("payment", "/payments"),
+            ("order", "/orders"),
+            ("closed order", "/orders"),
+            ("customer", "/customers"),
+            ("product", "/product"),
+        ]:
+            delete_at_wisedat(url, double, path, str(gone[what]["id"]))
+        double.requests.clear()
+        sync(database, url, double)
+        incremental, incremental_requests = held(database, gone), list(double.requests)
+        double.unlisted = {live_of(data)[-1]["id"]}  # there, but missed by the --full run's pages
+        resumed = crash_then_resume(
+            lambda: sync(database, url, double, full=True),
+            double,
+            f"/salesinvoices?id={gone['invoice']['id']}",
+            double.requests,
+            status=400,
+        )
+        double.unlisted = set()
+        server = serve_tenants(
+            stack, tmp_path_factory, {TENANT: database}, {TENANT: settings_for(url, double)}, "EUR"
+        )
+        yield Reconciled(double, server, database, gone, incremental, incremental_requests, resumed)
+
+
+def live_of(data: Any) -> list[dict[str, Any]]:
+    return [i for i in data.invoices if not i["canceled"]]
+
+
+def test_an_incremental_run_removes_only_what_wisedat_says_is_cancelled(reconciled: Reconciled) -> None:
+    """modified_since lists no deleted object: the run keeps what it cannot prove gone and asks
+    for no detail it did not list; the closed order Wisedat cancelled is cancelled."""
+    assert reconciled.incremental == {
+        "invoice": len([i for i in reconciled.gone["invoice"]["items"] if i["type"] in (1, 2)]),
+        "invoice payments": 1,
+        "payment": 1,
+        "order": 1,
+        "closed order status": 14,  # cancelled
+        "customer inactive": False,
+        "product active": True,
+    }
+    details = [r for r in reconciled.incremental_requests if "?id=" in r]
+    assert details == [f"/orders?id={reconciled.gone['closed order']['id']}"]
+
+
+def test_after_full_the_deleted_are_gone_and_the_rest_is_whole(reconciled: Reconciled) -> None:
+    assert held(reconciled.database, reconciled.gone) == {
+        "invoice": 0,
+        "invoice payments": 0,
+        "payment": 0,  # the only payment of its invoice was deleted
+        "order": 0,
+        "closed order status": 14,
+        "customer inactive": True,
+        "product active": False,
+    }
+    data = reconciled.double.data
+    lines = query(
+        reconciled.database,
+        'SELECT o."InvoiceNumber", o."Name", COUNT(i."Id") FROM "Orders" o '
+        'JOIN "OrderItem" i ON i."OrderId" = o."Id" GROUP BY o."InvoiceNumber", o."Name"',
+    )
+
+    def charged(doc: dict[str, Any]) -> int:
+        return len([i for i in doc["items"] if i["type"] in (1, 2)])
+
+    expected = {(i["document_number"], None): charged(i) for i in data.invoices}
+    expected |= {(None, o["your_reference"]): charged(o) for o in data.orders}
+    assert {(n, name if n is None else None): c for n, name, c in lines} == expected
+    payments = query(
+        reconciled.database,
+        'SELECT o."InvoiceNumber", p."Amount" FROM "Payment" p JOIN "Orders" o ON o."Id" = p."OrderId"',
+    )
+    invoices = {i["id"] for i in data.invoices}  # a payment of the deleted invoice settles nothing
+    assert sorted((n, money(a)) for n, a in payments) == sorted(
+        (int(d["id"][2:]), money(d["received_value"]))
+        for p in data.payments
+        for d in p["associated_documents"]
+        if d["id"] in invoices
+    )
+
+
+async def test_after_full_both_doors_list_the_invoices_and_orders_wisedat_has(reconciled: Reconciled) -> None:
+    data = reconciled.double.data
+    async with rest_client(reconciled.server, TENANT) as rest:
+        invoices = await walk(rest, "/sales-invoices", pageSize=100)
+        orders = await walk(rest, "/sales-orders", statusKind="any", pageSize=100)
+        first_invoices = (await rest.get("/sales-invoices", params={"pageSize": 100})).json()
+        first_orders = (await rest.get("/sales-orders", params={"statusKind": "any", "pageSize": 100})).json()
+    assert {r["invoiceNumber"]: money(r["totalIncVat"]) for r in invoices} == {
+        i["document_number"]: money(i["total"]) for i in live_of(data)
+    }
+    assert {r["name"] for r in orders if r["name"]} == {o["your_reference"] for o in data.orders}
+    async with mcp_session(reconciled.server, TENANT) as session:
+        mcp_invoices = await session.call_tool("list_sales_invoices", {"pageSize": 100})
+        mcp_orders = await session.call_tool("list_sales_orders", {"statusKind": "any", "pageSize": 100})
+    assert json.loads(mcp_invoices.content[0].text) == first_invoices  # type: ignore[union-attr]
+    assert json.loads(mcp_orders.content[0].text) == first_orders  # type: ignore[union-attr]
+
+
+async def test_after_full_a_deleted_customer_is_inactive_on_both_doors(reconciled: Reconciled) -> None:
+    data, gone = reconciled.double.data, reconciled.gone["customer"]
+    async with rest_client(reconciled.server, TENANT) as rest:
+        active = await walk(rest, "/customers", pageSize=100)
+        every = await walk(rest, "/customers", inactive="true", pageSize=100)
+        first = (await rest.get("/customers", params={"pageSize": 100})).json()
+    assert sorted(r["name"] for r in active) == sorted(c["name"] for c in data.customers if c["active"])
+    assert {r["name"]: r["inactive"] for r in every} == {
+        c["name"]: not c["active"] for c in data.customers
+    } | {gone["name"]: True}
+    async with mcp_session(reconciled.server, TENANT) as session:
+        result = await session.call_tool("list_customers", {"pageSize": 100})
+    assert json.loads(result.content[0].text) == first  # type: ignore[union-attr]
+
+
+def test_a_full_run_that_dies_while_reconciling_resumes_with_the_asking(reconciled: Reconciled) -> None:
+    """The run that resumed did not list sales invoices again: their listing had committed."""
+    asked = [r for r in reconciled.resumed if r.startswith("/salesinvoices?")]
+    slid = live_of(reconciled.double.data)[-1]["id"]
+    assert sorted(asked) == sorted(
+        [f"/salesinvoices?id={reconciled.gone['invoice']['id']}", f"/salesinvoices?id={slid}"]
+    )
+
+
+async def test_after_full_a_deleted_product_is_inactive_and_holds_no_stock(reconciled: Reconciled) -> None:
+    data, gone = reconciled.double.data, reconciled.gone["product"]
+    async with rest_client(reconciled.server, TENANT) as rest:
+        found = (await rest.get("/products/find", params={"q": gone["name"]})).json()
+        stock = await walk(rest, "/warehouse-stock", pageSize=200)
+    assert [(p["productNumber"], p["isActive"]) for p in found] == [(gone["name"], False)]
+    assert stock_of(stock) == wisedat_stock(data) and gone["stocks"]  # it had stock before
+
+
+def test_a_full_run_costs_a_first_runs_requests_and_one_more_per_object_gone(tmp_path: Path) -> None:
+    """An incremental run asks each list once; --full lists everything and fetches every document
+    as the first run did, and asks once for each object it did not see. A customer deleted and
+    created again (so modified) is active again after an incremental run."""
+    double = WisedatDouble(make_data(invoices=30, orders=10))
+    data = double.data
+    database = f"sqlite:///{tmp_path / 'cost.db'}"
+    with serve(double) as url:
+        first = sync(database, url, double)
+        double.requests.clear()
+        incremental = sync(database, url, double)
+        lists = [r for r in double.requests if not r.startswith(("/status", "/authentication/login"))]
+        customer, product, invoice = data.customers[2], data.products[0], data.invoices[4]
+        for path, object_id in [
+            ("/customers", customer["id"]),
+            ("/product", product["id"]),
+            ("/salesinvoices", invoice["id"]),
+        ]:
+            delete_at_wisedat(url, double, path, str(object_id))
+        full = sync(database, url, double, full=True)
+        inactive = query(database, 'SELECT "Name" FROM "Company" WHERE "Inactive"')
+        data.customers.append(customer)
+        double.touch(customer, datetime.now(UTC))
+        sync(database, url, double)
+    assert incremental.requests == len(lists) == len(set(lists))  # every list once
+    assert not [r for r in lists if "id=" in r]  # and no detail
+    assert full.requests == first.requests + 2  # the invoice's detail became its confirmation
+    wisedat_inactive = {c["name"] for c in data.customers if not c["active"]}
+    assert {r[0] for r in inactive} == wisedat_inactive | {customer["name"]}
+    now_inactive = query(database, 'SELECT "Name" FROM "Company" WHERE "Inactive"')
+    assert {r[0] for r in now_inactive} == wisedat_inactive

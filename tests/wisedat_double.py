@@ -6,6 +6,12 @@ description (``GET /status``, ``POST /authentication/login``, paged lists with `
 ``WDAPI`` header with the private half and checks the three fields (API key, user, password).
 Tokens are JWTs whose ``exp`` the double enforces (401 "Invalid/Inexistent/Expired token").
 Data is made deterministically from a seed; ``modified`` stamps drive ``modified_since``.
+
+``delete`` (and ``DELETE <list>?id=``) does what the description says: an order, invoice or
+payment that is not closed is deleted, a closed one is cancelled (and so modified); a customer,
+supplier or product is deleted. A deleted object is in no list and its detail answers 404; there
+is no feed of deletions. ``unlisted`` ids are left out of lists though still there (an object that
+slid between two pages while another was deleted).
 """
 
 from __future__ import annotations
@@ -226,6 +232,8 @@ class WisedatDouble:
         self.logins = 0
         self.requests: list[str] = []
         self.fail_once: str | None = None  # a request path prefix failed once (tests/loopback.py)
+        self.fail_status = 404
+        self.unlisted: set[str] = set()
         self.lock = threading.Lock()
 
     def public_pem(self) -> str:
@@ -237,6 +245,33 @@ class WisedatDouble:
 
     def touch(self, obj: Json, moment: datetime) -> None:
         obj["_modified"] = moment
+
+    def kinds(self) -> dict[str, tuple[str, list[Json]]]:
+        """Each list's path: its key in the answer and its objects."""
+        return {
+            "/customers": ("customers", self.data.customers),
+            "/suppliers": ("salesmen", self.data.suppliers),  # the key Wisedat's description shows
+            "/products": ("products", self.data.products),
+            "/salesinvoices": ("sales_invoice", self.data.invoices),
+            "/orders": ("orders", self.data.orders),
+            "/payments": ("payments", self.data.payments),
+        }
+
+    def delete(self, path: str, object_id: str) -> tuple[int, Json]:
+        """``DELETE <path>?id=`` as described: a closed document is cancelled, any other object deleted."""
+        path = {"/product": "/products"}.get(path, path)  # the description deletes at /product
+        if path not in self.kinds():
+            return 404, {"message": "Not Found"}
+        objects = self.kinds()[path][1]
+        found = next((o for o in objects if str(o["id"]) == str(object_id)), None)
+        if found is None:
+            return 404, {"message": "Not Found"}
+        if path in ("/salesinvoices", "/orders", "/payments") and found.get("closed"):
+            found["canceled"] = True
+            self.touch(found, datetime.now(UTC))
+        else:
+            objects.remove(found)
+        return 200, {}
 
     def login(self, header: str | None) -> tuple[int, Json]:
         if not header or not header.startswith("WDAPI "):
@@ -268,14 +303,7 @@ class WisedatDouble:
         return expires is not None and expires > time.time()
 
     def listing(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
-        kinds = {
-            "/customers": ("customers", self.data.customers),
-            "/suppliers": ("salesmen", self.data.suppliers),  # the key Wisedat's description shows
-            "/products": ("products", self.data.products),
-            "/salesinvoices": ("sales_invoice", self.data.invoices),
-            "/orders": ("orders", self.data.orders),
-            "/payments": ("payments", self.data.payments),
-        }
+        kinds = self.kinds()
         if path == "/warehouses":
             return 200, self.data.warehouses
         if path == "/company":
@@ -292,7 +320,7 @@ class WisedatDouble:
         if "id" in query:
             found = [o for o in objects if str(o["id"]) == query["id"]]
             return (200, _public(found[0])) if found else (404, {"message": "Not Found"})
-        chosen = list(objects)
+        chosen = [o for o in objects if str(o["id"]) not in self.unlisted]
         if path in ("/customers", "/suppliers", "/products") and query.get("show_inactive") != "true":
             chosen = [o for o in chosen if o.get("active", True)]
         if path == "/payments" and "entity_type" in query:
@@ -347,6 +375,14 @@ class _Handler(JsonHandler):
         if not self.double.authorized(header):
             return self.send_json(401, {"message": "Invalid/Inexistent/Expired token"})
         self.send_json(*self.double.listing(url.path, query))
+
+    def do_DELETE(self) -> None:
+        url = urlparse(self.path)
+        self.double.requests.append(self.path)
+        if not self.double.authorized(self.headers.get("Authorization")):
+            return self.send_json(401, {"message": "Invalid/Inexistent/Expired token"})
+        object_id = parse_qs(url.query).get("id", [""])[0]
+        self.send_json(*self.double.delete(url.path, object_id))
 
     def do_POST(self) -> None:
         self.double.requests.append(self.path)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
 from connectors.core.errors import ConfigurationError
 from connectors.core.http import SourceClient
 from connectors.core.limiter import SourceRateLimiter
@@ -29,17 +31,22 @@ RATE_LIMIT = "10/second"  # an on-premises server: be gentle
 class WisedatSource(ClientSource):
     name = st.SOURCE
 
+    def __init__(self, api: SourceClient, engine: sa.Engine) -> None:
+        super().__init__(api)
+        self.engine = engine
+
     def streams(self) -> Sequence[Stream]:
+        api, engine = self.api, self.engine
         return [
-            st.Reference(self.api),
-            st.Customers(self.api),
-            st.Suppliers(self.api),
-            st.Warehouses(self.api),
-            st.Products(self.api),
-            st.ProductStock(self.api),
-            st.SalesInvoices(self.api),
-            st.Orders(self.api),
-            st.Payments(self.api),
+            st.Reference(api),
+            st.Customers(api, engine),
+            st.Suppliers(api, engine),
+            st.Warehouses(api),
+            st.Products(api, engine),
+            st.ProductStock(api, engine),
+            st.SalesInvoices(api, engine),
+            st.Orders(api, engine),
+            st.Payments(api, engine),
         ]
 
 
@@ -56,4 +63,4 @@ def build_source(context: SourceContext) -> WisedatSource:
     )
     limiter = SourceRateLimiter(config.rate_limit or RATE_LIMIT, context.rate_limit_storage)
     api = SourceClient(config.base_url, source=st.SOURCE, tenant=context.tenant, limiter=limiter, auth=auth)
-    return WisedatSource(api)
+    return WisedatSource(api, context.engine)

@@ -6,26 +6,46 @@ overlap, writes are upserts so an object seen twice is written once), one page p
 with a cursor that records the next page, so a killed run resumes at the page it lost. Sales
 invoices, orders and payments carry their lines and settled invoices only in the detail (``?id=``), so
 each listed one is fetched. Parties and products are listed with ``show_inactive``.
+
+Wisedat has no feed of deletions, and ``modified_since`` lists only objects that still exist. What
+a run can prove it removes: a document Wisedat cancels (deleting a closed one cancels it, and the
+list shows it ``canceled``), a listed document whose detail answers 404 (deleted in between), a
+payment's settled invoice its detail no longer names. Anything else deleted in Wisedat is
+noticed only by a run that lists everything (the first, and ``--full``): once a list's last page
+has committed, the objects no page of the run listed are asked for by their detail
+(``connectors.core.lists.reconcile``); only a 404 removes a document (with its lines and
+payments) or marks a customer, supplier or product inactive. The cursor records that the
+listing is done, so a run killed while asking resumes with the asking, not the listing.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
+from connectors.core.errors import SourceNotFound
 from connectors.core.http import SourceClient
 from connectors.core.idmap import IdMap
-from connectors.core.lists import RecordStream, write_statuses
+from connectors.core.lists import (
+    RecordStream,
+    forget_local,
+    mark_companies_inactive,
+    mark_products_inactive,
+    reconcile,
+    remove_documents,
+    write_statuses,
+)
 from connectors.core.rows import upsert
 from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
 from connectors.wisedat import mapping as m
 from tools import schema as s
+from tools.source_schema import external_ids as xid
 
 SOURCE = "wisedat"
 OVERLAP = timedelta(minutes=5)
@@ -42,38 +62,67 @@ class ListStream(RecordStream):
     detailed: ClassVar[bool] = False
     params: ClassVar[dict[str, Any]] = {}
     since_param: ClassVar[str] = "modified_since"
+    reconciles: ClassVar[bool] = True  # a run that lists everything looks for what it did not see
 
-    def __init__(self, api: SourceClient, limit: int = LIMIT) -> None:
+    def __init__(self, api: SourceClient, engine: sa.Engine, limit: int = LIMIT) -> None:
         super().__init__(api)
-        self.limit = limit
+        self.engine, self.limit = engine, limit
 
     def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
         state = json.loads(cursor) if cursor else {}
         run = state.get("run")
         if run is None or (full and not run.get("full")):
             since = None if full else state.get("since")
-            started = (utc_now() - OVERLAP).isoformat()
-            run = {"since": since, "started": started, "page": 1, "full": since is None}
+            now = utc_now()
+            # ``started`` (less the overlap) is the next run's modified_since; ``began`` (our
+            # clock, exact) divides what this run stamped from what it did not see
+            run = {"since": since, "started": (now - OVERLAP).isoformat(), "began": now.isoformat()}
+            run |= {"page": 1, "full": since is None}
+        reconciling = bool(run["full"]) and self.reconciles
+        finished = json.dumps({"since": run["started"]})
         page_no = int(run["page"])
-        while True:
+        while not run.get("listed"):
             params = {"limit": self.limit, "page": page_no, **self.params}
             if run["since"]:
                 params[self.since_param] = modified_since(run["since"])
             body = self.api.get_json(self.path, params)
             items: list[m.Json] = next((body[key] for key in self.keys if body.get(key)), [])
-            records = (
-                [self.api.get_json(self.path, {"id": item["id"]}) for item in items]
-                if self.detailed
-                else items
-            )
+            records, gone = self.details(items) if self.detailed else (items, [])
             pagination = body.get("pagination") or {}
             last = page_no >= int(pagination.get("number_pages") or 0)
-            run["page"] = page_no + 1
-            after = {"since": run["started"]} if last else {"since": state.get("since"), "run": run}
-            yield Page(records, json.dumps(after, sort_keys=True), total=pagination.get("number_items"))
-            if last:
-                return
+            run["page"], run["listed"] = page_no + 1, last
+            after = (
+                finished
+                if last and not reconciling
+                else json.dumps({"since": state.get("since"), "run": run})
+            )
+            yield Page(records, after, total=pagination.get("number_items"), deleted=gone)
             page_no += 1
+        if reconciling:
+            yield self.unseen(datetime.fromisoformat(run.get("began") or run["started"]), finished)
+
+    def details(self, items: Sequence[m.Json]) -> tuple[list[m.Json], list[str]]:
+        """The details of listed objects, and the ids of those deleted since they were listed."""
+        records, gone = [], []
+        for item in items:
+            found = self.detail(str(item["id"]))
+            if found is None:
+                gone.append(str(item["id"]))
+            else:
+                records.append(found)
+        return records, gone
+
+    def detail(self, key: str) -> m.Json | None:
+        """``GET <list>?id=``: the object, inactive ones too; ``None`` on Wisedat's 404."""
+        try:
+            found: m.Json = self.api.get_json(self.path, {"id": key})
+        except SourceNotFound:
+            return None
+        return found
+
+    def unseen(self, began: datetime, cursor: str) -> Page:
+        """The last page of a run that listed everything: what it did not see, there or gone."""
+        return reconcile(self.engine, SOURCE, self.name, began, self.detail, cursor)
 
 
 class Reference(Stream):
@@ -116,6 +165,9 @@ class _Parties(ListStream):
         upsert(
             conn, s.companies, [m.party_company(r, local[str(r["id"])], vendor=self.vendor) for r in records]
         )
+
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        mark_companies_inactive(conn, gone)
 
 
 class Customers(_Parties):
@@ -177,12 +229,21 @@ class Products(ListStream):
         )
         conn.execute(gone)
 
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        """A deleted product is inactive (lines name it) and has no stock left anywhere."""
+        mark_products_inactive(conn, gone)
+        stock = sa.select(s.product_stock.c.Id).where(s.product_stock.c.ProductId.in_(list(gone.values())))
+        forget_local(conn, ids.source, "stock", stock)
+        conn.execute(sa.delete(s.product_stock).where(s.product_stock.c.ProductId.in_(list(gone.values()))))
+
 
 class ProductStock(Products):
-    """Products whose stock changed (``stock_modified_since``), written as ``Products`` does."""
+    """Products whose stock changed (``stock_modified_since``), written as ``Products`` does; the
+    products stream reconciles them."""
 
     name = "stock"
     since_param = "stock_modified_since"
+    reconciles = False
 
 
 class _SalesDocuments(ListStream):
@@ -239,6 +300,9 @@ class _SalesDocuments(ListStream):
             )
         )
 
+    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
+        remove_documents(conn, ids, self.name, gone, lines=self.lines_name, payments="payments")
+
 
 class SalesInvoices(_SalesDocuments):
     name, path, keys, lines_name = "salesinvoices", "/salesinvoices", ("sales_invoice",), "salesinvoice-lines"
@@ -253,10 +317,19 @@ class Orders(_SalesDocuments):
 
 
 class Payments(ListStream):
-    """Customer payments (``entity_type=0``), one row per invoice each settles."""
+    """Customer payments (``entity_type=0``), one row per invoice each settles, keyed
+    ``<payment>/<invoice>``. A payment's rows are what its detail says now: a cancelled or deleted
+    payment, or an invoice it no longer settles, loses its row. ``deleted`` of a page are
+    payment ids, not row keys."""
 
     name, path, keys, detailed = "payments", "/payments", ("payments",), True
     params: ClassVar[dict[str, Any]] = {"entity_type": 0}
+
+    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        if page.records:
+            self.write_records(conn, ids, page.records)
+        if page.deleted:
+            self.drop(conn, ids, held_payment_rows(conn, ids.source, page.deleted))
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[m.Json]) -> None:
         live = [r for r in records if not r.get("canceled")]
@@ -268,17 +341,61 @@ class Payments(ListStream):
             for d in r.get("associated_documents") or []
             if str(d["id"]) in invoices
         ]
+        held = held_payment_rows(conn, ids.source, [str(r["id"]) for r in records])
         local = ids.assign(self.name, s.payments, keys)
         upsert(conn, s.payments, [row for r in live for row in m.payment_rows(r, local, invoices)])
-        cancelled = ids.known(
-            self.name,
-            [
-                m.payment_key(r, d)
-                for r in records
-                if r.get("canceled")
-                for d in r.get("associated_documents") or []
-            ],
+        self.drop(conn, ids, {key: held[key] for key in set(held) - set(keys)})
+
+    def drop(self, conn: sa.Connection, ids: IdMap, rows: dict[str, tuple[str, int]]) -> None:
+        if rows:
+            conn.execute(
+                sa.delete(s.payments).where(s.payments.c.Id.in_([local for _, local in rows.values()]))
+            )
+            ids.forget(self.name, rows)
+
+    def unseen(self, began: datetime, cursor: str) -> Page:
+        """The payments of rows no page of this run listed, each asked for by its detail."""
+        with self.engine.connect() as conn:
+            stale = held_payment_rows(conn, SOURCE, None, before=began)
+        present, gone = [], []
+        for payment in sorted({pid for pid, _ in stale.values()}):
+            found = self.detail(payment)
+            if found is None:
+                gone.append(payment)
+            else:
+                present.append(found)
+        return Page(present, cursor, deleted=gone)
+
+
+def held_payment_rows(
+    conn: sa.Connection, source: str, payments: Sequence[str] | None, *, before: datetime | None = None
+) -> dict[str, tuple[str, int]]:
+    """The payment rows we hold (of ``payments``, or all; of those last stamped before ``before``):
+    row key: (payment id, our id). The payment id is the key less ``/<invoice id>``, read from the
+    invoice the row settles, since either id may hold a ``/``."""
+    rows, invoice = xid.alias("rows"), xid.alias("invoice")
+    settled = sa.and_(
+        invoice.c.Source == rows.c.Source,
+        invoice.c.Entity == "salesinvoices",
+        invoice.c.LocalId == s.payments.c.OrderId,
+    )
+    stmt = (
+        sa.select(rows.c.ExternalId, rows.c.LocalId, invoice.c.ExternalId)
+        .select_from(rows.join(s.payments, s.payments.c.Id == rows.c.LocalId).join(invoice, settled))
+        .where(rows.c.Source == source, rows.c.Entity == "payments")
+    )
+    if before is not None:
+        stmt = stmt.where(rows.c.SyncedAt < before)
+    wanted = None if payments is None else set(payments)
+    if wanted is not None:
+        if not wanted:
+            return {}
+        stmt = stmt.where(
+            sa.or_(*(rows.c.ExternalId.startswith(f"{p}/", autoescape=True) for p in sorted(wanted)))
         )
-        if cancelled:
-            conn.execute(sa.delete(s.payments).where(s.payments.c.Id.in_(cancelled.values())))
-            ids.forget(self.name, cancelled)
+    held = {}
+    for key, local, document in conn.execute(stmt):
+        payment = key[: -len(document) - 1] if key.endswith(f"/{document}") else None
+        if payment is not None and (wanted is None or payment in wanted):
+            held[key] = (payment, local)
+    return held
