@@ -584,3 +584,29 @@ def test_a_full_run_costs_a_first_runs_requests_and_one_more_per_object_gone(tmp
     assert {r[0] for r in inactive} == wisedat_inactive | {customer["name"]}
     now_inactive = query(database, 'SELECT "Name" FROM "Company" WHERE "Inactive"')
     assert {r[0] for r in now_inactive} == wisedat_inactive
+
+
+def test_a_payment_moved_to_another_invoice_leaves_the_first_after_an_incremental_run(
+    tmp_path: Path,
+) -> None:
+    """A payment's rows are what its detail says now: the invoice it no longer settles is open again."""
+    double = WisedatDouble(make_data(invoices=20, orders=2))
+    data = double.data
+    database = f"sqlite:///{tmp_path / 'moved.db'}"
+    with serve(double) as url:
+        sync(database, url, double)
+        payment = data.payments[0]
+        settled = {d["id"] for p in data.payments for d in p["associated_documents"]}
+        other = next(i for i in data.invoices if i["id"] not in settled and not i["canceled"])
+        payment["associated_documents"][0]["id"] = other["id"]
+        double.touch(payment, datetime.now(UTC))
+        sync(database, url, double)
+    rows = query(
+        database,
+        'SELECT o."InvoiceNumber", p."Amount" FROM "Payment" p JOIN "Orders" o ON o."Id" = p."OrderId"',
+    )
+    assert sorted((n, money(a)) for n, a in rows) == sorted(
+        (int(d["id"][2:]), money(d["received_value"]))
+        for p in data.payments
+        for d in p["associated_documents"]
+    )
