@@ -25,7 +25,7 @@ from connectors.core import MissingScope, SourceSettings
 from connectors.fortnox.source import RATE_LIMIT
 from tests.fortnox_double.data import FortnoxData, now
 from tests.fortnox_double.server import Credentials, RunningDouble
-from tests.fortnox_support import demo_fortnox_data, start_double, sync_config, sync_into
+from tests.fortnox_support import demo_fortnox_data, incoming_of, start_double, sync_config, sync_into
 from tests.support import LiveServer, free_port, mcp_session, rest_client, start_server, walk
 from tools.source_schema import source_credentials, sync_state
 
@@ -139,6 +139,39 @@ async def test_an_edit_in_fortnox_shows_after_the_next_incremental_sync(
     )
     assert details == 1  # only the edited invoice was fetched again
     assert sum(fortnox.double.requests.values()) < 40
+
+
+async def incoming_shown(rest: httpx.AsyncClient) -> dict[tuple[str, str], Decimal]:
+    rows = await walk(rest, "/warehouse-stock", pageSize=200)
+    return {
+        (r["productNumber"], r["warehouseName"]): Decimal(str(r["qtyIncoming"]))
+        for r in rows
+        if r["qtyIncoming"]
+    }
+
+
+async def test_goods_received_in_fortnox_leave_incoming_stock_after_the_next_incremental_sync(
+    fortnox: RunningDouble, rest: httpx.AsyncClient, tenant_url: str
+) -> None:
+    data = fortnox.double.data
+    before = await incoming_shown(rest)
+    assert before == incoming_of(data)
+    po = next(p for p in data.purchase_orders.values() if p["purchaseOrderState"] == "SENT")
+    for row in po["rows"]:
+        row["receivedQuantity"], row["remainingOrderedQuantity"] = row["orderedQuantity"], 0
+    po["purchaseOrderState"] = "RECEIVED"
+    po["totalReceivedQuantity"] = sum(row["orderedQuantity"] for row in po["rows"])
+    fortnox.double.reset_counts()
+    sync_into(tenant_url, fortnox, tenant="demo")
+    assert fortnox.double.requests[f"/api/warehouse/purchaseorders-v1/{po['id']}"] == 1
+    assert (
+        sum(
+            n for p, n in fortnox.double.requests.items() if p.startswith("/api/warehouse/purchaseorders-v1/")
+        )
+        == 1
+    )
+    after = await incoming_shown(rest)
+    assert after == incoming_of(data) != before
 
 
 async def test_a_deletion_in_fortnox_shows_after_a_full_sync(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from connectors.core.errors import SourceNotFound
 from connectors.core.idmap import IdMap
 from connectors.core.rows import upsert
-from connectors.core.state import utc_now
+from connectors.core.state import read_cursor, utc_now
 from connectors.core.streams import Page, Stream
 from connectors.fortnox import mapping as m
 from connectors.fortnox.client import FortnoxApi, Json, lastmodified
@@ -518,8 +518,24 @@ class ChangedListStream(Stream):
 
 
 class PurchaseOrders(ChangedListStream):
+    """Purchase orders and their rows. The cursor keeps what the open ones still bring into stock
+    (``mapping.purchase_order_incoming`` per order, updated with each page's details in the page's
+    transaction), which the stock balance reads as incoming quantities; a tenant synced before the
+    cursor held it fetches every order once."""
+
     name = entity = "purchaseorders"
     list_path, detail_path = "/api/warehouse/purchaseorders-v1", "/api/warehouse/purchaseorders-v1/{}"
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        incoming = incoming_per_order(cursor)
+        for page in super().pages(cursor, full=full or cursor is None):
+            for po in page.records:
+                incoming.pop(str(po["id"]), None)
+                if on_order := m.purchase_order_incoming(po):
+                    incoming[str(po["id"])] = {key: str(qty) for key, qty in on_order.items()}
+            for key in page.deleted:
+                incoming.pop(key, None)
+            yield replace(page, cursor=json.dumps({"incoming": incoming}, sort_keys=True))
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
         keys = [str(r["id"]) for r in records]
@@ -624,8 +640,24 @@ class StockPoints(Stream):
         upsert(conn, s.warehouse_locations, rows)
 
 
+def incoming_per_order(cursor: str | None) -> dict[str, dict[str, str]]:
+    """The purchase orders stream's cursor: per open order, what it brings per ``stock_key``."""
+    return dict(json.loads(cursor)["incoming"]) if cursor else {}
+
+
+def incoming_stock(conn: sa.Connection) -> dict[str, Decimal]:
+    """What all open purchase orders bring, per ``stock_key``, as the last purchase-order page left it."""
+    total: dict[str, Decimal] = {}
+    for on_order in incoming_per_order(read_cursor(conn, SOURCE, PurchaseOrders.name)).values():
+        for key, qty in on_order.items():
+            total[key] = total.get(key, Decimal(0)) + Decimal(qty)
+    return total
+
+
 class StockBalance(Stream):
-    """Every article's balance per stock point (one list); balances no longer listed are dropped."""
+    """Every article's balance per stock point (one list), with what open purchase orders bring
+    (an article on order at a stock point that holds none of it gets a row of its own);
+    balances no longer listed are dropped."""
 
     name = "stockbalance"
 
@@ -636,7 +668,14 @@ class StockBalance(Stream):
         yield Page(self.api.warehouse("/api/warehouse/status-v1/stockbalance"), None)
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        incoming = incoming_stock(conn)
         balances = [b for b in page.records if b.get("itemId") and b.get("stockPointCode")]
+        held = {m.stock_key(b["itemId"], b["stockPointCode"]) for b in balances}
+        balances += [
+            {"itemId": item, "stockPointCode": point, "inStock": 0, "availableStock": 0}
+            for item, point in (key.rsplit("@", 1) for key in sorted(incoming))
+            if m.stock_key(item, point) not in held
+        ]
         whole = ids.known("stockpoint-locations", [b["stockPointCode"] for b in balances])
         wl = s.warehouse_locations
         warehouse_of = dict(
@@ -648,11 +687,13 @@ class StockBalance(Stream):
             warehouses={code: warehouse_of[location] for code, location in whole.items()},
             locations=whole,
         )
-        keys = [f"{b['itemId']}@{b['stockPointCode']}" for b in known]
+        keys = [m.stock_key(b["itemId"], b["stockPointCode"]) for b in known]
         local = ids.assign(self.name, s.product_stock, keys)
-        upsert(
-            conn, s.product_stock, [m.stock_row(b, local[k], refs) for b, k in zip(known, keys, strict=True)]
-        )
+        rows = [
+            m.stock_row(b, local[k], refs, incoming.get(k, Decimal(0)))
+            for b, k in zip(known, keys, strict=True)
+        ]
+        upsert(conn, s.product_stock, rows)
         gone = ids.stale(self.name, ids.synced_at)
         conn.execute(sa.delete(s.product_stock).where(s.product_stock.c.Id.in_(gone.values())))
         ids.forget(self.name, gone)
