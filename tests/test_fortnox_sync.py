@@ -328,16 +328,21 @@ def test_a_refresh_token_is_rotated_and_stored_encrypted(fortnox: RunningDouble,
 # -- freshness --------------------------------------------------------------------------------------
 
 
-def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_failed(
-    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
-) -> None:
+def synced_then_refused_a_scope(fortnox: RunningDouble, tenant_url: str, tmp_path: Path) -> LiveServer:
+    """A tenant synced once, then refused by Fortnox for a missing scope, served as Fortnox-backed."""
     sync_into(tenant_url, fortnox, tenant="demo")
     fortnox.double.credentials = Credentials(scopes=frozenset({"customer", "currency"}))
     with pytest.raises(MissingScope):
         sync_into(tenant_url, fortnox, tenant="demo")
-    live = start_server(
+    return start_server(
         tmp_path / "server", {"demo": tenant_url}, sources={"demo": SourceSettings(kind="fortnox")}
     )
+
+
+def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_failed(
+    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+) -> None:
+    live = synced_then_refused_a_scope(fortnox, tenant_url, tmp_path)
     try:
         ready = httpx.get(live.url + "/readyz").json()
         metrics = httpx.get(live.url + "/metrics").text
@@ -390,14 +395,8 @@ def seconds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_the_company_profile_says_per_stream_when_fortnox_last_synced_and_what_failed(
     fortnox: RunningDouble, tenant_url: str, tmp_path: Path
 ) -> None:
-    sync_into(tenant_url, fortnox, tenant="demo")
-    fortnox.double.credentials = Credentials(scopes=frozenset({"customer", "currency"}))
-    with pytest.raises(MissingScope):
-        sync_into(tenant_url, fortnox, tenant="demo")
+    live = synced_then_refused_a_scope(fortnox, tenant_url, tmp_path)
     expected = sync_state_rows(tenant_url)
-    live = start_server(
-        tmp_path / "server", {"demo": tenant_url}, sources={"demo": SourceSettings(kind="fortnox")}
-    )
     try:
         async with rest_client(live, "demo") as rest:
             by_rest = (await rest.get("/company-profile")).json()["dataFreshness"]["sources"]
