@@ -61,9 +61,8 @@ class FortnoxData:
     modified: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def documents(self) -> int:
-        return sum(
-            map(len, (self.orders, self.invoices, self.purchase_orders, self.incoming_goods, self.payments))
-        )
+        kinds = (self.orders, self.invoices, self.payments, self.purchase_orders, self.incoming_goods)
+        return sum(map(len, (*kinds, self.supplier_invoices, self.supplier_payments)))
 
 
 def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxData:
