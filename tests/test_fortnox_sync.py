@@ -174,6 +174,25 @@ async def test_goods_received_in_fortnox_leave_incoming_stock_after_the_next_inc
     assert after == incoming_of(data) != before
 
 
+async def test_a_tenant_synced_before_incoming_stock_was_kept_gets_it_on_its_next_sync(
+    fortnox: RunningDouble, rest: httpx.AsyncClient, tenant_url: str
+) -> None:
+    engine = sa.create_engine(tenant_url)
+    with engine.begin() as conn:  # as an older sync left it: no purchase-order cursor, nothing incoming
+        conn.execute(sa.update(sync_state).where(sync_state.c.Stream == "purchaseorders").values(Cursor=None))
+        conn.execute(sa.text('UPDATE "ProductStock" SET "QtyIncoming" = 0'))
+    engine.dispose()
+    assert await incoming_shown(rest) == {}
+    fortnox.double.reset_counts()
+    sync_into(tenant_url, fortnox, tenant="demo")
+    assert await incoming_shown(rest) == incoming_of(fortnox.double.data) != {}
+    fetched = [p for p in fortnox.double.requests if p.startswith("/api/warehouse/purchaseorders-v1/")]
+    assert len(fetched) == len(fortnox.double.data.purchase_orders)  # every order read once, then no more
+    fortnox.double.reset_counts()
+    sync_into(tenant_url, fortnox, tenant="demo")
+    assert not [p for p in fortnox.double.requests if p.startswith("/api/warehouse/purchaseorders-v1/")]
+
+
 async def test_a_deletion_in_fortnox_shows_after_a_full_sync(
     fortnox: RunningDouble, rest: httpx.AsyncClient, tenant_url: str
 ) -> None:
