@@ -1,6 +1,6 @@
 """Measure a first full Fortnox sync and an incremental one against the tests' Fortnox double.
 
-    python -m benchmarks.fortnox_sync --orders 9400 [--validate] [--database-url URL]
+    python -m benchmarks.fortnox_sync --orders 8300 [--validate] [--database-url URL]
 
 The double (tests/fortnox_double) is made from the demo generator's data; by default it runs
 without its rate limit and without checking responses against the OpenAPI description, so the
@@ -15,16 +15,13 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from connectors.fortnox.source import RATE_LIMIT
-from demo.generate import generate
-from tests.fortnox_double.data import from_demo
 from tests.fortnox_double.server import FortnoxDouble, serve
-from tests.fortnox_support import sync_into
+from tests.fortnox_support import demo_fortnox_data, sync_into
 
 LIMITED_RATE = 24 / 5  # requests per second under the connector's default limit
 
@@ -33,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--orders", type=int, default=9400, help="demo orders behind the double")
+    parser.add_argument("--orders", type=int, default=8300, help="demo orders behind the double")
     parser.add_argument("--changes", type=int, default=100, help="invoices edited before the incremental run")
     parser.add_argument("--validate", action="store_true", help="check every response against the spec")
     parser.add_argument("--database-url", help="sync into this (empty) database instead of a SQLite file")
@@ -43,11 +40,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(args: argparse.Namespace, tmp: Path) -> None:
-    demo = sa.create_engine(f"sqlite:///{tmp / 'demo.db'}")
-    generate(
-        demo, seed=1, orders=args.orders, today=date(2026, 11, 20), default_currency="SEK", progress=False
-    )
-    data = from_demo(demo)
+    data = demo_fortnox_data(tmp, args.orders, seed=1)
     running = serve(FortnoxDouble(data, rate=10**9, validate=args.validate))
     url = args.database_url or f"sqlite:///{tmp / 'tenant.db'}"
     unlimited = "1000000/5 seconds"
@@ -73,8 +66,9 @@ def report(
     args: argparse.Namespace, documents: int, first: tuple[int, int, float], second: tuple[int, int, float]
 ) -> str:
     lines = [
-        f"double: {documents} documents (orders, invoices, payments, purchase orders, incoming goods) "
-        f"from {args.orders} demo orders; responses checked against the spec: {args.validate}",
+        f"double: {documents} documents (orders, invoices, payments, purchase orders, incoming goods, "
+        f"supplier invoices and their payments) from {args.orders} demo orders; responses checked "
+        f"against the spec: {args.validate}",
         "run          objects  requests  seconds  req/s  est. seconds at 24 req/5 s",
     ]
     for name, (objects, requests, seconds) in (("first full", first), ("incremental", second)):

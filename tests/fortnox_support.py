@@ -3,7 +3,9 @@ config file for the real ``asstio-mcp sync`` command."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,16 @@ def sync_config(path: Path, running: RunningDouble, tenants: dict[str, str], rat
         ]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def incoming_of(data: FortnoxData) -> dict[tuple[str, str], Decimal]:
+    """Per article and stock point name: the remaining quantity of the rows of purchase orders
+    sent and not yet received (the double's open ones), at the row's stock point or the order's."""
+    point = {p["code"]: p["name"] for p in data.stock_points.values()}
+    incoming: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for po in data.purchase_orders.values():
+        if po["purchaseOrderState"] == "SENT" and not po["voided"]:
+            for row in po["rows"]:
+                code = row.get("stockPointCode") or po["stockPointCode"]
+                incoming[row["itemId"], point[code]] += Decimal(str(row["remainingOrderedQuantity"]))
+    return {key: qty for key, qty in incoming.items() if qty > 0}

@@ -142,6 +142,31 @@ def test_purchase_order_states_and_receipts() -> None:
     )
 
 
+def test_incoming_is_what_a_sent_purchase_order_still_brings_to_each_stock_point() -> None:
+    po = {
+        "purchaseOrderState": "SENT",
+        "totalReceivedQuantity": 3,
+        "stockPointCode": "MAIN",
+        "rows": [
+            {"itemId": "A-1", "orderedQuantity": 10, "receivedQuantity": 3, "remainingOrderedQuantity": 7},
+            {"itemId": "A-1", "orderedQuantity": 2, "remainingOrderedQuantity": 2, "stockPointCode": "NORTH"},
+            {"itemId": "A-1", "orderedQuantity": 5, "receivedQuantity": 1},  # remaining left out: 5 - 1
+            {"itemId": "B-2", "orderedQuantity": 4, "remainingOrderedQuantity": 0},
+            {"itemId": "FRAKT", "orderedQuantity": 1, "remainingOrderedQuantity": 1, "isStockItem": False},
+        ],
+    }
+    assert m.purchase_order_incoming(po) == {"A-1@MAIN": Decimal(11), "A-1@NORTH": Decimal(2)}
+    not_sent = {"purchaseOrderState": "NOT_SENT", "totalReceivedQuantity": 0}
+    for closed in (not_sent, {"purchaseOrderState": "RECEIVED"}, {"voided": True}):
+        assert m.purchase_order_incoming(po | closed) == {}
+    assert m.purchase_order_incoming(po | {"manuallyCompleted": True}) == {}
+    assert m.purchase_order_incoming(po | {"purchaseType": "DROPSHIP"}) == {}
+    refs = m.Refs(products={"A-1": 9}, warehouses={"MAIN": 2}, locations={"MAIN": 20})
+    balance = {"itemId": "A-1", "stockPointCode": "MAIN", "inStock": 8, "availableStock": 6}
+    row = m.stock_row(balance, 1, refs, Decimal(11))
+    assert (row["QtyInStock"], row["QtyOutgoing"], row["QtyIncoming"]) == (8, 2, 11)
+
+
 def test_lastmodified_is_stockholm_time_to_the_minute() -> None:
     assert lastmodified(datetime(2026, 7, 1, 10, 15, 59)) == "2026-07-01 12:15"  # summer: UTC+2
     assert lastmodified(datetime(2026, 1, 1, 10, 15)) == "2026-01-01 11:15"

@@ -25,7 +25,7 @@ from connectors.core import MissingScope, SourceSettings
 from connectors.fortnox.source import RATE_LIMIT
 from tests.fortnox_double.data import FortnoxData, now
 from tests.fortnox_double.server import Credentials, RunningDouble
-from tests.fortnox_support import demo_fortnox_data, start_double, sync_config, sync_into
+from tests.fortnox_support import demo_fortnox_data, incoming_of, start_double, sync_config, sync_into
 from tests.support import LiveServer, free_port, mcp_session, rest_client, start_server, walk
 from tools.source_schema import source_credentials, sync_state
 
@@ -139,6 +139,58 @@ async def test_an_edit_in_fortnox_shows_after_the_next_incremental_sync(
     )
     assert details == 1  # only the edited invoice was fetched again
     assert sum(fortnox.double.requests.values()) < 40
+
+
+async def incoming_shown(rest: httpx.AsyncClient) -> dict[tuple[str, str], Decimal]:
+    rows = await walk(rest, "/warehouse-stock", pageSize=200)
+    return {
+        (r["productNumber"], r["warehouseName"]): Decimal(str(r["qtyIncoming"]))
+        for r in rows
+        if r["qtyIncoming"]
+    }
+
+
+async def test_goods_received_in_fortnox_leave_incoming_stock_after_the_next_incremental_sync(
+    fortnox: RunningDouble, rest: httpx.AsyncClient, tenant_url: str
+) -> None:
+    data = fortnox.double.data
+    before = await incoming_shown(rest)
+    assert before == incoming_of(data)
+    po = next(p for p in data.purchase_orders.values() if p["purchaseOrderState"] == "SENT")
+    for row in po["rows"]:
+        row["receivedQuantity"], row["remainingOrderedQuantity"] = row["orderedQuantity"], 0
+    po["purchaseOrderState"] = "RECEIVED"
+    po["totalReceivedQuantity"] = sum(row["orderedQuantity"] for row in po["rows"])
+    fortnox.double.reset_counts()
+    sync_into(tenant_url, fortnox, tenant="demo")
+    assert fortnox.double.requests[f"/api/warehouse/purchaseorders-v1/{po['id']}"] == 1
+    assert (
+        sum(
+            n for p, n in fortnox.double.requests.items() if p.startswith("/api/warehouse/purchaseorders-v1/")
+        )
+        == 1
+    )
+    after = await incoming_shown(rest)
+    assert after == incoming_of(data) != before
+
+
+async def test_a_tenant_synced_before_incoming_stock_was_kept_gets_it_on_its_next_sync(
+    fortnox: RunningDouble, rest: httpx.AsyncClient, tenant_url: str
+) -> None:
+    engine = sa.create_engine(tenant_url)
+    with engine.begin() as conn:  # as an older sync left it: no purchase-order cursor, nothing incoming
+        conn.execute(sa.update(sync_state).where(sync_state.c.Stream == "purchaseorders").values(Cursor=None))
+        conn.execute(sa.text('UPDATE "ProductStock" SET "QtyIncoming" = 0'))
+    engine.dispose()
+    assert await incoming_shown(rest) == {}
+    fortnox.double.reset_counts()
+    sync_into(tenant_url, fortnox, tenant="demo")
+    assert await incoming_shown(rest) == incoming_of(fortnox.double.data) != {}
+    fetched = [p for p in fortnox.double.requests if p.startswith("/api/warehouse/purchaseorders-v1/")]
+    assert len(fetched) == len(fortnox.double.data.purchase_orders)  # every order read once, then no more
+    fortnox.double.reset_counts()
+    sync_into(tenant_url, fortnox, tenant="demo")
+    assert not [p for p in fortnox.double.requests if p.startswith("/api/warehouse/purchaseorders-v1/")]
 
 
 async def test_a_deletion_in_fortnox_shows_after_a_full_sync(
@@ -295,16 +347,21 @@ def test_a_refresh_token_is_rotated_and_stored_encrypted(fortnox: RunningDouble,
 # -- freshness --------------------------------------------------------------------------------------
 
 
-def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_failed(
-    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
-) -> None:
+def synced_then_refused_a_scope(fortnox: RunningDouble, tenant_url: str, tmp_path: Path) -> LiveServer:
+    """A tenant synced once, then refused by Fortnox for a missing scope, served as Fortnox-backed."""
     sync_into(tenant_url, fortnox, tenant="demo")
     fortnox.double.credentials = Credentials(scopes=frozenset({"customer", "currency"}))
     with pytest.raises(MissingScope):
         sync_into(tenant_url, fortnox, tenant="demo")
-    live = start_server(
+    return start_server(
         tmp_path / "server", {"demo": tenant_url}, sources={"demo": SourceSettings(kind="fortnox")}
     )
+
+
+def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_failed(
+    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+) -> None:
+    live = synced_then_refused_a_scope(fortnox, tenant_url, tmp_path)
     try:
         ready = httpx.get(live.url + "/readyz").json()
         metrics = httpx.get(live.url + "/metrics").text
@@ -357,14 +414,8 @@ def seconds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_the_company_profile_says_per_stream_when_fortnox_last_synced_and_what_failed(
     fortnox: RunningDouble, tenant_url: str, tmp_path: Path
 ) -> None:
-    sync_into(tenant_url, fortnox, tenant="demo")
-    fortnox.double.credentials = Credentials(scopes=frozenset({"customer", "currency"}))
-    with pytest.raises(MissingScope):
-        sync_into(tenant_url, fortnox, tenant="demo")
+    live = synced_then_refused_a_scope(fortnox, tenant_url, tmp_path)
     expected = sync_state_rows(tenant_url)
-    live = start_server(
-        tmp_path / "server", {"demo": tenant_url}, sources={"demo": SourceSettings(kind="fortnox")}
-    )
     try:
         async with rest_client(live, "demo") as rest:
             by_rest = (await rest.get("/company-profile")).json()["dataFreshness"]["sources"]

@@ -386,9 +386,39 @@ def location_row(location: Json, location_id: int, warehouse_id: int) -> Row:
 WHOLE_STOCK_POINT = "*"  # the location name under which a stock point's balance is shown
 
 
-def stock_row(balance: Json, stock_id: int, refs: Refs) -> Row:
-    """A stock point's balance of an article. Fortnox keeps stock per stock point, not per
-    location, so it is shown on the stock point's location ``*``."""
+def stock_key(item: str, stock_point: str) -> str:
+    return f"{item}@{stock_point}"
+
+
+def purchase_order_incoming(po: Json) -> dict[str, Decimal]:
+    """What a purchase order still brings into stock, per ``stock_key`` (article and stock point):
+    the rows' ``remainingOrderedQuantity`` while the order is with the supplier (sent, not yet
+    received, voided or completed by hand). A drop-shipped order goes to the customer, not into
+    stock, and a row that is no stock item brings nothing. A row arrives at its own stock point,
+    else at the order's; one naming neither is left out (Fortnox gives every warehouse order one).
+    """
+    if purchase_order_status(po) not in (PO_ORDERED, PO_PART_RECEIVED):
+        return {}
+    if po.get("dropship") or po.get("purchaseType") == "DROPSHIP":
+        return {}
+    incoming: dict[str, Decimal] = {}
+    for row in po.get("rows", []):
+        point = row.get("stockPointCode") or po.get("stockPointCode")
+        if not (row.get("itemId") and point) or row.get("isStockItem") is False:
+            continue
+        remaining = row.get("remainingOrderedQuantity")
+        if remaining is None:
+            remaining = max(dec(row.get("orderedQuantity")) - dec(row.get("receivedQuantity")), Decimal(0))
+        if (qty := dec(remaining)) > 0:
+            key = stock_key(row["itemId"], point)
+            incoming[key] = incoming.get(key, Decimal(0)) + qty
+    return incoming
+
+
+def stock_row(balance: Json, stock_id: int, refs: Refs, incoming: Decimal = Decimal(0)) -> Row:
+    """A stock point's balance of an article, with what open purchase orders bring to it
+    (``purchase_order_incoming``, summed). Fortnox keeps stock per stock point, not per location,
+    so it is shown on the stock point's location ``*``."""
     code = balance["stockPointCode"]
     in_stock = dec(balance.get("inStock"))
     return {
@@ -397,7 +427,7 @@ def stock_row(balance: Json, stock_id: int, refs: Refs) -> Row:
         "WarehouseId": refs.warehouses[code],
         "WarehouseLocationId": refs.locations[code],
         "QtyInStock": in_stock,
-        "QtyIncoming": Decimal(0),
+        "QtyIncoming": incoming,
         "QtyOutgoing": max(in_stock - dec(balance.get("availableStock")), Decimal(0)),
     }
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from connectors.core.errors import SourceNotFound
 from connectors.core.idmap import IdMap
 from connectors.core.rows import upsert
-from connectors.core.state import utc_now
+from connectors.core.state import read_cursor, utc_now
 from connectors.core.streams import Page, Stream
 from connectors.fortnox import mapping as m
 from connectors.fortnox.client import FortnoxApi, Json, lastmodified
@@ -69,17 +69,22 @@ class _Run:
 
 
 class ModifiedSinceStream(Stream):
-    """A ``/3/`` list with ``lastmodified``; details fetched per item unless ``detail_path`` is None."""
+    """The generic ``/3/`` stream: list ``/3/{name}`` changed since the cursor, fetch each
+    ``/3/{name}/{key}`` (unless ``detail_key`` is None: the list entry is complete), map and write
+    a page (``write_records``). A stream declares its names and its mapping, nothing else."""
 
-    list_path: ClassVar[str]
+    entity: ClassVar[str]
     list_key: ClassVar[str]
     key_field: ClassVar[str]
-    detail_path: ClassVar[str | None] = None
-    detail_key: ClassVar[str] = ""
+    detail_key: ClassVar[str | None] = None
     page_size: ClassVar[int] = 50
 
     def __init__(self, api: FortnoxApi) -> None:
         self.api = api
+
+    @property
+    def list_path(self) -> str:
+        return f"/3/{self.name}"
 
     def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
         run = self._begin(_Run.load(cursor), full)
@@ -111,12 +116,12 @@ class ModifiedSinceStream(Stream):
         return _Run(run.since, since, utc_now().isoformat(), None, since is None, None)
 
     def _details(self, keys: Sequence[str], listed: dict[str, Json]) -> tuple[list[Json], list[str]]:
-        if self.detail_path is None:
+        if self.detail_key is None:
             return [listed[key] for key in keys], []
         records, gone = [], []
         for key in keys:
             try:
-                records.append(self.api.detail(self.detail_path.format(key), self.detail_key))
+                records.append(self.api.detail(f"{self.list_path}/{key}", self.detail_key))
             except SourceNotFound:
                 gone.append(key)  # deleted between the list and the detail
         return records, gone
@@ -128,8 +133,6 @@ class ModifiedSinceStream(Stream):
             self.remove(conn, ids, ids.known(self.entity, page.deleted))
         if page.sweep_before:
             self.remove(conn, ids, ids.stale(self.entity, page.sweep_before))
-
-    entity: ClassVar[str]
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
         raise NotImplementedError
@@ -176,6 +179,16 @@ def _currencies(conn: sa.Connection) -> dict[str, int]:
 
 
 class _Parties(ModifiedSinceStream):
+    """Customers or suppliers to companies (``company``: the mapping); gone ones become inactive."""
+
+    def company(self, party: Json, company_id: int, refs: m.Refs, /) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
+        local = ids.assign(self.entity, s.companies, [r[self.key_field] for r in records])
+        refs = m.Refs(currencies=_currencies(conn))
+        upsert(conn, s.companies, [self.company(r, local[r[self.key_field]], refs) for r in records])
+
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
         if gone:
             conn.execute(
@@ -185,29 +198,19 @@ class _Parties(ModifiedSinceStream):
 
 class Customers(_Parties):
     name = entity = "customers"
-    list_path, list_key, key_field = "/3/customers", "Customers", "CustomerNumber"
-    detail_path, detail_key = "/3/customers/{}", "Customer"
-
-    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
-        local = ids.assign(self.entity, s.companies, [r["CustomerNumber"] for r in records])
-        refs = m.Refs(currencies=_currencies(conn))
-        upsert(conn, s.companies, [m.customer_company(r, local[r["CustomerNumber"]], refs) for r in records])
+    list_key, key_field, detail_key = "Customers", "CustomerNumber", "Customer"
+    company = staticmethod(m.customer_company)
 
 
 class Suppliers(_Parties):
     name = entity = "suppliers"
-    list_path, list_key, key_field = "/3/suppliers", "Suppliers", "SupplierNumber"
-
-    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
-        local = ids.assign(self.entity, s.companies, [r["SupplierNumber"] for r in records])
-        refs = m.Refs(currencies=_currencies(conn))
-        upsert(conn, s.companies, [m.supplier_company(r, local[r["SupplierNumber"]], refs) for r in records])
+    list_key, key_field = "Suppliers", "SupplierNumber"
+    company = staticmethod(m.supplier_company)
 
 
 class Articles(ModifiedSinceStream):
     name = entity = "articles"
-    list_path, list_key, key_field = "/3/articles", "Articles", "ArticleNumber"
-    detail_path, detail_key = "/3/articles/{}", "Article"
+    list_key, key_field, detail_key = "Articles", "ArticleNumber", "Article"
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
         numbers = [r["ArticleNumber"] for r in records]
@@ -310,12 +313,15 @@ def _forget_prefixed(conn: sa.Connection, ids: IdMap, entity: str, prefix: str) 
 
 
 class _SalesDocuments(ModifiedSinceStream):
+    """Orders or invoices with their rows (``document`` and ``lines``: the mapping)."""
+
+    key_field = "DocumentNumber"
     rows_key: ClassVar[str]
 
-    def document(self, record: Json, local_id: int, refs: m.Refs) -> dict[str, Any]:
+    def document(self, record: Json, local_id: int, refs: m.Refs, /) -> dict[str, Any]:
         raise NotImplementedError
 
-    def lines(self, record: Json, local_id: int, refs: m.Refs) -> list[dict[str, Any]]:
+    def lines(self, record: Json, local_id: int, refs: m.Refs, /) -> list[dict[str, Any]]:
         raise NotImplementedError
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
@@ -354,35 +360,27 @@ class _SalesDocuments(ModifiedSinceStream):
 
 class Orders(_SalesDocuments):
     name = entity = "orders"
-    list_path, list_key, key_field = "/3/orders", "Orders", "DocumentNumber"
-    detail_path, detail_key, rows_key = "/3/orders/{}", "Order", "OrderRows"
-
-    def document(self, record: Json, local_id: int, refs: m.Refs) -> dict[str, Any]:
-        return m.order_document(record, local_id, refs)
-
-    def lines(self, record: Json, local_id: int, refs: m.Refs) -> list[dict[str, Any]]:
-        return m.order_lines(record, local_id, refs)
+    list_key, detail_key, rows_key = "Orders", "Order", "OrderRows"
+    document, lines = staticmethod(m.order_document), staticmethod(m.order_lines)
 
 
 class Invoices(_SalesDocuments):
     name = entity = "invoices"
-    list_path, list_key, key_field = "/3/invoices", "Invoices", "DocumentNumber"
-    detail_path, detail_key, rows_key = "/3/invoices/{}", "Invoice", "InvoiceRows"
-
-    def document(self, record: Json, local_id: int, refs: m.Refs) -> dict[str, Any]:
-        return m.invoice_document(record, local_id, refs)
-
-    def lines(self, record: Json, local_id: int, refs: m.Refs) -> list[dict[str, Any]]:
-        return m.invoice_lines(record, local_id, refs)
+    list_key, detail_key, rows_key = "Invoices", "Invoice", "InvoiceRows"
+    document, lines = staticmethod(m.invoice_document), staticmethod(m.invoice_lines)
 
 
-class InvoicePayments(ModifiedSinceStream):
-    """Payments come complete in the list. One for an invoice not synced yet keeps the cursor
-    where it was, so the next run fetches it again (after the invoices stream has the invoice)."""
+class _Payments(ModifiedSinceStream):
+    """Payments of the invoices of ``invoices`` (an entity) into ``table`` (``payment``: the
+    mapping). One for an invoice not synced yet keeps the cursor where it was, so the next run
+    fetches it again (after the invoices stream has the invoice)."""
 
-    name = entity = "invoicepayments"
-    list_path, list_key, key_field = "/3/invoicepayments", "InvoicePayments", "Number"
-    page_size = 500
+    key_field = "Number"
+    invoices: ClassVar[str]
+    table: ClassVar[sa.Table]
+
+    def payment(self, payment: Json, payment_id: int, invoice_id: int, /) -> dict[str, Any]:
+        raise NotImplementedError
 
     def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
         self._waiting = False
@@ -394,20 +392,26 @@ class InvoicePayments(ModifiedSinceStream):
             yield page
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
-        invoices = ids.known("invoices", [str(r["InvoiceNumber"]) for r in records])
+        invoices = ids.known(self.invoices, [str(r["InvoiceNumber"]) for r in records])
         ready = [r for r in records if str(r["InvoiceNumber"]) in invoices]
         self._waiting = self._waiting or len(ready) < len(records)
-        local = ids.assign(self.entity, s.payments, [r["Number"] for r in ready])
-        upsert(
-            conn,
-            s.payments,
-            [m.payment_row(r, local[r["Number"]], invoices[str(r["InvoiceNumber"])]) for r in ready],
-        )
+        local = ids.assign(self.entity, self.table, [str(r["Number"]) for r in ready])
+        rows = [self.payment(r, local[str(r["Number"])], invoices[str(r["InvoiceNumber"])]) for r in ready]
+        upsert(conn, self.table, rows)
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
         if gone:
-            conn.execute(sa.delete(s.payments).where(s.payments.c.Id.in_(gone.values())))
+            conn.execute(sa.delete(self.table).where(self.table.c.Id.in_(gone.values())))
             ids.forget(self.entity, gone)
+
+
+class InvoicePayments(_Payments):
+    """Customer payments; they come complete in the list."""
+
+    name = entity = "invoicepayments"
+    list_key, invoices, table = "InvoicePayments", "invoices", s.payments
+    payment = staticmethod(m.payment_row)
+    page_size = 500
 
 
 # -- payables -------------------------------------------------------------------------------------
@@ -417,8 +421,7 @@ class SupplierInvoices(ModifiedSinceStream):
     """Booked supplier invoices to ``SupplierInvoice``; one cancelled or unbooked is removed."""
 
     name = entity = "supplierinvoices"
-    list_path, list_key, key_field = "/3/supplierinvoices", "SupplierInvoices", "GivenNumber"
-    detail_path, detail_key = "/3/supplierinvoices/{}", "SupplierInvoice"
+    list_key, key_field, detail_key = "SupplierInvoices", "GivenNumber", "SupplierInvoice"
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
         payable = [r for r in records if m.is_payable(r)]
@@ -446,30 +449,14 @@ class SupplierInvoices(ModifiedSinceStream):
             ids.forget(self.entity, gone)
 
 
-class SupplierInvoicePayments(InvoicePayments):
+class SupplierInvoicePayments(_Payments):
     """Payments of supplier invoices, each read in detail for its amount in the invoice's currency;
     one for an invoice not synced yet (or not payable) waits, as a customer payment does."""
 
     name = entity = "supplierinvoicepayments"
-    list_path, list_key, key_field = "/3/supplierinvoicepayments", "SupplierInvoicePayments", "Number"
-    detail_path, detail_key = "/3/supplierinvoicepayments/{}", "SupplierInvoicePayment"
-    page_size = 50
-
-    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
-        invoices = ids.known("supplierinvoices", [str(r["InvoiceNumber"]) for r in records])
-        ready = [r for r in records if str(r["InvoiceNumber"]) in invoices]
-        self._waiting = self._waiting or len(ready) < len(records)
-        local = ids.assign(self.entity, supplier_payments, [str(r["Number"]) for r in ready])
-        rows = [
-            m.supplier_payment_row(r, local[str(r["Number"])], invoices[str(r["InvoiceNumber"])])
-            for r in ready
-        ]
-        upsert(conn, supplier_payments, rows)
-
-    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            conn.execute(sa.delete(supplier_payments).where(supplier_payments.c.Id.in_(gone.values())))
-            ids.forget(self.entity, gone)
+    list_key, detail_key = "SupplierInvoicePayments", "SupplierInvoicePayment"
+    invoices, table = "supplierinvoices", supplier_payments
+    payment = staticmethod(m.supplier_payment_row)
 
 
 # -- the warehouse ------------------------------------------------------------------------------
@@ -482,8 +469,7 @@ def fingerprint(item: Json) -> str:
 class ChangedListStream(Stream):
     """A warehouse list without ``lastmodified``: the detail of each entry whose fingerprint changed."""
 
-    list_path: ClassVar[str]
-    detail_path: ClassVar[str]
+    list_path: ClassVar[str]  # the detail is {list_path}/{id}
     entity: ClassVar[str]
     page_size: ClassVar[int] = 50
 
@@ -504,7 +490,7 @@ class ChangedListStream(Stream):
         yield Page([], None, total=len(changed), deleted=sorted(set(stored) - set(listed)))
 
     def _detail(self, key: str) -> Json:
-        body: Json = self.api.http.get_json(self.detail_path.format(key))
+        body: Json = self.api.http.get_json(f"{self.list_path}/{key}")
         return body
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
@@ -518,8 +504,24 @@ class ChangedListStream(Stream):
 
 
 class PurchaseOrders(ChangedListStream):
+    """Purchase orders and their rows. The cursor keeps what the open ones still bring into stock
+    (``mapping.purchase_order_incoming`` per order, updated with each page's details in the page's
+    transaction), which the stock balance reads as incoming quantities; a tenant synced before the
+    cursor held it fetches every order once."""
+
     name = entity = "purchaseorders"
-    list_path, detail_path = "/api/warehouse/purchaseorders-v1", "/api/warehouse/purchaseorders-v1/{}"
+    list_path = "/api/warehouse/purchaseorders-v1"
+
+    def pages(self, cursor: str | None, *, full: bool) -> Iterator[Page]:
+        incoming = incoming_per_order(cursor)
+        for page in super().pages(cursor, full=full or cursor is None):
+            for po in page.records:
+                incoming.pop(str(po["id"]), None)
+                if on_order := m.purchase_order_incoming(po):
+                    incoming[str(po["id"])] = {key: str(qty) for key, qty in on_order.items()}
+            for key in page.deleted:
+                incoming.pop(key, None)
+            yield replace(page, cursor=json.dumps({"incoming": incoming}, sort_keys=True))
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
         keys = [str(r["id"]) for r in records]
@@ -542,7 +544,7 @@ class IncomingGoods(ChangedListStream):
     """Goods receipts: the received rows of released incoming-goods documents."""
 
     name = entity = "incominggoods"
-    list_path, detail_path = "/api/warehouse/incominggoods-v1", "/api/warehouse/incominggoods-v1/{}"
+    list_path = "/api/warehouse/incominggoods-v1"
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
         keys = [str(r["id"]) for r in records]
@@ -624,8 +626,24 @@ class StockPoints(Stream):
         upsert(conn, s.warehouse_locations, rows)
 
 
+def incoming_per_order(cursor: str | None) -> dict[str, dict[str, str]]:
+    """The purchase orders stream's cursor: per open order, what it brings per ``stock_key``."""
+    return dict(json.loads(cursor)["incoming"]) if cursor else {}
+
+
+def incoming_stock(conn: sa.Connection) -> dict[str, Decimal]:
+    """What all open purchase orders bring, per ``stock_key``, as the last purchase-order page left it."""
+    total: dict[str, Decimal] = {}
+    for on_order in incoming_per_order(read_cursor(conn, SOURCE, PurchaseOrders.name)).values():
+        for key, qty in on_order.items():
+            total[key] = total.get(key, Decimal(0)) + Decimal(qty)
+    return total
+
+
 class StockBalance(Stream):
-    """Every article's balance per stock point (one list); balances no longer listed are dropped."""
+    """Every article's balance per stock point (one list), with what open purchase orders bring
+    (an article on order at a stock point that holds none of it gets a row of its own);
+    balances no longer listed are dropped."""
 
     name = "stockbalance"
 
@@ -636,7 +654,14 @@ class StockBalance(Stream):
         yield Page(self.api.warehouse("/api/warehouse/status-v1/stockbalance"), None)
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
+        incoming = incoming_stock(conn)
         balances = [b for b in page.records if b.get("itemId") and b.get("stockPointCode")]
+        held = {m.stock_key(b["itemId"], b["stockPointCode"]) for b in balances}
+        balances += [
+            {"itemId": item, "stockPointCode": point, "inStock": 0, "availableStock": 0}
+            for item, point in (key.rsplit("@", 1) for key in sorted(incoming))
+            if m.stock_key(item, point) not in held
+        ]
         whole = ids.known("stockpoint-locations", [b["stockPointCode"] for b in balances])
         wl = s.warehouse_locations
         warehouse_of = dict(
@@ -648,11 +673,13 @@ class StockBalance(Stream):
             warehouses={code: warehouse_of[location] for code, location in whole.items()},
             locations=whole,
         )
-        keys = [f"{b['itemId']}@{b['stockPointCode']}" for b in known]
+        keys = [m.stock_key(b["itemId"], b["stockPointCode"]) for b in known]
         local = ids.assign(self.name, s.product_stock, keys)
-        upsert(
-            conn, s.product_stock, [m.stock_row(b, local[k], refs) for b, k in zip(known, keys, strict=True)]
-        )
+        rows = [
+            m.stock_row(b, local[k], refs, incoming.get(k, Decimal(0)))
+            for b, k in zip(known, keys, strict=True)
+        ]
+        upsert(conn, s.product_stock, rows)
         gone = ids.stale(self.name, ids.synced_at)
         conn.execute(sa.delete(s.product_stock).where(s.product_stock.c.Id.in_(gone.values())))
         ids.forget(self.name, gone)

@@ -3,7 +3,8 @@
 Sales orders (confirmed, part delivered, cancelled) become ``/3/orders``; invoices and credit
 notes ``/3/invoices`` (credits with ``Credit: "true"``, negative quantities and totals, as
 Fortnox has them); payments ``/3/invoicepayments``; purchase orders ``purchaseorders-v1``;
-goods receipts, grouped per purchase order and day, ``incominggoods-v1``; warehouses and
+goods receipts, grouped per purchase order and day, ``incominggoods-v1`` (a purchase order is
+delivered to the stock point its goods were received in, and its rows to theirs); warehouses and
 locations ``stockpoints-v1``; stock summed per warehouse ``status-v1/stockbalance``; the demo's
 supplier invoices (payables) ``/3/supplierinvoices`` and their payments
 ``/3/supplierinvoicepayments`` (``Amount`` in SEK, ``AmountCurrency`` in the invoice's). Every
@@ -60,9 +61,8 @@ class FortnoxData:
     modified: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def documents(self) -> int:
-        return sum(
-            map(len, (self.orders, self.invoices, self.purchase_orders, self.incoming_goods, self.payments))
-        )
+        kinds = (self.orders, self.invoices, self.payments, self.purchase_orders, self.incoming_goods)
+        return sum(map(len, (*kinds, self.supplier_invoices, self.supplier_payments)))
 
 
 def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxData:
@@ -85,6 +85,8 @@ def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxD
         _parties(data, companies.values(), currencies)
         _articles(data, conn, products)
         _warehouses(data, conn)
+        points = sorted(conn.execute(sa.select(s.warehouses.c.Id)).scalars())
+        arrivals = _arrivals(conn)
         codes = {r.Id: r.IsoCode for r in currencies.values()}
         for doc in documents:
             company = companies[doc.CompanyId]
@@ -96,9 +98,8 @@ def from_demo(engine: sa.Engine, *, created: datetime | None = None) -> FortnoxD
                 )
             elif doc.OrderStatusId in PO_STATE:
                 rate = currencies[doc.CurrencyId].RateToSek
-                data.purchase_orders[str(doc.Id)] = _purchase_order(
-                    doc, company, items[doc.Id], products, codes, rate
-                )
+                po = _purchase_order(doc, company, items[doc.Id], products, codes, rate)
+                data.purchase_orders[str(doc.Id)] = po | _destination(po, items[doc.Id], arrivals, points)
         for p in payment_rows:
             if str(p.OrderId) in data.invoices:
                 data.payments[str(p.Id)] = _payment(p, data.invoices[str(p.OrderId)])
@@ -386,6 +387,33 @@ def _purchase_order(
         "paymentTermsCode": "30",
         "rows": rows,
     }
+
+
+def _arrivals(conn: sa.Connection) -> dict[int, int]:
+    """The warehouse each purchase-order line's goods were received in (its first receipt)."""
+    it, loc = s.inv_transactions, s.warehouse_locations
+    stmt = sa.select(it.c.OrderItemId, loc.c.WarehouseId).join(loc, loc.c.Id == it.c.WarehouseLocationId)
+    found: dict[int, int] = {}
+    for item, warehouse in conn.execute(stmt.order_by(it.c.Id)):
+        found.setdefault(item, warehouse)
+    return found
+
+
+def _destination(po: Json, items: list[Any], arrivals: dict[int, int], points: list[int]) -> Json:
+    """The stock point a purchase order is delivered to, and each row's own where its goods were
+    received somewhere (Fortnox puts the order's stock point on rows that name none)."""
+    received = [arrivals[i.Id] for i in items if i.Id in arrivals]
+    warehouse = received[0] if received else points[po["id"] % len(points)]
+    rows = [
+        row
+        | (
+            {"stockPointCode": f"LAGER{arrivals[i.Id]}", "stockPointId": uid("stockpoint", arrivals[i.Id])}
+            if i.Id in arrivals
+            else {}
+        )
+        for row, i in zip(po["rows"], items, strict=True)
+    ]
+    return {"stockPointCode": f"LAGER{warehouse}", "stockPointId": uid("stockpoint", warehouse), "rows": rows}
 
 
 def _incoming_goods(

@@ -63,54 +63,15 @@ LISTS = {  # path -> (collection, list key, scope, detail key)
         "SupplierInvoicePayment",
     ),
 }
-LIST_FIELDS = {
-    "supplierinvoices": (
-        "GivenNumber",
-        "SupplierNumber",
-        "SupplierName",
-        "InvoiceNumber",
-        "InvoiceDate",
-        "DueDate",
-        "Currency",
-        "CurrencyRate",
-        "Booked",
-        "Total",
-        "Balance",
-    ),
-    "supplierinvoicepayments": (
-        "Number",
-        "InvoiceNumber",
-        "Amount",
-        "Currency",
-        "CurrencyRate",
-        "PaymentDate",
-        "Booked",
-    ),
-    "customers": ("CustomerNumber", "Name", "OrganisationNumber", "City"),
-    "articles": ("ArticleNumber", "Description", "EAN", "Unit"),
-    "orders": (
-        "DocumentNumber",
-        "CustomerNumber",
-        "CustomerName",
-        "OrderDate",
-        "Currency",
-        "Cancelled",
-        "Total",
-    ),
-    "invoices": (
-        "DocumentNumber",
-        "CustomerNumber",
-        "CustomerName",
-        "InvoiceDate",
-        "DueDate",
-        "Currency",
-        "Cancelled",
-        "Booked",
-        "Sent",
-        "Total",
-        "Balance",
-        "InvoiceType",
-    ),
+LIST_FIELDS = {  # the fields a /3/ list entry carries (the detail has them all), space-separated
+    "customers": "CustomerNumber Name OrganisationNumber City",
+    "articles": "ArticleNumber Description EAN Unit",
+    "orders": "DocumentNumber CustomerNumber CustomerName OrderDate Currency Cancelled Total",
+    "invoices": "DocumentNumber CustomerNumber CustomerName InvoiceDate DueDate Currency Cancelled Booked "
+    "Sent Total Balance InvoiceType",
+    "supplierinvoices": "GivenNumber SupplierNumber SupplierName InvoiceNumber InvoiceDate DueDate Currency "
+    "CurrencyRate Booked Total Balance",
+    "supplierinvoicepayments": "Number InvoiceNumber Amount Currency CurrencyRate PaymentDate Booked",
 }
 
 
@@ -267,7 +228,7 @@ class FortnoxDouble:
         limit, page = min(int(query.get("limit", 100)), 500), max(int(query.get("page", 1)), 1)
         pages = max((len(keys) + limit - 1) // limit, 1)
         chunk = keys[(page - 1) * limit : page * limit]
-        fields = LIST_FIELDS.get(parts[0])
+        fields = LIST_FIELDS.get(parts[0], "").split()
         items = [
             {f: objects[k][f] for f in fields if f in objects[k]} if fields else objects[k] for k in chunk
         ]

@@ -35,6 +35,7 @@ class Outcome:
     expected: Any
     answer: Any
     error: str | None
+    note: str | None = None
 
     @property
     def tokens(self) -> float:
@@ -86,7 +87,10 @@ async def _ask(
             answer = await question.plan(assistant, facts)
         except (ToolError, AssertionError, StopIteration, KeyError, IndexError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
-    return Outcome(backend, tenant, question, question.asked(facts), assistant.calls, expected, answer, error)
+    note = facts.notes.get(question.name)
+    return Outcome(
+        backend, tenant, question, question.asked(facts), assistant.calls, expected, answer, error, note
+    )
 
 
 def report(outcomes: list[Outcome]) -> str:
@@ -98,6 +102,8 @@ def report(outcomes: list[Outcome]) -> str:
             f"{o.backend:8} {o.tenant:7} {o.question.name:28} {len(o.calls):>5} {o.tokens:>7.0f}"
             f"  {verdict:8}  {tools}"
         )
+        if o.note:
+            lines.append(f"{'':17} note: {o.note}")
     answered = sum(o.answered for o in outcomes)
     worst = max((o.tokens for o in outcomes), default=0)
     lines.append(

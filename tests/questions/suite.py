@@ -69,6 +69,7 @@ class Facts:
     today: date
     home: str
     values: dict[str, Any]
+    notes: dict[str, str] = field(default_factory=dict)  # per question: how the data shaped it
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -110,7 +111,7 @@ def facts_of(books: Books) -> Facts:
     busiest = _most_common(d.CompanyId for d in year_docs)
     lines = books.lines_of(year_docs)
     product = _most_common(line.product_id for line in lines if line.product_id is not None)
-    owing = _owing_customer_with_limit(books)
+    owing, notes = _owing_customer(books)
     stocked = books.rows(
         'SELECT "ProductId" FROM "ProductStock" GROUP BY "ProductId" '
         'ORDER BY COUNT(*) DESC, "ProductId" LIMIT 1'
@@ -125,7 +126,7 @@ def facts_of(books: Books) -> Facts:
         "since": month_start(months_back(today, 1)).isoformat(),
         "foreign": "EUR" if books.home == "SEK" else "SEK",
     }
-    return Facts(today, books.home, values)
+    return Facts(today, books.home, values, notes)
 
 
 def _most_common(keys: Any) -> Any:
@@ -135,10 +136,19 @@ def _most_common(keys: Any) -> Any:
     return min(counts, key=lambda k: (-counts[k], k))
 
 
-def _owing_customer_with_limit(books: Books) -> int:
+def _owing_customer(books: Books) -> tuple[int, dict[str, str]]:
+    """The customer owing most among those with a credit limit. A source that keeps no credit
+    limits (Fortnox's customers have no such field) gives the one owing most, whose credit
+    left is then "no limit set" (null), and the run says so."""
     aging = books.aging()
     limits = {r.Id for r in books.rows('SELECT "Id" FROM "Company" WHERE "CreditLimit" IS NOT NULL')}
-    return max((c for c in aging if c in limits), key=lambda c: (aging[c]["open"], -c))
+    notes: dict[str, str] = {}
+    if not limits:
+        limits = set(aging)
+        notes["customer-open-and-headroom"] = (
+            "no customer has a credit limit: credit left is null (no limit set)"
+        )
+    return max(limits & set(aging), key=lambda c: (aging[c]["open"], -c)), notes
 
 
 def _company_name(books: Books, company_id: int) -> str:
@@ -626,12 +636,14 @@ async def _over_90(ask: Assistant, f: Facts) -> Any:
     return (result["totals"]["overdueOver90"], result["customerCount"])
 
 
-def _owing_oracle(books: Books, f: Facts) -> tuple[Decimal, Decimal, Decimal]:
+def _owing_oracle(books: Books, f: Facts) -> tuple[Decimal, Decimal, Decimal | None]:
     customer = _customer_id(books, f["owing_customer"])
     row = books.aging()[customer]
     limit_row = books.rows('SELECT "CreditLimit", "CurrencyId" FROM "Company" WHERE "Id" = :id', id=customer)[
         0
     ]
+    if limit_row.CreditLimit is None:
+        return (row["open"], row["overdue"], None)
     home_id = next(cid for cid, iso in books.iso().items() if iso == books.home)
     limit = books.in_home({limit_row.CurrencyId or home_id: cents(limit_row.CreditLimit)})
     return (row["open"], row["overdue"], limit - row["open"])
