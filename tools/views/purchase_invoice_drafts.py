@@ -10,7 +10,7 @@ from pydantic import Field
 
 from tools import schema as s
 from tools import search
-from tools.inbound_documents import has_inbound_tables, with_draft_source
+from tools.inbound_documents import draft_sources, with_draft_source
 from tools.matching.models import MatchResponse
 from tools.matching.service import draft_summary_columns
 from tools.paging import (
@@ -24,6 +24,7 @@ from tools.paging import (
     page_of,
     read_page,
 )
+from tools.presence import has_table
 from tools.text import contains
 from tools.view import View, ViewContext, register
 from tools.views.purchase_invoice_matches import SuggestParams, suggest_matches
@@ -153,7 +154,7 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
         .join(cur, cur.c.Id == d.c.CurrencyId)
         .where(*_filters(conn, params, lines.element, matched.element))
     )
-    stmt = with_draft_source(stmt, d.c.Id, has_inbound_tables(conn, ctx.state, ctx.tenant))
+    stmt = with_draft_source(stmt, d.c.Id, has_table(conn, ctx, draft_sources))
     if params.ready_to_auto_match is not None:
         return _ready_page(conn, ctx, stmt, params.ready_to_auto_match)
     page = read_page(conn, stmt, NEWEST_FIRST, ctx.page, _draft)
