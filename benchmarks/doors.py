@@ -158,6 +158,16 @@ FILTERED: dict[str, list[dict[str, Any]]] = {
     "open-order-lines": [{"isLate": True}],
     "vendor-prices": [{"validFirst": True}, {"validOn": "today"}],
     "purchase-invoice-drafts": [{"withAutoEligible": True}, {"readyToAutoMatch": True}],
+    "summary": [
+        {"period": "month", "groupBy": "customer", "top": 10},
+        {"period": "year", "groupBy": "product", "top": 10, "compareTo": "previousYear"},
+        {"measure": "orderIntake", "period": "week"},
+        {"measure": "purchases", "period": "year", "groupBy": "vendor"},
+    ],
+    "customers": [{"openMin": "10000"}],
+    "receivables": [{"overdueMin": "10000"}],
+    "products-find": [{"q": "horselskydd"}, {"q": "kabel 3G1,5"}],
+    "sales-orders": [{"q": "kungsgatan projekt"}],
 }
 
 
@@ -675,9 +685,9 @@ def tally(total: int, failing: list[str]) -> str:
     return f"{total - len(failing)}/{total} views{missed}."
 
 
-def write_output(path: Path, url: str, section: str) -> None:
+def write_output(path: Path, url: str, section: str, marker: str = "bench") -> None:
     """Replace this backend's section of the file (between its markers), keeping the rest."""
-    start, end = f"<!-- bench:{backend(url)}:start -->", f"<!-- bench:{backend(url)}:end -->"
+    start, end = f"<!-- {marker}:{backend(url)}:start -->", f"<!-- {marker}:{backend(url)}:end -->"
     block = f"{start}\n{section}{end}\n"
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
     if start in text and end in text:
@@ -696,10 +706,126 @@ def note(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
+# -- first answers ----------------------------------------------------------------------------
+
+FIRST_TARGET_SECONDS = 1.0
+WARM_SAMPLES = 5
+
+
+@dataclass
+class FirstAnswer:
+    target: Target
+    first_ms: float  # the view's first call on a fresh server (MCP): nothing of it cached yet
+    first_cpu_ms: float  # the server process's CPU during that call (SQLite's work included)
+    warm_mcp_ms: float  # median of WARM_SAMPLES further MCP calls
+    warm_rest_ms: float  # median of WARM_SAMPLES REST calls
+    ok: bool
+
+
+async def first_answer(server: Server, target: Target) -> FirstAnswer:
+    """The target's first call through MCP on a server that has answered nothing yet, then
+    warm medians through both doors; one call at a time."""
+    tokens = Tokens(server.issuer)
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+        rest, mcp = RestDoor(client, tokens), McpDoor(client, tokens)
+        cpu = process_cpu_seconds(server.process.pid)
+        first, ok = await timed(mcp, target, target.args)
+        cpu = process_cpu_seconds(server.process.pid) - cpu
+        warm: dict[str, list[float]] = {"MCP": [], "REST": []}
+        for _ in range(WARM_SAMPLES):
+            for door in (mcp, rest):
+                seconds, fine = await timed(door, target, target.args)
+                warm[door.name].append(seconds)
+                ok = ok and fine
+    return FirstAnswer(
+        target,
+        first * 1000,
+        cpu * 1000,
+        statistics.median(warm["MCP"]) * 1000,
+        statistics.median(warm["REST"]) * 1000,
+        ok,
+    )
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, from /proc (0 where there is none)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return 0.0
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_answers_report(
+    results: list[FirstAnswer],
+    skipped: list[str],
+    args: argparse.Namespace,
+    url: str,
+    load: tuple[float, float],
+) -> str:
+    title = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(backend(url), backend(url))
+    words = ["asstio-mcp", "bench", "--first-answers", "--orders", str(args.orders)]
+    if args.database_url:
+        words += ["--database-url", _redacted(args.database_url)]
+    if args.views:
+        words += ["--views", args.views]
+    lines = [
+        f"## First answers: {title}, {args.orders:,} orders",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Command: `{shlex.join(words)}`",
+        f"- Machine: {machine(url)}",
+        f"- Machine load (1-minute load average) at the start and the end: {load[0]:.1f}, {load[1]:.1f} "
+        "(the machine's two cores were shared with other engineers' work: above 2 means they competed).",
+        "- One call at a time. `first`: the view's first call through MCP on a freshly started server "
+        "(a new server process for each row: no cache of ours holds anything yet; the database's and "
+        "the OS's caches may, from earlier rows); then "
+        f"{WARM_SAMPLES} more calls through each door, medians.",
+        "",
+        "- `server CPU`: the server process's CPU time during the first call (on SQLite the "
+        "database's work is in it; on PostgreSQL the database's own processes are not). With the "
+        "cores shared, the wall time is the CPU time plus the waiting for a core.",
+        "",
+        "| view | first ms (MCP) | server CPU ms (first) | warm MCP ms | warm REST ms | ok |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.target.name} | {r.first_ms:.1f} | {r.first_cpu_ms:.0f} | {r.warm_mcp_ms:.1f} | "
+            f"{r.warm_rest_ms:.1f} | "
+            f"{'yes' if r.ok else 'ERROR'} |"
+        )
+    slow = [r.target.name for r in results if r.first_ms >= FIRST_TARGET_SECONDS * 1000 or not r.ok]
+    lines += [
+        "",
+        f"Target: every first answer under {FIRST_TARGET_SECONDS:g} s: " + tally(len(results), slow),
+    ]
+    if skipped:
+        lines += ["", f"Not benched (no sample argument known): {', '.join(skipped)}."]
+    return "\n".join(lines) + "\n"
+
+
+def run_first_answers(args: argparse.Namespace, url: str, targets: list[Target], skipped: list[str]) -> None:
+    load_before = os.getloadavg()[0]
+    results = []
+    for target in targets:  # a server of its own each: no cache holds anything of the view yet
+        note(f"{target.name}: first answer")
+        with served(url, args.data_dir) as server:
+            results.append(anyio.run(first_answer, server, target))
+    section = first_answers_report(results, skipped, args, url, (load_before, os.getloadavg()[0]))
+    print(section)
+    if args.output:
+        write_output(args.output, url, section, marker="first")
+        note(f"wrote {args.output}")
+
+
 def run_bench(args: argparse.Namespace) -> None:
     url = prepare_tenant(args)
     views = list_views([n.strip() for n in args.views.split(",") if n.strip()] if args.views else None)
     targets, skipped = sample_targets(url, views)
+    if getattr(args, "first_answers", False):
+        run_first_answers(args, url, targets, skipped)
+        return
     with served(url, args.data_dir) as server:
         run = anyio.run(bench_views, server, targets, args, note)
     section = report(run, skipped, args, url)

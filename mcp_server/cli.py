@@ -110,6 +110,11 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--views", help="comma-separated view names (default: every list view)")
     bench.add_argument("--deep-page", type=positive, default=1000, help="page reached via the cursor")
     bench.add_argument("--output", type=Path, help="write the report into this file (docs/BENCHMARKS.md)")
+    bench.add_argument(
+        "--first-answers",
+        action="store_true",
+        help="only each view's first answer (cold, MCP) and warm medians, sequentially; no load",
+    )
 
     def run_bench(args: argparse.Namespace) -> None:
         from benchmarks.doors import run_bench

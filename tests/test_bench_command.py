@@ -74,3 +74,25 @@ def test_the_question_filters_are_benched_as_runs_of_their_own(bench_run: tuple[
     rest, mcp, paging = rows(report, "open-order-lines isLate=true")
     assert (rest[1], mcp[1]) == ("REST", "MCP") and rest[5] == mcp[5] == "0"
     assert float(paging[4]) > 0 and paging[6] == "0"
+
+
+def test_first_answers_are_measured_on_a_fresh_server_per_view(bench_run: tuple[str, Path]) -> None:
+    _, output = bench_run
+    argv = ["bench", "--first-answers", "--data-dir", str(output.parent), "--orders", "3000"]
+    argv += ["--views", "receivables,vendor-prices", "--output", str(output)]
+    with redirect_stdout(io.StringIO()) as stdout:
+        main(argv)
+    report = stdout.getvalue()
+    assert "| view | first ms (MCP) | server CPU ms (first) | warm MCP ms | warm REST ms | ok |" in report
+    for view in (
+        "receivables",
+        "receivables overdueMin=10000",
+        "vendor-prices",
+        "vendor-prices validFirst=true",
+    ):
+        (row,) = rows(report, view)
+        assert float(row[1]) > 0 and float(row[3]) > 0 and float(row[4]) > 0 and row[5] == "yes"
+    assert re.search(r"Target: every first answer under 1 s: \d+/5 views", report)
+    text = output.read_text()
+    assert "<!-- first:sqlite:start -->" in text and report.strip() in text
+    assert "<!-- bench:sqlite:start -->" in text  # the load run's section stays

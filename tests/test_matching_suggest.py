@@ -11,8 +11,8 @@ import pytest
 
 from tests.test_matching_support import InvoiceLine, Shop, draft, open_shop, receive
 from tools.errors import NotFound
-from tools.matching.models import MatchCandidate, MatchResponse, Tolerances
-from tools.matching.service import SuggestCache, suggest
+from tools.matching.models import ConfirmPair, ConfirmRequest, MatchCandidate, MatchResponse, Tolerances
+from tools.matching.service import SuggestCache, confirm, suggest, suggest_many
 
 TOLERANCES = Tolerances()
 
@@ -181,3 +181,31 @@ def test_cache_lookups_from_many_threads_are_each_counted_once() -> None:
     samples = next(iter(cache.lookups.collect())).samples
     counted = {s.labels["result"]: s.value for s in samples if s.name.endswith("_total")}
     assert counted == {"hit": 8000, "miss": 8000}
+
+
+def test_drafts_suggested_together_get_what_each_gets_alone(shop: Shop) -> None:
+    """suggest_many (the drafts list's readyToAutoMatch scores a page of drafts with it) answers
+    every draft exactly as suggest does alone: each vendor's receipts, and a receipt claimed by
+    one draft offered to that draft only."""
+    first, second = shop.vendors[0], shop.vendors[1]
+    (claimed, *rest), _ = receive(shop, first, [(first.offers[0], [5, 6]), (first.offers[1], [7])])
+    receive(shop, second, [(second.offers[0], [3]), (second.offers[2], [4, 4])])
+    claiming = draft(shop, first, [InvoiceLine(first.offers[0], 5)])
+    others = [
+        draft(shop, first, [InvoiceLine(first.offers[0], 6), InvoiceLine(first.offers[1], 7)]),
+        draft(shop, second, [InvoiceLine(second.offers[0], 3), InvoiceLine(second.offers[2], 8)]),
+        draft(shop, second, [InvoiceLine(None, 1, Decimal("95"), "Frakt", is_extra_charge=True)]),
+    ]
+    order_item = suggestions(shop, claiming).suggestions[0].candidates[0].order_item_id
+    pair = ConfirmPair(invoice_line_index=0, order_item_id=order_item, inv_transaction_id=claimed)
+    confirm(shop.engine, claiming, ConfirmRequest(matches=[pair]))
+    drafts = [claiming, *others]
+
+    with shop.engine.connect() as conn:
+        together = suggest_many(conn, [*drafts, 999_999], TOLERANCES)
+
+    assert set(together) == set(drafts)
+    for draft_id in drafts:
+        assert together[draft_id] == suggestions(shop, draft_id)
+    offered = {c.inv_transaction_id for line in together[others[0]].suggestions for c in line.candidates}
+    assert claimed not in offered and set(rest) <= offered

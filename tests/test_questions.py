@@ -20,6 +20,11 @@ KINDS = {
     "receivables",
     "purchase orders received, not invoiced",
     "stock",
+    "late invoices",
+    "late order lines",
+    "cheapest valid vendor price",
+    "search as typed",
+    "drafts ready to match",
 }
 
 

@@ -14,7 +14,6 @@ inbound-documents view. Same ``MetaData`` as ``tools.schema``.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,15 +102,6 @@ def ensure_tables(bind: sa.Engine) -> None:
     metadata.create_all(bind, tables=list(TABLES), checkfirst=True)
     with bind.begin() as conn:
         conn.exec_driver_sql(_orgno_index_ddl(bind))
-
-
-def has_inbound_tables(conn: sa.Connection, state: MutableMapping[str, Any], tenant: str) -> bool:
-    """Whether the tenant's database has these tables yet (a database made before them gets
-    them with its first e-invoice import). Only a yes is remembered."""
-    known: set[str] = state.setdefault("inbound_tables", set())
-    if tenant not in known and sa.inspect(conn).has_table(draft_sources.name):
-        known.add(tenant)
-    return tenant in known
 
 
 _SOURCE_COLUMNS = {

@@ -4,6 +4,7 @@ exact decimals under the documented rules (never the views' code)."""
 from __future__ import annotations
 
 import calendar
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,12 @@ def moment(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
+
+
+def plain(text: str) -> str:
+    """Lower case without diacritics, as a person types a word (NFKD, marks dropped)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def midnight(day: date) -> datetime:
@@ -181,6 +188,85 @@ class Books:
             row["open"] = row["overdue"] + row["notDue"]
             result[customer] = row
         return result
+
+    def late_invoices(self) -> list[Open]:
+        """Invoices counted as revenue, unpaid past their due date."""
+        return [inv for inv in self.open_invoices() if inv.days_overdue > 0]
+
+    def late_lines(self) -> list[Any]:
+        """Lines of sales orders in the order book with something left to deliver after their
+        promised delivery date, each with the value left (qty left x net price, to the cent)."""
+        rows = self.rows(
+            """SELECT i."Id", i."ProductId", o."CompanyId", o."CurrencyId", o."DateDelivery",
+                      i."QtyOrdered", i."QtyDelivered", i."Price", i."Discount"
+               FROM "OrderItem" i
+               JOIN "Orders" o ON o."Id" = i."OrderId"
+               JOIN "OrderStatus" s ON s."Id" = o."OrderStatusId"
+               JOIN "OrderStatusType" t ON t."Id" = s."OrderStatusTypeId"
+               WHERE t."SystemName" = 'SALESORDER' AND s."IsOrderIntake" = TRUE
+                 AND i."QtyDelivered" < i."QtyOrdered" ORDER BY i."Id"
+            """
+        )
+        late = []
+        for r in rows:
+            if moment(r.DateDelivery) >= midnight(self.today):  # type: ignore[operator]
+                continue
+            left = Decimal(str(r.QtyOrdered)) - Decimal(str(r.QtyDelivered))
+            net = Decimal(str(r.Price)) * (100 - Decimal(str(r.Discount))) / 100
+            late.append(LateLine(r.Id, r.ProductId, r.CompanyId, r.CurrencyId, cents(left * net)))
+        return late
+
+    def vendor_prices(self) -> list[Price]:
+        """Every supplier price: valid today or not, its rank (cheapest first across currencies)
+        and its price in the home currency."""
+        rows = self.rows(
+            'SELECT p."Id", p."ProductId", p."SupplierId", p."Price", p."CurrencyId", p."ValidFrom", '
+            'p."ValidTo", c."RateToSek" FROM "SupplierPrice" p JOIN "Currency" c ON c."Id" = p."CurrencyId"'
+        )
+        rates, day = self.rates(), midnight(self.today)
+        result = []
+        for r in rows:
+            start, end = moment(r.ValidFrom), moment(r.ValidTo)
+            valid = (start is None or start <= day) and (end is None or end >= day)
+            price = Decimal(str(r.Price))
+            home = (price * rates[r.CurrencyId]).quantize(CENT, ROUND_HALF_UP)
+            rank = (price * rates[r.CurrencyId], r.Id)
+            result.append(
+                Price(r.Id, r.ProductId, r.SupplierId, cents(price), r.CurrencyId, valid, home, rank)
+            )
+        return result
+
+    def products_with_words(self, typed: str) -> set[str]:
+        """Product numbers whose number and description hold every typed word, case and
+        diacritics ignored."""
+        rows = self.rows('SELECT "ProductNumber", "Description" FROM "Product"')
+        words = [plain(w) for w in typed.split()]
+        return {
+            r.ProductNumber
+            for r in rows
+            if all(w in plain(f"{r.ProductNumber} {r.Description}") for w in words)
+        }
+
+
+@dataclass(frozen=True)
+class LateLine:
+    id: int
+    product_id: int | None
+    customer_id: int
+    currency_id: int
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Price:
+    id: int
+    product_id: int
+    supplier_id: int
+    price: Decimal
+    currency_id: int
+    valid: bool
+    home: Decimal
+    rank: tuple[Decimal, int]
 
 
 @dataclass(frozen=True)

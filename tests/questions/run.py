@@ -22,7 +22,7 @@ from tests.questions.suite import (
     ToolError,
     facts_of,
 )
-from tests.support import DEMO_HOME_CURRENCY, TODAY, LiveServer, mcp_session
+from tests.support import DEMO_HOME_CURRENCY, TODAY, LiveServer, mcp_session, rest_client
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,13 @@ async def _ask(
     server: LiveServer, backend: str, tenant: str, books: Books, facts: Facts, question: Question
 ) -> Outcome:
     expected = question.oracle(books, facts)
+    if question.referee is not None:
+        async with rest_client(server, tenant, sub=f"referee-{uuid.uuid4().hex[:10]}") as rest:
+
+            async def get(path: str) -> Any:
+                return (await rest.get(path)).raise_for_status().json(parse_float=Decimal)
+
+            expected = await question.referee(books, facts, get)
     async with mcp_session(server, tenant, sub=f"asker-{uuid.uuid4().hex[:10]}") as session:
         assistant = Assistant(session)
         answer, error = None, None

@@ -6,6 +6,7 @@ within 3 tool calls and 8,000 tokens of tool text (characters / 4)."""
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from tests.questions.oracle import (
     month_end,
     month_start,
     months_back,
+    plain,
     quarter_start,
     week_start,
 )
@@ -77,6 +79,11 @@ class Facts:
 
 Plan = Callable[[Assistant, Facts], Awaitable[Any]]
 Oracle = Callable[[Books, Facts], Any]
+# For a verdict only the matching scorer gives (which drafts are ready to auto-match): the suite's
+# SQL counts the lines, and the per-draft suggest endpoint (GET /purchase-invoice-matches/{id},
+# a REST client of the same server, outside the assistant's budget) says which are auto-eligible.
+Rest = Callable[[str], Awaitable[Any]]
+Referee = Callable[[Books, Facts, Rest], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class Question:
     text: str
     plan: Plan
     oracle: Oracle
+    referee: Referee | None = None
 
     def asked(self, facts: Facts) -> str:
         return self.text.format(home=facts.home, **facts.values)
@@ -94,9 +102,11 @@ class Question:
 QUESTIONS: list[Question] = []
 
 
-def question(name: str, kind: str, text: str, oracle: Oracle) -> Callable[[Plan], Plan]:
+def question(
+    name: str, kind: str, text: str, oracle: Oracle, referee: Referee | None = None
+) -> Callable[[Plan], Plan]:
     def add(plan: Plan) -> Plan:
-        QUESTIONS.append(Question(name, kind, text, plan, oracle))
+        QUESTIONS.append(Question(name, kind, text, plan, oracle, referee))
         return plan
 
     return add
@@ -125,8 +135,42 @@ def facts_of(books: Books) -> Facts:
         "open_threshold": 50000 if books.home == "SEK" else 5000,
         "since": month_start(months_back(today, 1)).isoformat(),
         "foreign": "EUR" if books.home == "SEK" else "SEK",
+        "late_customer": _company_name(books, _most_common(i.customer_id for i in books.late_invoices())),
+        "late_lines_customer": _company_name(books, _most_common(r.customer_id for r in books.late_lines())),
+        "late_product": _product_number(
+            books, _most_common(r.product_id for r in books.late_lines() if r.product_id is not None)
+        ),
+        "priced_product": _product_number(books, _priced_product(books)),
+        "typed_word": "horselskydd",
+        "typed_words": _typed_words(books),
     }
     return Facts(today, books.home, values, notes)
+
+
+def _priced_product(books: Books) -> int:
+    """A product whose cheapest price is not valid today but which has a valid one (the trap of
+    a list sorted by price alone); the product with the most prices when none is like that."""
+    prices = books.vendor_prices()
+    by_product: dict[int, list[Any]] = defaultdict(list)
+    for price in prices:
+        by_product[price.product_id].append(price)
+    trapped = [
+        product
+        for product, rows in by_product.items()
+        if any(r.valid for r in rows) and not min(rows, key=lambda r: r.rank).valid
+    ]
+    return min(trapped or by_product, key=lambda k: (-len(by_product[k]), k))
+
+
+def _typed_words(books: Books) -> str:
+    """Two words of a product description with diacritics, as a person types them: in the other
+    order, lower case, without the diacritics."""
+    rows = books.rows('SELECT "Description" FROM "Product" ORDER BY "Id"')
+    for row in rows:
+        found = [w for w in re.findall(r"[^\W\d_]{3,}", row.Description)]
+        if len(found) >= 2 and any(plain(w) != w.lower() for w in found):
+            return f"{plain(found[1])} {plain(found[0])}"
+    raise LookupError("no product description with two words and a diacritic")
 
 
 def _most_common(keys: Any) -> Any:
@@ -752,3 +796,231 @@ async def _stock(ask: Assistant, f: Facts) -> Any:
         before = result.get(row["warehouseId"], (Decimal(0), Decimal(0)))
         result[row["warehouseId"]] = (before[0] + row["qtyInStock"], before[1] + row["qtyDistributable"])
     return result
+
+
+# -- invoices and order lines that are late ----------------------------------------------------
+
+
+def _late_invoices_oracle(books: Books, customer: str | None) -> dict[int, tuple[Decimal, str]]:
+    iso = books.iso()
+    wanted = None if customer is None else _customer_id(books, customer)
+    return {
+        inv.id: (inv.amount, iso[inv.currency_id])
+        for inv in books.late_invoices()
+        if wanted is None or inv.customer_id == wanted
+    }
+
+
+def _invoice_amounts(page: dict[str, Any]) -> dict[int, tuple[Decimal, str]]:
+    assert not page["truncated"]
+    assert all(row["isLate"] for row in page["items"])
+    return {row["id"]: (row["openAmount"], row["currencyIsoCode"]) for row in page["items"]}
+
+
+@question(
+    "late-invoices",
+    "late invoices",
+    "Which invoices are overdue, and how much is still open on each?",
+    lambda books, f: _late_invoices_oracle(books, None),
+)
+async def _late_invoices(ask: Assistant, f: Facts) -> Any:
+    return _invoice_amounts(await ask("list_sales_invoices", isLate=True, pageSize=100))
+
+
+@question(
+    "customer-late-invoices",
+    "late invoices",
+    "Which of {late_customer}'s invoices are late, and what is open on them?",
+    lambda books, f: _late_invoices_oracle(books, f["late_customer"]),
+)
+async def _customer_late_invoices(ask: Assistant, f: Facts) -> Any:
+    found = await ask("list_customers", q=f["late_customer"], pageSize=5)
+    customer = next(c["id"] for c in found["items"] if c["name"] == f["late_customer"])
+    return _invoice_amounts(await ask("list_sales_invoices", customerId=customer, isLate=True, pageSize=100))
+
+
+def _late_lines_oracle(books: Books, keep: Callable[[Any], bool]) -> dict[int, tuple[Decimal, str]]:
+    iso = books.iso()
+    return {line.id: (line.value, iso[line.currency_id]) for line in books.late_lines() if keep(line)}
+
+
+def _line_values(page: dict[str, Any]) -> dict[int, tuple[Decimal, str]]:
+    assert not page["truncated"]
+    assert all(row["isLate"] for row in page["items"])
+    return {row["lineId"]: (row["openValueExVat"], row["currencyIsoCode"]) for row in page["items"]}
+
+
+@question(
+    "customer-late-lines",
+    "late order lines",
+    "Which order lines is {late_lines_customer} still waiting for past the promised date, and what "
+    "are they worth?",
+    lambda books, f: _late_lines_oracle(
+        books, lambda line: line.customer_id == _customer_id(books, f["late_lines_customer"])
+    ),
+)
+async def _customer_late_lines(ask: Assistant, f: Facts) -> Any:
+    found = await ask("list_customers", q=f["late_lines_customer"], pageSize=5)
+    customer = next(c["id"] for c in found["items"] if c["name"] == f["late_lines_customer"])
+    return _line_values(await ask("list_open_order_lines", customerId=customer, isLate=True, pageSize=100))
+
+
+@question(
+    "product-late-lines",
+    "late order lines",
+    "Which orders of {late_product} are late, and how much is left to deliver on them (value)?",
+    lambda books, f: _late_lines_oracle(
+        books, lambda line: line.product_id == _product_id(books, f["late_product"])
+    ),
+)
+async def _product_late_lines(ask: Assistant, f: Facts) -> Any:
+    found = await ask("find_products", q=f["late_product"], limit=3)
+    product = next(p["productId"] for p in found if p["productNumber"] == f["late_product"])
+    return _line_values(await ask("list_open_order_lines", productId=product, isLate=True, pageSize=100))
+
+
+# -- the cheapest valid vendor price -------------------------------------------------------------
+
+
+def _valid_prices(books: Books, number: str) -> list[Any]:
+    product = _product_id(books, number)
+    valid = [p for p in books.vendor_prices() if p.product_id == product and p.valid]
+    return sorted(valid, key=lambda p: p.rank)
+
+
+@question(
+    "cheapest-valid-price",
+    "cheapest valid vendor price",
+    "Which vendor sells {priced_product} cheapest today, and at what price in {home}?",
+    lambda books, f: (lambda best: (best.supplier_id, best.home))(
+        _valid_prices(books, f["priced_product"])[0]
+    ),
+)
+async def _cheapest_price(ask: Assistant, f: Facts) -> Any:
+    found = await ask("find_products", q=f["priced_product"], limit=3)
+    product = next(p["productId"] for p in found if p["productNumber"] == f["priced_product"])
+    best = (await ask("list_vendor_prices", productId=product, validFirst=True, pageSize=5))["items"][0]
+    assert best["isValid"]
+    return (best["supplierId"], best["priceHome"])
+
+
+@question(
+    "valid-prices-ranked",
+    "cheapest valid vendor price",
+    "Which vendors can we buy {priced_product} from at today's prices, cheapest first, with each "
+    "price in its currency and in {home}?",
+    lambda books, f: [
+        (p.supplier_id, p.price, books.iso()[p.currency_id], p.home)
+        for p in _valid_prices(books, f["priced_product"])
+    ],
+)
+async def _valid_prices_ranked(ask: Assistant, f: Facts) -> Any:
+    found = await ask("find_products", q=f["priced_product"], limit=3)
+    product = next(p["productId"] for p in found if p["productNumber"] == f["priced_product"])
+    page = await ask("list_vendor_prices", productId=product, validOn=f.today.isoformat(), pageSize=100)
+    assert not page["truncated"]
+    return [(p["supplierId"], p["price"], p["currencyIsoCode"], p["priceHome"]) for p in page["items"]]
+
+
+# -- search as a person types -----------------------------------------------------------------
+
+
+@question(
+    "search-without-diacritics",
+    "search as typed",
+    "Which products do we have that are '{typed_word}'?",
+    lambda books, f: books.products_with_words(f["typed_word"]),
+)
+async def _search_plain(ask: Assistant, f: Facts) -> Any:
+    found = await ask("find_products", q=f["typed_word"], limit=20)
+    assert len(found) < 20  # all of them, not a cut-off list
+    return {p["productNumber"] for p in found}
+
+
+@question(
+    "search-any-word-order",
+    "search as typed",
+    "Find the products I mean by '{typed_words}'.",
+    lambda books, f: books.products_with_words(f["typed_words"]),
+)
+async def _search_words(ask: Assistant, f: Facts) -> Any:
+    found = await ask("find_products", q=f["typed_words"], limit=20)
+    assert len(found) < 20
+    return {p["productNumber"] for p in found}
+
+
+# -- drafts ready to match automatically --------------------------------------------------------
+
+
+async def _ready_drafts_referee(books: Books, f: Facts, rest: Rest) -> dict[int, int]:
+    """Open drafts and their unmatched lines by the suite's SQL; for each, the suggest endpoint's
+    candidates say which unmatched goods lines have an auto-eligible receipt. A draft is ready
+    when all of them do; its answer is that count."""
+    lines = books.rows(
+        'SELECT l."DraftId", l."LineIndex" FROM "PurchaseInvoiceDraftLine" l WHERE NOT EXISTS '
+        '(SELECT 1 FROM "PurchaseInvoiceMatch" m WHERE m."DraftId" = l."DraftId" '
+        'AND m."LineIndex" = l."LineIndex")'
+    )
+    unmatched: dict[int, set[int]] = defaultdict(set)
+    for row in lines:
+        unmatched[row.DraftId].add(row.LineIndex)
+    ready = {}
+    for draft, indexes in sorted(unmatched.items()):
+        response = await rest(f"/purchase-invoice-matches/{draft}")
+        open_lines = [s for s in response["suggestions"] if s["invoiceLineIndex"] in indexes]
+        assert len(open_lines) == len(indexes), (draft, indexes)  # the SQL count agrees
+        goods = [s for s in open_lines if not s["isExtraCharge"]]
+        eligible = [s for s in goods if any(c["isAutoEligible"] for c in s["candidates"])]
+        if goods and len(eligible) == len(goods):
+            ready[draft] = len(eligible)
+    return ready
+
+
+@question(
+    "drafts-ready-to-match",
+    "drafts ready to match",
+    "Which supplier-invoice drafts can be matched automatically, and how many lines of each?",
+    lambda books, f: None,
+    referee=_ready_drafts_referee,
+)
+async def _ready_drafts(ask: Assistant, f: Facts) -> Any:
+    page = await ask("list_purchase_invoice_drafts", readyToAutoMatch=True, pageSize=100)
+    assert not page["truncated"]
+    assert all(d["readyToAutoMatch"] for d in page["items"])
+    return {d["invoiceId"]: d["autoEligibleLineCount"] for d in page["items"]}
+
+
+async def _eligible_lines_referee(books: Books, f: Facts, rest: Rest) -> dict[int, int]:
+    """Every open draft's auto-eligible unmatched goods lines, by the same rule as above."""
+    drafts = books.rows(
+        'SELECT d."Id" FROM "PurchaseInvoiceDraft" d WHERE EXISTS (SELECT 1 FROM '
+        '"PurchaseInvoiceDraftLine" l WHERE l."DraftId" = d."Id" AND NOT EXISTS (SELECT 1 FROM '
+        '"PurchaseInvoiceMatch" m WHERE m."DraftId" = l."DraftId" AND m."LineIndex" = l."LineIndex"))'
+    )
+    matched: dict[int, set[int]] = defaultdict(set)
+    for row in books.rows('SELECT "DraftId", "LineIndex" FROM "PurchaseInvoiceMatch"'):
+        matched[row.DraftId].add(row.LineIndex)
+    counts = {}
+    for draft in sorted(r.Id for r in drafts):
+        response = await rest(f"/purchase-invoice-matches/{draft}")
+        counts[draft] = sum(
+            1
+            for s in response["suggestions"]
+            if s["invoiceLineIndex"] not in matched[draft]
+            and not s["isExtraCharge"]
+            and any(c["isAutoEligible"] for c in s["candidates"])
+        )
+    return counts
+
+
+@question(
+    "drafts-auto-eligible-lines",
+    "drafts ready to match",
+    "For each supplier-invoice draft still to be matched, how many lines could be matched automatically?",
+    lambda books, f: None,
+    referee=_eligible_lines_referee,
+)
+async def _eligible_lines(ask: Assistant, f: Facts) -> Any:
+    page = await ask("list_purchase_invoice_drafts", withAutoEligible=True, pageSize=100)
+    assert not page["truncated"]
+    return {d["invoiceId"]: d["autoEligibleLineCount"] for d in page["items"]}

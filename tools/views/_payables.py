@@ -7,7 +7,7 @@ the buckets are the receivables' (``BUCKETS``).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +18,7 @@ from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.presence import has_table
 from tools.view import ViewContext
 from tools.views._documents import CENTS
-from tools.views._receivables import BUCKETS, is_open
-from tools.wire import midnight
+from tools.views._receivables import aging_by_party_and_currency, bucket_of
 
 si, sp = supplier_invoices, supplier_payments
 
@@ -30,15 +29,6 @@ def paid_per_invoice() -> sa.Subquery:
         .group_by(sp.c.SupplierInvoiceId)
         .subquery("supplier_paid")
     )
-
-
-def bucket_of(today: date) -> sa.ColumnElement[str]:
-    whens = [
-        (si.c.DateDue < midnight(today - timedelta(days=days - 1)), name)
-        for name, days in reversed(BUCKETS)
-        if days is not None
-    ]
-    return sa.case(*whens, else_="notDue")
 
 
 def invoices_with_open(
@@ -61,22 +51,15 @@ def invoices_with_open(
         source = si.outerjoin(paid, paid.c.SupplierInvoiceId == si.c.Id)
     paid_sum = sa.type_coerce(paid_value, CENTS)
     unpaid = sa.type_coerce(si.c.TotalIncVat - paid_value, CENTS)
-    stmt = sa.select(si, paid_sum.label("Paid"), unpaid.label("Open"), bucket_of(today).label("Bucket"))
+    stmt = sa.select(
+        si, paid_sum.label("Paid"), unpaid.label("Open"), bucket_of(today, si.c.DateDue).label("Bucket")
+    )
     return stmt.select_from(source), unpaid
 
 
 def aging_by_supplier_and_currency(today: date, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     stmt, _ = invoices_with_open(today)
-    inv = stmt.where(*where).subquery("open_supplier_invoice")
-    sums = [
-        sa.func.coalesce(sa.func.sum(sa.case((inv.c.Bucket == name, inv.c.Open), else_=0)), 0).label(name)
-        for name, _ in BUCKETS
-    ]
-    return (
-        sa.select(inv.c.SupplierId, inv.c.CurrencyId, sa.func.count().label("Invoices"), *sums)
-        .where(is_open(inv.c.Open))
-        .group_by(inv.c.SupplierId, inv.c.CurrencyId)
-    )
+    return aging_by_party_and_currency(stmt.where(*where).subquery("open_supplier_invoice"), "SupplierId")
 
 
 def require_payables(conn: sa.Connection, ctx: ViewContext, tool: str) -> None:

@@ -44,10 +44,11 @@ def is_open(unpaid: sa.ColumnElement[Decimal]) -> sa.ColumnElement[bool]:
     return sa.func.round(unpaid, 2) > 0
 
 
-def bucket_of(today: date) -> sa.ColumnElement[str]:
-    """The invoice's aging bucket: overdue N days when dateDue is N days before today."""
+def bucket_of(today: date, due: sa.ColumnElement[Any] = o.c.DateDue) -> sa.ColumnElement[str]:
+    """The invoice's aging bucket: overdue N days when ``due`` (the invoice's dateDue; a sales
+    invoice's unless given) is N days before today."""
     whens = [
-        (o.c.DateDue < midnight(today - timedelta(days=days - 1)), name)
+        (due < midnight(today - timedelta(days=days - 1)), name)
         for name, days in reversed(BUCKETS)
         if days is not None
     ]
@@ -74,17 +75,26 @@ def open_invoices(today: date, *where: sa.ColumnElement[bool]) -> sa.Subquery:
     return stmt.subquery("open_invoice")
 
 
-def aging_by_customer_and_currency(today: date, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    inv = open_invoices(today, *where)
+def aging_by_party_and_currency(invoices: sa.Subquery, party: str) -> sa.Select[Any]:
+    """Per party (the ``party`` column of ``invoices``: a customer or a supplier) and currency,
+    the open invoices counted and their open amounts (``Open``) summed per aging bucket
+    (``Bucket``)."""
     sums = [
-        sa.func.coalesce(sa.func.sum(sa.case((inv.c.Bucket == name, inv.c.Open), else_=0)), 0).label(name)
+        sa.func.coalesce(
+            sa.func.sum(sa.case((invoices.c.Bucket == name, invoices.c.Open), else_=0)), 0
+        ).label(name)
         for name, _ in BUCKETS
     ]
+    key = invoices.c[party]
     return (
-        sa.select(inv.c.CompanyId, inv.c.CurrencyId, sa.func.count().label("Invoices"), *sums)
-        .where(is_open(inv.c.Open))
-        .group_by(inv.c.CompanyId, inv.c.CurrencyId)
+        sa.select(key, invoices.c.CurrencyId, sa.func.count().label("Invoices"), *sums)
+        .where(is_open(invoices.c.Open))
+        .group_by(key, invoices.c.CurrencyId)
     )
+
+
+def aging_by_customer_and_currency(today: date, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    return aging_by_party_and_currency(open_invoices(today, *where), "CompanyId")
 
 
 def in_home(home: HomeCurrency, amount: sa.ColumnElement[Any], currency_id: sa.ColumnElement[int]) -> Any:

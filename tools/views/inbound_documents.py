@@ -8,8 +8,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import Field
 
-from tools.inbound_documents import draft_findings, has_inbound_tables, inbound_documents
+from tools.inbound_documents import draft_findings, draft_sources, inbound_documents
 from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
+from tools.presence import has_table
 from tools.text import contains
 from tools.view import View, ViewContext, register
 from tools.wire import UtcDateTime, WireModel
@@ -67,7 +68,7 @@ def _filters(params: InboundParams) -> list[sa.ColumnElement[bool]]:
 
 
 def list_inbound(conn: sa.Connection, ctx: ViewContext, params: InboundParams) -> Page[InboundDocumentDto]:
-    if not has_inbound_tables(conn, ctx.state, ctx.tenant):
+    if not has_table(conn, ctx, draft_sources):
         return page_of([], None, ctx.page)  # nothing has been received yet
     stmt = sa.select(ib).where(*_filters(params))
     keys = [SortKey(ib.c.ReceivedAt, descending=True), SortKey(ib.c.Id, descending=True)]

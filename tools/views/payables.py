@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.home_currency import HomeCurrency, home_currency
+from tools.home_currency import home_currency
 from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
 from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.text import contains
 from tools.view import View, ViewContext, register
 from tools.views._payables import aging_by_supplier_and_currency, invoices_with_open, require_payables
-from tools.views._receivables import bucket_names, buckets_in_home, cents, is_open
-from tools.views.receivables import Aging, CurrencyOpen
+from tools.views._receivables import cents, is_open
+from tools.views.receivables import Aging, CurrencyOpen, aged_parties
 from tools.wire import IsoDate, Money, Params, QueryDateTime, UtcDateTime, WireModel, midnight, to_db_datetime
 
 c, cur = s.companies, s.currencies
@@ -178,53 +178,32 @@ def payables_aging(conn: sa.Connection, ctx: ViewContext, params: PayablesAgingP
     if params.supplier_name:
         where.append(si.c.SupplierId.in_(sa.select(c.c.Id).where(contains(c.c.Name, params.supplier_name))))
     per_currency = conn.execute(aging_by_supplier_and_currency(ctx.today, *where)).all()
-    rows = _supplier_rows(conn, home, per_currency, params)
-    if params.overdue_min is not None:
-        rows = [row for row in rows if row.overdue >= params.overdue_min]
-    rows.sort(key=lambda r: (-r.overdue, -r.open, r.supplier_id))
-    limit = min(params.limit, MAX_SUPPLIERS)
-    totals = Aging(**{n: sum((getattr(r, n) for r in rows), Decimal(0)) for n in Aging.model_fields})
+    aged = aged_parties(
+        home,
+        per_currency,
+        party="SupplierId",
+        parties=lambda ids: conn.execute(sa.select(c.c.Id, c.c.Name).where(c.c.Id.in_(ids))).all(),
+        pinned=params.supplier_id,
+        row=_supplier_row,
+        overdue_min=params.overdue_min,
+        limit=min(params.limit, MAX_SUPPLIERS),
+    )
     return PayablesAgingDto(
         as_of=ctx.today,
         home_currency_iso_code=home.iso_code,
-        totals=totals,
-        supplier_count=len(rows),
-        suppliers=rows[:limit],
-        truncated=len(rows) > limit,
+        totals=aged.totals,
+        supplier_count=aged.count,
+        suppliers=aged.shown,
+        truncated=aged.truncated,
     )
 
 
-def _supplier_rows(
-    conn: sa.Connection, home: HomeCurrency, per_currency: Sequence[Any], params: PayablesAgingParams
-) -> list[SupplierPayable]:
-    by_supplier: dict[int, list[Any]] = defaultdict(list)
-    for row in per_currency:
-        by_supplier[row.SupplierId].append(row)
-    wanted = set(by_supplier)
-    if params.supplier_id is not None:
-        wanted.add(params.supplier_id)
-    suppliers = conn.execute(sa.select(c.c.Id, c.c.Name).where(c.c.Id.in_(sorted(wanted)))).all()
-    return [_supplier_row(home, supplier, by_supplier.get(supplier.Id, [])) for supplier in suppliers]
-
-
-def _supplier_row(home: HomeCurrency, supplier: Any, sums: list[Any]) -> SupplierPayable:
-    aging = Aging.model_validate(buckets_in_home(home, sums))
+def _supplier_row(supplier: Any, aging: Aging, by_currency: list[CurrencyOpen]) -> SupplierPayable:
     return SupplierPayable(
         supplier_id=supplier.Id,
         supplier_name=supplier.Name,
-        by_currency=[_currency_open(home, r) for r in sums],
+        by_currency=by_currency,
         **aging.model_dump(by_alias=False),
-    )
-
-
-def _currency_open(home: HomeCurrency, row: Any) -> CurrencyOpen:
-    amounts = {name: cents(row._mapping[name]) for name in bucket_names()}
-    overdue = sum((v for k, v in amounts.items() if k != "notDue"), Decimal(0))
-    return CurrencyOpen(
-        currency_iso_code=home.rate(row.CurrencyId).iso_code,
-        open_amount=amounts["notDue"] + overdue,
-        overdue_amount=overdue,
-        open_invoice_count=row.Invoices,
     )
 
 

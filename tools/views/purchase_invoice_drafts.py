@@ -10,7 +10,7 @@ from pydantic import Field
 
 from tools import schema as s
 from tools import search
-from tools.inbound_documents import has_inbound_tables, with_draft_source
+from tools.inbound_documents import draft_sources, with_draft_source
 from tools.matching.models import MatchResponse
 from tools.matching.service import draft_summary_columns
 from tools.paging import (
@@ -24,14 +24,15 @@ from tools.paging import (
     page_of,
     read_page,
 )
+from tools.presence import has_table
 from tools.text import contains
 from tools.view import View, ViewContext, register
-from tools.views.purchase_invoice_matches import SuggestParams, suggest_matches
+from tools.views.purchase_invoice_matches import suggest_matches_of
 from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel, to_db_datetime
 
 d, c, cur, m = s.purchase_invoice_drafts, s.companies, s.currencies, s.purchase_invoice_matches
 NEWEST_FIRST = [SortKey(d.c.DateInvoice, descending=True), SortKey(d.c.Id, descending=True)]
-SCORED_CHUNK = 20  # drafts scored per round while a readyToAutoMatch page fills
+SCORED_CHUNK = 50  # drafts scored together per round while a readyToAutoMatch page fills
 MatchState = Literal["open", "unmatched", "partial", "matched", "any"]
 
 
@@ -153,7 +154,7 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
         .join(cur, cur.c.Id == d.c.CurrencyId)
         .where(*_filters(conn, params, lines.element, matched.element))
     )
-    stmt = with_draft_source(stmt, d.c.Id, has_inbound_tables(conn, ctx.state, ctx.tenant))
+    stmt = with_draft_source(stmt, d.c.Id, has_table(conn, ctx, draft_sources))
     if params.ready_to_auto_match is not None:
         return _ready_page(conn, ctx, stmt, params.ready_to_auto_match)
     page = read_page(conn, stmt, NEWEST_FIRST, ctx.page, _draft)
@@ -190,18 +191,14 @@ def _ready_page(
 
 
 def _auto_matches(conn: sa.Connection, ctx: ViewContext, draft_ids: list[int]) -> dict[int, AutoMatch]:
-    """The scorer's verdict per draft (through the suggest cache), with one query for the lines
-    already matched on all of them."""
+    """The scorer's verdict per draft (through the suggest cache; the drafts not in it scored
+    together), with one query for the lines already matched on all of them."""
     matched: dict[int, set[int]] = {draft_id: set() for draft_id in draft_ids}
     stmt = sa.select(m.c.DraftId, m.c.LineIndex).where(m.c.DraftId.in_(draft_ids))
     for draft_id, line_index in conn.execute(stmt):
         matched[draft_id].add(line_index)
-    return {
-        draft_id: auto_match(
-            suggest_matches(conn, ctx, SuggestParams(invoice_id=draft_id)), matched[draft_id]
-        )
-        for draft_id in draft_ids
-    }
+    responses = suggest_matches_of(conn, ctx, draft_ids)
+    return {draft_id: auto_match(responses[draft_id], matched[draft_id]) for draft_id in draft_ids}
 
 
 def _with_auto_match(draft: PurchaseInvoiceDraftDto, score: AutoMatch) -> PurchaseInvoiceDraftDto:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -73,20 +74,29 @@ class ReceivablesDto(WireModel):
 
 def receivables(conn: sa.Connection, ctx: ViewContext, params: ReceivablesParams) -> ReceivablesDto:
     home = home_currency(conn, ctx)
-    where = _filters(params)
-    per_currency = conn.execute(aging_by_customer_and_currency(ctx.today, *where)).all()
-    rows = _customer_rows(conn, home, per_currency, params)
-    if params.overdue_min is not None:
-        rows = [row for row in rows if row.overdue >= params.overdue_min]
-    rows.sort(key=lambda r: (-r.overdue, -r.open, r.customer_id))
-    limit = min(params.limit, MAX_LIMIT)
+    per_currency = conn.execute(aging_by_customer_and_currency(ctx.today, *_filters(params))).all()
+
+    def customers(ids: list[int]) -> Sequence[Any]:
+        columns = (c.c.Id, c.c.Name, c.c.CreditLimit, c.c.CreditStop, c.c.CurrencyId)
+        return conn.execute(sa.select(*columns).where(c.c.Id.in_(ids), c.c.IsCustomer.is_(True))).all()
+
+    aged = aged_parties(
+        home,
+        per_currency,
+        party="CompanyId",
+        parties=customers,
+        pinned=params.customer_id,
+        row=lambda customer, aging, by_currency: _customer_row(home, customer, aging, by_currency),
+        overdue_min=params.overdue_min,
+        limit=min(params.limit, MAX_LIMIT),
+    )
     return ReceivablesDto(
         as_of=ctx.today,
         home_currency_iso_code=home.iso_code,
-        totals=_totals(rows),
-        customer_count=len(rows),
-        customers=rows[:limit],
-        truncated=len(rows) > limit,
+        totals=aged.totals,
+        customer_count=aged.count,
+        customers=aged.shown,
+        truncated=aged.truncated,
     )
 
 
@@ -99,25 +109,56 @@ def _filters(params: ReceivablesParams) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def _customer_rows(
-    conn: sa.Connection, home: HomeCurrency, per_currency: Sequence[Any], params: ReceivablesParams
-) -> list[CustomerReceivable]:
-    by_customer: dict[int, list[Any]] = defaultdict(list)
-    for row in per_currency:
-        by_customer[row.CompanyId].append(row)
-    wanted = set(by_customer)
-    if params.customer_id is not None:
-        wanted.add(params.customer_id)
-    customers = conn.execute(
-        sa.select(c.c.Id, c.c.Name, c.c.CreditLimit, c.c.CreditStop, c.c.CurrencyId).where(
-            c.c.Id.in_(sorted(wanted)), c.c.IsCustomer.is_(True)
-        )
-    ).all()
-    return [_customer_row(home, customer, by_customer.get(customer.Id, [])) for customer in customers]
+# -- the aging of parties: customers here, suppliers in payables ------------------------------
+
+Row = TypeVar("Row", bound=Aging)
 
 
-def _customer_row(home: HomeCurrency, customer: Any, sums: list[Any]) -> CustomerReceivable:
-    aging = Aging.model_validate(buckets_in_home(home, sums))
+@dataclass(frozen=True)
+class AgedParties(Generic[Row]):
+    totals: Aging
+    count: int
+    shown: list[Row]
+    truncated: bool
+
+
+def aged_parties(
+    home: HomeCurrency,
+    per_currency: Sequence[Any],
+    *,
+    party: str,
+    parties: Callable[[list[int]], Sequence[Any]],
+    pinned: int | None,
+    row: Callable[[Any, Aging, list[CurrencyOpen]], Row],
+    overdue_min: Decimal | None,
+    limit: int,
+) -> AgedParties[Row]:
+    """One row per party (customer or supplier) from the per-(party ``party`` column, currency)
+    sums: buckets in the home currency and per document currency. ``parties`` reads the party
+    rows of the given ids (the ``pinned`` one is shown even with nothing open); ``row`` makes the
+    view's row from one of them. Most overdue first (then most open, then id), with totals over
+    every party that passes ``overdue_min`` and the first ``limit`` shown."""
+    by_party: dict[int, list[Any]] = defaultdict(list)
+    for sums in per_currency:
+        by_party[sums._mapping[party]].append(sums)
+    wanted = set(by_party) | ({pinned} if pinned is not None else set())
+    rows: list[tuple[int, Row]] = []
+    for found in parties(sorted(wanted)):
+        sums = by_party.get(found.Id, [])
+        aging = Aging.model_validate(buckets_in_home(home, sums))
+        rows.append((found.Id, row(found, aging, [_currency_open(home, r) for r in sums])))
+    if overdue_min is not None:
+        rows = [(key, r) for key, r in rows if r.overdue >= overdue_min]
+    rows.sort(key=lambda keyed: (-keyed[1].overdue, -keyed[1].open, keyed[0]))
+    totals = Aging(
+        **{name: sum((getattr(r, name) for _, r in rows), Decimal(0)) for name in Aging.model_fields}
+    )
+    return AgedParties(totals, len(rows), [r for _, r in rows[:limit]], len(rows) > limit)
+
+
+def _customer_row(
+    home: HomeCurrency, customer: Any, aging: Aging, by_currency: list[CurrencyOpen]
+) -> CustomerReceivable:
     limit = None
     if customer.CreditLimit is not None:
         currency_id = customer.CurrencyId or _home_id(home)
@@ -128,7 +169,7 @@ def _customer_row(home: HomeCurrency, customer: Any, sums: list[Any]) -> Custome
         credit_limit_home=limit,
         credit_headroom_home=None if limit is None else limit - aging.open,
         credit_stop=customer.CreditStop,
-        by_currency=[_currency_open(home, r) for r in sums],
+        by_currency=by_currency,
         **aging.model_dump(by_alias=False),
     )
 
@@ -146,19 +187,6 @@ def _currency_open(home: HomeCurrency, row: Any) -> CurrencyOpen:
         overdue_amount=overdue,
         open_invoice_count=row.Invoices,
     )
-
-
-def _totals(rows: list[CustomerReceivable]) -> Aging:
-    names = [
-        "not_due",
-        "overdue1_to30",
-        "overdue31_to60",
-        "overdue61_to90",
-        "overdue_over90",
-        "overdue",
-        "open",
-    ]
-    return Aging(**{name: sum((getattr(r, name) for r in rows), Decimal(0)) for name in names})
 
 
 register(
