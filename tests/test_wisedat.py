@@ -610,3 +610,53 @@ def test_a_payment_moved_to_another_invoice_leaves_the_first_after_an_incrementa
         for p in data.payments
         for d in p["associated_documents"]
     )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_the_question_suite_is_answered_on_a_wisedat_tenant_and_what_wisedat_lacks_is_refused(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every question of the suite, asked through the MCP client of a synced tenant, agrees
+    exactly with the suite's own SQL; a question needing what Wisedat does not have (a purchase
+    side, supplier prices, delivered quantities) is answered with the refusal naming Wisedat.
+    The books go back to the year before last, old invoices mostly paid (year-on-year questions
+    and a receivables list of a readable length)."""
+    from tests.questions.run import ask_all, explain, report
+
+    with ExitStack() as stack:
+        database = tenant_database(backend, stack, tmp_path_factory, "wisedat-questions")
+        double = WisedatDouble(make_data(invoices=300, history_days=1050, settled_after_days=90))
+        url = stack.enter_context(serve(double))
+        sync(database, url, double)
+        server = serve_tenants(
+            stack, tmp_path_factory, {TENANT: database}, {TENANT: settings_for(url, double)}, "EUR"
+        )
+        outcomes = await ask_all(server, backend, TENANT, database, home="EUR", source="wisedat")
+        print(report(outcomes))
+        failed = [explain(o) for o in outcomes if not o.answered]
+        assert not failed, report(outcomes) + "\n" + "\n".join(failed)
+        assert {o.question.name for o in outcomes if o.refused} == {
+            "received-not-invoiced",  # purchase orders
+            "top-vendors",  # summary of purchases
+            "purchases-per-month",
+            "customer-late-lines",  # open order lines: no delivered quantities
+            "product-late-lines",
+            "cheapest-valid-price",  # vendor prices
+            "valid-prices-ranked",
+        }
+        assert all("Wisedat" in o.answer.message for o in outcomes if o.refused)
+        # what the books cannot name is said: no credit limits, no SEK, no hearing protection, no
+        # supplier prices (for questions Wisedat refuses anyway)
+        assert {o.question.name for o in outcomes if o.note} == {
+            "customer-open-and-headroom",
+            "foreign-rate",
+            "search-without-diacritics",
+            "cheapest-valid-price",
+            "valid-prices-ranked",
+        }
+        # no e-invoice was received (the inbox is not the ERP): the drafts questions answer "none",
+        # the only answers that say nothing
+        assert {o.question.name for o in outcomes if o.trivial} == {
+            "drafts-ready-to-match",
+            "drafts-auto-eligible-lines",
+        }
