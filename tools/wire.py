@@ -6,9 +6,12 @@ dumps give floats (MCP ``structuredContent``), which parse to the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, get_args
+from types import UnionType
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 CENT = Decimal("0.01")
 
@@ -180,3 +184,104 @@ class Params(InputModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="ignore", str_strip_whitespace=True
     )
+
+
+# -- rows the database already typed ------------------------------------------------------
+
+_PLAIN_TYPES = (int, str, bool, float, Decimal, datetime, date)
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """How one field takes a database value: the exact types it accepts as they are, whether
+    None is one, and the field's own after-validators (money to the cent, datetimes to UTC)."""
+
+    name: str
+    types: tuple[type, ...]
+    literals: frozenset[Any] | None
+    nullable: bool
+    after: tuple[Callable[[Any], Any], ...]
+    default: Any
+
+
+def _slot(name: str, info: FieldInfo) -> _Slot | None:
+    annotation, after = info.annotation, [m.func for m in info.metadata if isinstance(m, AfterValidator)]
+    nullable = False
+    if get_origin(annotation) in (Union, UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(members) != 1 or len(get_args(annotation)) != 2:
+            return None
+        nullable, annotation = True, members[0]
+    if get_origin(annotation) is Annotated:
+        base, *metadata = get_args(annotation)
+        after += [m.func for m in metadata if isinstance(m, AfterValidator)]
+        annotation = base
+    if get_origin(annotation) is Literal:
+        literals = frozenset(get_args(annotation))
+        return _Slot(name, (str,), literals, nullable, tuple(after), info.default)
+    if annotation not in _PLAIN_TYPES or any(not isinstance(m, _KNOWN_METADATA) for m in info.metadata):
+        return None
+    return _Slot(name, (annotation,), None, nullable, tuple(after), info.default)
+
+
+_KNOWN_METADATA = (AfterValidator, PlainSerializer, WithJsonSchema)
+_PLAIN_CONFIG = {"alias_generator", "populate_by_name", "extra", "title"}
+
+
+def _validates_nothing_else(model: type[BaseModel]) -> bool:
+    """No validator of the model's own and no configuration that changes values."""
+    decorators = model.__pydantic_decorators__
+    own = (decorators.validators, decorators.field_validators, decorators.root_validators)
+    plain = not any(own) and not decorators.model_validators and set(model.model_config) <= _PLAIN_CONFIG
+    return plain and not model.__pydantic_post_init__ and not model.__private_attributes__
+
+
+class TrustedRows(Generic[M]):
+    """``model`` from rows the database already typed, without validating them again: a value
+    of exactly its field's type is taken as it is and the field's after-validators run on it
+    (the rounding and UTC rules stay); a row with any other value (an int for a Decimal, a str
+    for a datetime...) is validated as before, so the result is always what validation gives."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        slots = [_slot(name, info) for name, info in model.model_fields.items()]
+        plain = _validates_nothing_else(model) and None not in slots
+        self.slots = [slot for slot in slots if slot is not None] if plain else None
+
+    def __call__(self, values: Mapping[str, Any]) -> M:
+        if self.slots is None:
+            return self.model.model_validate(values)
+        fields: dict[str, Any] = {}
+        for slot in self.slots:
+            value = values.get(slot.name, slot.default)
+            if value is None and slot.nullable:
+                fields[slot.name] = None
+                continue
+            if type(value) not in slot.types or (slot.literals is not None and value not in slot.literals):
+                return self.model.model_validate(values)
+            for after in slot.after:
+                value = after(value)
+            fields[slot.name] = value
+        return self._construct(fields)
+
+    def _construct(self, fields: dict[str, Any]) -> M:
+        """What ``model_construct`` does for a plain model, without its per-field lookups."""
+        row = self.model.__new__(self.model)
+        setattr_ = object.__setattr__
+        setattr_(row, "__dict__", fields)
+        setattr_(row, "__pydantic_fields_set__", set(fields))
+        setattr_(row, "__pydantic_extra__", None)
+        setattr_(row, "__pydantic_private__", None)
+        return row
+
+
+_TRUSTED: dict[type[BaseModel], TrustedRows[Any]] = {}
+
+
+def trusted_row(model: type[M], values: Mapping[str, Any]) -> M:
+    """``model`` from ``values`` as ``TrustedRows`` builds it (one builder per model)."""
+    rows = _TRUSTED.get(model)
+    if rows is None:
+        rows = _TRUSTED.setdefault(model, TrustedRows(model))
+    return rows(values)  # type: ignore[no-any-return]
