@@ -83,12 +83,14 @@ def as_utc(value: datetime) -> datetime:
 
 
 def _iso_z(value: datetime) -> str:
-    """``2026-05-20T08:30:00Z``: to the second, UTC (``isoformat`` is what ``strftime`` writes
-    for four-digit years, several times faster; earlier years keep ``strftime``'s form)."""
-    utc = value if value.tzinfo is None else as_utc(value).replace(tzinfo=None)
-    if utc.year < 1000:
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return utc.isoformat(timespec="seconds") + "Z"
+    """``2026-05-20T08:30:00Z``: to the second, in UTC (``isoformat`` writes what ``strftime``
+    writes for four-digit years, several times faster; earlier years keep ``strftime``'s form)."""
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = as_utc(value)
+    if value.year < 1000:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = value.isoformat(timespec="seconds")
+    return (text if value.tzinfo is None else text[:-6]) + "Z"
 
 
 UtcDateTime = Annotated[
