@@ -205,7 +205,7 @@ class _Slot:
     None is one, and the field's own after-validators (money to the cent, datetimes to UTC)."""
 
     name: str
-    types: tuple[type, ...]
+    types: tuple[type]
     literals: frozenset[Any] | None
     nullable: bool
     after: tuple[Callable[[Any], Any], ...]
@@ -255,21 +255,26 @@ class TrustedRows(Generic[M]):
         slots = [_slot(name, info) for name, info in model.model_fields.items()]
         plain = _validates_nothing_else(model) and None not in slots
         self.slots = [slot for slot in slots if slot is not None] if plain else None
+        self.plan = [
+            (slot.name, slot.types[0], slot.literals, slot.nullable, slot.after, slot.default)
+            for slot in self.slots or []
+        ]
 
     def __call__(self, values: Mapping[str, Any]) -> M:
         if self.slots is None:
             return self.model.model_validate(values)
         fields: dict[str, Any] = {}
-        for slot in self.slots:
-            value = values.get(slot.name, slot.default)
-            if value is None and slot.nullable:
-                fields[slot.name] = None
+        get = values.get
+        for name, accepted, literals, nullable, after, default in self.plan:
+            value = get(name, default)
+            if value is None and nullable:
+                fields[name] = None
                 continue
-            if type(value) not in slot.types or (slot.literals is not None and value not in slot.literals):
+            if type(value) is not accepted or (literals is not None and value not in literals):
                 return self.model.model_validate(values)
-            for after in slot.after:
-                value = after(value)
-            fields[slot.name] = value
+            for validator in after:
+                value = validator(value)
+            fields[name] = value
         return self._construct(fields)
 
     def _construct(self, fields: dict[str, Any]) -> M:
