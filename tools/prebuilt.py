@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -59,4 +59,4 @@ def frozen(value: Any) -> Hashable:
         return tuple(sorted((name, frozen(item)) for name, item in value.items()))
     if isinstance(value, list | tuple | set | frozenset):
         return tuple(frozen(item) for item in value)
-    return value
+    return cast(Hashable, value)

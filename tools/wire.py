@@ -6,12 +6,13 @@ dumps give floats (MCP ``structuredContent``), which parse to the same numbers.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from types import UnionType
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, cast, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -205,7 +206,7 @@ class _Slot:
     None is one, and the field's own after-validators (money to the cent, datetimes to UTC)."""
 
     name: str
-    types: tuple[type]
+    types: tuple[Any]
     literals: frozenset[Any] | None
     nullable: bool
     after: tuple[Callable[[Any], Any], ...]
@@ -213,7 +214,8 @@ class _Slot:
 
 
 def _slot(name: str, info: FieldInfo) -> _Slot | None:
-    annotation, after = info.annotation, [m.func for m in info.metadata if isinstance(m, AfterValidator)]
+    annotation: Any = info.annotation
+    metadata = list(info.metadata)
     nullable = False
     if get_origin(annotation) in (Union, UnionType):
         members = [arg for arg in get_args(annotation) if arg is not type(None)]
@@ -221,15 +223,33 @@ def _slot(name: str, info: FieldInfo) -> _Slot | None:
             return None
         nullable, annotation = True, members[0]
     if get_origin(annotation) is Annotated:
-        base, *metadata = get_args(annotation)
-        after += [m.func for m in metadata if isinstance(m, AfterValidator)]
-        annotation = base
-    if get_origin(annotation) is Literal:
-        literals = frozenset(get_args(annotation))
-        return _Slot(name, (str,), literals, nullable, tuple(after), info.default)
-    if annotation not in _PLAIN_TYPES or any(not isinstance(m, _KNOWN_METADATA) for m in info.metadata):
+        annotation, *inner = get_args(annotation)
+        metadata += inner
+    if any(not isinstance(m, _KNOWN_METADATA) for m in metadata):
         return None
-    return _Slot(name, (annotation,), None, nullable, tuple(after), info.default)
+    after = [m.func for m in metadata if isinstance(m, AfterValidator)]
+    if not all(_takes_one(func) for func in after):
+        return None
+    plain = tuple(cast(Callable[[Any], Any], func) for func in after)
+    if get_origin(annotation) is Literal:
+        return _Slot(name, (str,), frozenset(get_args(annotation)), nullable, plain, info.default)
+    if annotation not in _PLAIN_TYPES:
+        return None
+    return _Slot(name, (annotation,), None, nullable, plain, info.default)
+
+
+def _takes_one(func: Callable[..., Any]) -> bool:
+    """An after-validator of the value alone (not one that also takes ``ValidationInfo``)."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = [
+        p
+        for p in parameters
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(required) == 1
 
 
 _KNOWN_METADATA = (AfterValidator, PlainSerializer, WithJsonSchema)

@@ -202,7 +202,7 @@ def get_customer(conn: sa.Connection, ctx: ViewContext, params: CustomerDetailPa
 
 def _customer_statement() -> sa.Select[Any]:
     """One customer's row: built once, the customer and the day bound at each call."""
-    today = sa.bindparam("today")
+    today: sa.BindParameter[date] = sa.bindparam("today")
     return (
         sa.select(
             c,
