@@ -13,8 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -30,7 +29,6 @@ class Page:
     records: Sequence[Any]
     cursor: str | None  # the stream's cursor once this page has committed
     total: int | None = None  # records this run will fetch, when the stream knows (progress)
-    sweep_before: datetime | None = field(default=None)  # last page of a full run: rows older are gone
     deleted: Sequence[str] = ()  # external ids the source no longer has
 
 
