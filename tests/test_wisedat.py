@@ -23,6 +23,7 @@ import pytest
 from connectors.core import (
     AuthenticationFailed,
     Secrets,
+    SourceRejected,
     SourceSettings,
     TenantReport,
 )
@@ -706,3 +707,46 @@ def suppliers_held(database: str) -> dict[str, bool]:
     """Each supplier in the tenant database and whether it is inactive."""
     rows = query(database, 'SELECT "Name", "Inactive" FROM "Company" WHERE "IsVendor"')
     return {name: bool(inactive) for name, inactive in rows}
+
+
+def test_a_full_run_that_dies_is_finished_by_the_next_run_for_the_lists_after_it(tmp_path: Path) -> None:
+    """--full dies at the products list (once only, 400), after the customer and supplier lists
+    reconciled. The next run, incremental, still owes the lists from the one that died on a full
+    reconciliation and does it: the deleted product is inactive, the deleted invoice gone with its
+    lines and payment. The run after that owes nothing: it asks for no detail."""
+    double = WisedatDouble(make_data(invoices=30, orders=6))
+    data = double.data
+    database = f"sqlite:///{tmp_path / 'owed.db'}"
+    with serve(double) as url:
+        sync(database, url, double)
+        customer, product = data.customers[3], data.products[-1]
+        invoice = next(
+            i for i in data.invoices if i["id"] == data.payments[2]["associated_documents"][0]["id"]
+        )
+        for path, object_id in [
+            ("/customers", customer["id"]),
+            ("/product", product["id"]),
+            ("/salesinvoices", invoice["id"]),
+        ]:
+            delete_at_wisedat(url, double, path, str(object_id))
+        double.fail_once, double.fail_status = "/products?limit=", 400
+        with pytest.raises(SourceRejected):
+            sync(database, url, double, full=True)
+        inactive_after_crash = query(database, 'SELECT "Name" FROM "Company" WHERE "Inactive"')
+        held_after_crash = invoices_held(database)
+        sync(database, url, double)
+        inactive = query(database, 'SELECT "Name" FROM "Company" WHERE "Inactive"')
+        retired = query(database, 'SELECT "ProductNumber" FROM "Product" WHERE NOT "IsActive"')
+        held_after = invoices_held(database)
+        double.requests.clear()
+        sync(database, url, double)
+        details = [r for r in double.requests if "?id=" in r]
+    wisedat_inactive = {c["name"] for c in data.customers if not c["active"]}
+    assert {r[0] for r in inactive_after_crash} == wisedat_inactive | {customer["name"]}
+    assert invoice["document_number"] in held_after_crash  # the crash came before the invoices
+    assert {r[0] for r in inactive} == wisedat_inactive | {customer["name"]}
+    assert {r[0] for r in retired} == {p["name"] for p in data.products if not p["active"]} | {
+        product["name"]
+    }
+    assert held_after == wisedat_invoices(data) and invoice["document_number"] not in held_after
+    assert details == []
