@@ -42,6 +42,7 @@ from connectors.core.lists import (
     mark_products_inactive,
     reconcile,
     remove_documents,
+    remove_supplier_invoices,
     save_fingerprints,
     write_statuses,
 )
@@ -70,7 +71,7 @@ def everything(api: SourceClient, path: str, start: int = 1) -> Iterator[tuple[i
         page += 1
 
 
-class ListStream(RecordStream):
+class ListStream(RecordStream[SourceClient]):
     """Every page of one list, each run, then what the run did not see (see the module)."""
 
     path: ClassVar[str]
@@ -274,14 +275,8 @@ class PurchaseInvoices(ListStream):
         upsert(conn, supplier_invoices, rows)
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            invoices = list(gone.values())
-            conn.execute(
-                sa.delete(supplier_payments).where(supplier_payments.c.SupplierInvoiceId.in_(invoices))
-            )
-            conn.execute(sa.delete(supplier_invoices).where(supplier_invoices.c.Id.in_(invoices)))
-            ids.forget("paid-purchases", gone)
-            ids.forget(self.name, gone)
+        remove_supplier_invoices(conn, ids, self.name, gone)
+        ids.forget("paid-purchases", gone)
 
 
 class _Outstanding(Stream):

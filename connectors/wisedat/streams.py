@@ -56,7 +56,7 @@ def modified_since(moment: str) -> str:
     return moment[:19] + "Z"
 
 
-class ListStream(RecordStream):
+class ListStream(RecordStream[SourceClient]):
     path: ClassVar[str]
     keys: ClassVar[tuple[str, ...]]  # the list's key in the answer (the first one present)
     detailed: ClassVar[bool] = False
