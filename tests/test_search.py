@@ -180,6 +180,9 @@ def raw_documents(engine: sa.Engine) -> dict[int, str]:
         "plain : projekt",
         "NEAR(projekt webshop)",
         "proj* ^webshop",
+        # More words than the index is asked to count trigrams for (``search.SAMPLED``).
+        " ".join(f"ordinance{i:02d}" for i in range(60)),
+        "webshop " + " ".join(f"w{i:02d}" for i in range(60)),
     ],
 )
 def test_many_matches_checked_row_by_row_are_the_same_documents_as_few_taken_from_the_index(

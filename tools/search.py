@@ -34,6 +34,9 @@ WRITE_CHUNK = 1000
 # Above this many matching documents a page walks its sort order and checks each row;
 # at or below it the page is built from the matching ids (found through the trigram index).
 FEW_DOCUMENTS = 2000
+# The sample that picks each word's rarest trigram: the rows of the lowest 1/SAMPLE of the keys.
+SAMPLE = 64
+SAMPLED_PER_WORD, SAMPLED = 12, 48
 
 
 def fold(text: str) -> tuple[str, str]:
@@ -103,11 +106,12 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> sa.Select[tupl
     if dialect != "sqlite":
         return sa.select(key).where(*has_words(table.c, q, dialect))
     # FTS5 gets only words it can look up by trigram: the rest are checked on the rows the
-    # index finds (or, with no such word, on every row). The index is asked with MATCH, each
-    # word a phrase of its trigrams (a substring, case folded), which it answers from its
-    # posting lists alone; every word is then checked on the search row itself, so the answer
-    # is exactly the GLOB rule. (A GLOB given to FTS5 re-reads each candidate's text through
-    # the content table's SQL for every word: several times slower on a million rows.)
+    # index finds (or, with no such word, on every row). The index is asked for one trigram
+    # of each such word, the rarest in a sample (``rarest_trigrams``), which it answers from
+    # its posting lists alone; every word is then checked on the search row itself, so the
+    # answer is exactly the GLOB rule. (A phrase of all a word's trigrams reads every one of
+    # their position lists: "projekt" is in 94,000 of a million documents, and asking for it
+    # cost four times the whole check of the rows the rarest trigrams leave.)
     # A join, not ``IN``, so that a ``LIMIT`` stops the index early.
     indexed = [word for word in words(q) if _has_trigram(word)]
     checked = has_words(table.c, q, dialect)
@@ -115,19 +119,43 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> sa.Select[tupl
         return sa.select(key).where(*checked)
     name = _fts_name(table)
     fts = sa.table(name, sa.column("rowid"))
-    match = sa.literal_column(f'"{name}"').op("MATCH")(fts_query(indexed))
+    match = sa.literal_column(f'"{name}"').op("MATCH")(fts_query(rarest_trigrams(conn, table, indexed)))
     return sa.select(key).select_from(fts.join(table, key == fts.c.rowid)).where(match, *checked)
 
 
-def fts_query(indexed: Sequence[Word]) -> str:
-    """An FTS5 query: each word a quoted phrase in ``Plain`` (and, typed with diacritics, in
-    ``Lower`` too); a quote inside a word is doubled, so nothing a person types is syntax."""
-    phrases = []
-    for word in indexed:
-        phrases.append(f"Plain : {_phrase(word.plain)}")
-        if word.has_diacritics:
-            phrases.append(f"Lower : {_phrase(word.lower)}")
-    return " AND ".join(phrases)
+def trigrams(text: str) -> list[str]:
+    return list(dict.fromkeys(text[i : i + 3] for i in range(len(text) - 2)))
+
+
+def rarest_trigrams(conn: sa.Connection, table: sa.Table, indexed: Sequence[Word]) -> list[str]:
+    """For each word, the trigram of its ``Plain`` text in the fewest rows of a sample (the
+    rows of the lowest ``1/SAMPLE`` of the keys): every row with the word has each of its
+    trigrams, so any one finds a superset of the rows, and the rarest finds the fewest
+    (``Lower`` holds the word typed with diacritics only where ``Plain`` holds it without)."""
+    choices = [trigrams(word.plain) for word in indexed]
+    # A long word offers a few of its trigrams, spread over it; a long ``q`` a few dozen in all.
+    offered = [tris[:: -(-len(tris) // SAMPLED_PER_WORD)] for tris in choices]
+    candidates = list(dict.fromkeys(tri for tris in offered if len(tris) > 1 for tri in tris))
+    candidates = candidates[:SAMPLED]
+    if not candidates:
+        return [tris[0] for tris in choices]
+    name = _fts_name(table)
+    top = conn.execute(sa.select(sa.func.max(_key(table)))).scalar() or 0
+    counts = [f'SELECT count(*) FROM "{name}" WHERE "{name}" MATCH ? AND rowid <= ?' for _ in candidates]
+    bound = top // SAMPLE
+    params = tuple(p for tri in candidates for p in (f"Plain : {_phrase(tri)}", bound))
+    found = conn.exec_driver_sql(" UNION ALL ".join(f"SELECT ({c})" for c in counts), params).scalars().all()
+    seen = dict(zip(candidates, found, strict=True))
+    return [
+        min([tri for tri in tris if tri in seen] or tris, key=lambda tri: seen.get(tri, 0))
+        for tris in choices
+    ]
+
+
+def fts_query(tris: Sequence[str]) -> str:
+    """An FTS5 query: every trigram, each a quoted phrase in ``Plain``; a quote inside is
+    doubled, so nothing a person types is syntax."""
+    return " AND ".join(f"Plain : {_phrase(tri)}" for tri in dict.fromkeys(tris))
 
 
 def _phrase(text: str) -> str:
