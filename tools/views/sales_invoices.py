@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -29,6 +29,7 @@ from tools.views._documents import (
     orders,
     paid_amount,
     payment_state,
+    statement_key,
     within,
 )
 from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel, midnight
@@ -129,12 +130,20 @@ class SalesInvoiceDto(WireModel):
 def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
 ) -> Page[SalesInvoiceDto]:
-    stmt = header("customer").add_columns(
-        orders.c.InvoiceNumber.label("invoice_number"), paid_amount().label("paid_amount")
+    def statement() -> sa.Select[Any]:
+        stmt = header("customer").add_columns(
+            orders.c.InvoiceNumber.label("invoice_number"), paid_amount().label("paid_amount")
+        )
+        return stmt.where(*params.where(conn), *params.payment_state(conn, ctx.today))
+
+    # openAmountMin's statement depends on whether any refund exists (read per call).
+    key = (
+        None
+        if params.open_amount_min is not None
+        else statement_key(conn, "sales-invoices", params, ctx.today)
     )
-    where = [*params.where(conn), *params.payment_state(conn, ctx.today)]
     return read_page(
-        conn, stmt.where(*where), NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx)
+        conn, statement, NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx), key
     )
 
 
