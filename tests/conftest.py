@@ -78,16 +78,17 @@ async def rest(server: LiveServer, in_process: Starlette) -> AsyncIterator[httpx
 
 
 @pytest.fixture
-async def mcp(server: LiveServer) -> AsyncIterator[ClientSession]:
-    """The official MCP client signed in as a user of its own (no test spends another's
-    tool-call budget). The session lives in one task of its own: anyio cancel scopes must be
+async def mcp(server: LiveServer, in_process: Starlette) -> AsyncIterator[ClientSession]:
+    """The official MCP client in-process (no socket, no server thread), signed in as a user of
+    its own (no test spends another's tool-call budget); a test about the transport uses
+    ``mcp_session(server)`` instead. The session lives in one task of its own: anyio cancel scopes must be
     entered and left in the same task, and pytest-asyncio tears fixtures down in another."""
     ready: asyncio.Future[ClientSession] = asyncio.get_running_loop().create_future()
     done = asyncio.Event()
 
     async def hold() -> None:
         try:
-            async with mcp_session(server, sub=f"mcp-{uuid.uuid4().hex[:8]}") as session:
+            async with mcp_session(server, sub=f"mcp-{uuid.uuid4().hex[:8]}", app=in_process) as session:
                 ready.set_result(session)
                 await done.wait()
         except BaseException as exc:

@@ -214,11 +214,14 @@ def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> L
 
 @asynccontextmanager
 async def mcp_session(
-    server: LiveServer, tenant: str = "demo", sub: str = "test-user"
+    server: LiveServer, tenant: str = "demo", sub: str = "test-user", *, app: Starlette | None = None
 ) -> AsyncIterator[ClientSession]:
-    """The official MCP Python client, over real HTTP, signed in as ``sub`` of ``tenant``."""
+    """The official MCP Python client signed in as ``sub`` of ``tenant``: over real HTTP, or
+    in-process into ``app`` (a second app over the same settings and databases) where the
+    transport is not what a test is about."""
+    transport = httpx2.ASGITransport(app=app) if app is not None else None
     async with (
-        httpx2.AsyncClient(headers=server.headers(tenant, sub), timeout=30) as http,
+        httpx2.AsyncClient(transport=transport, headers=server.headers(tenant, sub), timeout=30) as http,
         streamable_http_client(server.mcp_url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
