@@ -29,6 +29,57 @@ from tests.support import (
 
 BACKENDS = ["sqlite", "postgres"]
 
+# The suite runs on pytest-xdist workers (scripts/test.sh), each with session fixtures of its own.
+# A module with a module-scoped fixture (a synced double, replicas, a generated data set) runs on
+# one worker so that the fixture is built once; every other test is a unit of its own. Units go
+# out in collection order, and each worker runs its units in that order, so the order below holds
+# on every worker:
+# - first the comparison of pristine backends (it reads the session tenants before any write);
+# - then the modules whose tests are slow on their own (real rate limits, Node clients,
+#   subprocess syncs; measured with --durations), so that no worker is left with one at the end;
+# - last the modules that write matches into the session tenants (every test before them reads
+#   the seeded data as generated).
+FIRST = ("test_backends_agree",)
+SLOW = (
+    "test_fortnox_views",
+    "test_fortnox_sync",
+    "test_real_clients",
+    "test_matching_quality",
+    "test_bench_command",
+    "test_bench_dbhub",
+    "test_readme",
+    "test_rate_limit_doors",
+    "test_wisedat",
+    "test_asperion",
+    "test_questions",
+    "test_maventa_poll",
+)
+WRITERS = ("test_audit_doors", "test_matching_doors")
+# A module whose module fixture is cheap next to its tests (each test syncs a double of its own).
+SPREAD = {"test_fortnox_sync"}
+
+
+def module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0].removeprefix("tests/").removesuffix(".py")
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Before xdist names the groups in its pytest_collection_modifyitems."""
+    fixtures = item._fixtureinfo.name2fixturedefs.values() if isinstance(item, pytest.Function) else []
+    if module_of(item) not in SPREAD and any(defs[-1].scope == "module" for defs in fixtures):
+        item.add_marker(pytest.mark.xdist_group(module_of(item)))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by session-scoped parameters
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order = [*FIRST, *SLOW, "", *WRITERS]
+
+    def rank(item: pytest.Item) -> int:
+        module = module_of(item)
+        return order.index(module) if module in order else order.index("")
+
+    items.sort(key=rank)  # stable: each module keeps pytest's order
+
 
 @pytest.fixture(scope="session")
 def sqlite_tenants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:

@@ -71,6 +71,12 @@ SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# For a module about the doors (transport, auth, limits), not the database: the session server over
+# SQLite alone. tests/test_backends_agree.py compares every view on both backends, and the view
+# tests run on both.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
 def in_ci() -> bool:
     return bool(os.environ.get("CI"))
 
