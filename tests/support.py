@@ -26,7 +26,9 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 
+from auth.verifier import JwtVerifier, VerifierConfig
 from demo.dev_issuer import KEY_FILE_NAME, DevIssuer
+from demo.dev_oauth import dev_oauth_routes
 from demo.tenants import DEMO_TENANTS, seed_database
 from mcp_server.app import build_app
 from mcp_server.settings import Settings
@@ -155,6 +157,22 @@ def dev_issuer(data_dir: Path, issuer_url: str) -> DevIssuer:
         key_file.write_bytes(_session_signing_key())
         key_file.chmod(0o600)
     return DevIssuer.load_or_create(data_dir, issuer_url)
+
+
+DEV_ISSUER_URL = "http://127.0.0.1:8000"
+
+
+@asynccontextmanager
+async def dev_oauth_client(issuer: DevIssuer) -> AsyncIterator[httpx.AsyncClient]:
+    """The development authorization server's routes in-process, as a client at its URL."""
+    app = Starlette(routes=dev_oauth_routes(issuer, audience=AUDIENCE, tenants=["demo", "demo-b"]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=DEV_ISSUER_URL) as client:
+        yield client
+
+
+def dev_verifier(http: httpx.AsyncClient) -> JwtVerifier:
+    """A verifier that trusts the development issuer and fetches its JWKS through ``http``."""
+    return JwtVerifier(VerifierConfig(issuers=(DEV_ISSUER_URL,), audience=AUDIENCE), http)
 
 
 def free_port() -> int:
