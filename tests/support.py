@@ -223,17 +223,21 @@ def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> L
         fixed_today=TODAY,
         **({"home_currency": DEMO_HOME_CURRENCY} | overrides),
     )
-    app = build_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server, thread = serve_in_thread(build_app(settings), port, "the test server", lifespan="on")
+    return LiveServer(url, data_dir, settings, issuer, server, thread)
+
+
+def serve_in_thread(app: Any, port: int, what: str, **config: Any) -> tuple[uvicorn.Server, threading.Thread]:
+    """``app`` served by uvicorn on a loopback port from a thread of its own, once it listens."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
+            raise RuntimeError(f"{what} did not start")
         time.sleep(0.02)
-    return LiveServer(url, data_dir, settings, issuer, server, thread)
+    return server, thread
 
 
 @asynccontextmanager
