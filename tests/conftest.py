@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -57,17 +58,28 @@ SLOW = (
 WRITERS = ("test_audit_doors", "test_matching_doors")
 # A module whose module fixture is cheap next to its tests (each test syncs a double of its own).
 SPREAD = {"test_fortnox_sync"}
+HERE = Path(__file__).parent
+MODULE_FIXTURES = {
+    path.stem for path in HERE.glob("test_*.py") if 'scope="module"' in path.read_text(encoding="utf-8")
+} - SPREAD
 
 
-def module_of(item: pytest.Item) -> str:
-    return item.nodeid.split("::")[0].removeprefix("tests/").removesuffix(".py")
+def module_of(nodeid: str) -> str:
+    return Path(nodeid.split("::")[0]).stem
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Before xdist names the groups in its pytest_collection_modifyitems."""
-    fixtures = item._fixtureinfo.name2fixturedefs.values() if isinstance(item, pytest.Function) else []
-    if module_of(item) not in SPREAD and any(defs[-1].scope == "module" for defs in fixtures):
-        item.add_marker(pytest.mark.xdist_group(module_of(item)))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups above. (xdist's own loadgroup renames an item's
+    ``_nodeid``, which pytest 9 no longer reads, so its groups are lost.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModuleFixture(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return module_of(nodeid) if module_of(nodeid) in MODULE_FIXTURES else nodeid
+
+    return ByModuleFixture(config, log)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by session-scoped parameters
@@ -75,7 +87,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     order = [*FIRST, *SLOW, "", *WRITERS]
 
     def rank(item: pytest.Item) -> int:
-        module = module_of(item)
+        module = module_of(item.nodeid)
         return order.index(module) if module in order else order.index("")
 
     items.sort(key=rank)  # stable: each module keeps pytest's order
