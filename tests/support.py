@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import os
+import pickle
 import socket
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import httpx2
@@ -77,6 +79,26 @@ SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
 # SQLite alone. tests/test_backends_agree.py compares every view on both backends, and the view
 # tests run on both.
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+T = TypeVar("T")
+
+
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], T]) -> T:
+    """``make()`` once per test run, shared by the pytest-xdist workers (each of which has a
+    session of its own) through a pickle in the run's temporary directory, under a file lock."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' directories share the run's
+    path = root / f"{name}.pickle"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            value: T = pickle.loads(path.read_bytes())
+            return value
+        value = make()
+        path.write_bytes(pickle.dumps(value))
+        return value
 
 
 def in_ci() -> bool:
