@@ -9,4 +9,6 @@ echo "== ruff check" >&2
 echo "== mypy --strict" >&2
 .venv/bin/mypy
 echo "== pytest" >&2
-exec .venv/bin/python -m pytest -q -rs "$@"
+# Four workers on two cores: most of the suite's time is waiting (real rate limits, retries,
+# subprocess and Node start-ups), not computing. tests/conftest.py says how tests are grouped.
+exec .venv/bin/python -m pytest -q -rs -n "${ASSTIO_TEST_WORKERS:-4}" --dist loadgroup "$@"

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import os
+import pickle
 import socket
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import httpx2
@@ -26,7 +28,9 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 
+from auth.verifier import JwtVerifier, VerifierConfig
 from demo.dev_issuer import KEY_FILE_NAME, DevIssuer
+from demo.dev_oauth import dev_oauth_routes
 from demo.tenants import DEMO_TENANTS, seed_database
 from mcp_server.app import build_app
 from mcp_server.settings import Settings
@@ -69,6 +73,32 @@ SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
         {"measure": "orderIntake", "period": "week", "from": "2026-10-01", "compareTo": "previousPeriod"},
     ],
 }
+
+
+# For a module about the doors (transport, auth, limits), not the database: the session server over
+# SQLite alone. tests/test_backends_agree.py compares every view on both backends, and the view
+# tests run on both.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+T = TypeVar("T")
+
+
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], T]) -> T:
+    """``make()`` once per test run, shared by the pytest-xdist workers (each of which has a
+    session of its own) through a pickle in the run's temporary directory, under a file lock."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' directories share the run's
+    path = root / f"{name}.pickle"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            value: T = pickle.loads(path.read_bytes())
+            return value
+        value = make()
+        path.write_bytes(pickle.dumps(value))
+        return value
 
 
 def in_ci() -> bool:
@@ -151,6 +181,22 @@ def dev_issuer(data_dir: Path, issuer_url: str) -> DevIssuer:
     return DevIssuer.load_or_create(data_dir, issuer_url)
 
 
+DEV_ISSUER_URL = "http://127.0.0.1:8000"
+
+
+@asynccontextmanager
+async def dev_oauth_client(issuer: DevIssuer) -> AsyncIterator[httpx.AsyncClient]:
+    """The development authorization server's routes in-process, as a client at its URL."""
+    app = Starlette(routes=dev_oauth_routes(issuer, audience=AUDIENCE, tenants=["demo", "demo-b"]))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=DEV_ISSUER_URL) as client:
+        yield client
+
+
+def dev_verifier(http: httpx.AsyncClient) -> JwtVerifier:
+    """A verifier that trusts the development issuer and fetches its JWKS through ``http``."""
+    return JwtVerifier(VerifierConfig(issuers=(DEV_ISSUER_URL,), audience=AUDIENCE), http)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,26 +245,33 @@ def start_server(data_dir: Path, tenants: dict[str, str], **overrides: Any) -> L
         fixed_today=TODAY,
         **({"home_currency": DEMO_HOME_CURRENCY} | overrides),
     )
-    app = build_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server, thread = serve_in_thread(build_app(settings), port, "the test server", lifespan="on")
+    return LiveServer(url, data_dir, settings, issuer, server, thread)
+
+
+def serve_in_thread(app: Any, port: int, what: str, **config: Any) -> tuple[uvicorn.Server, threading.Thread]:
+    """``app`` served by uvicorn on a loopback port from a thread of its own, once it listens."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
+            raise RuntimeError(f"{what} did not start")
         time.sleep(0.02)
-    return LiveServer(url, data_dir, settings, issuer, server, thread)
+    return server, thread
 
 
 @asynccontextmanager
 async def mcp_session(
-    server: LiveServer, tenant: str = "demo", sub: str = "test-user"
+    server: LiveServer, tenant: str = "demo", sub: str = "test-user", *, app: Starlette | None = None
 ) -> AsyncIterator[ClientSession]:
-    """The official MCP Python client, over real HTTP, signed in as ``sub`` of ``tenant``."""
+    """The official MCP Python client signed in as ``sub`` of ``tenant``: over real HTTP, or
+    in-process into ``app`` (a second app over the same settings and databases) where the
+    transport is not what a test is about."""
+    transport = httpx2.ASGITransport(app=app) if app is not None else None
     async with (
-        httpx2.AsyncClient(headers=server.headers(tenant, sub), timeout=30) as http,
+        httpx2.AsyncClient(transport=transport, headers=server.headers(tenant, sub), timeout=30) as http,
         streamable_http_client(server.mcp_url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):

@@ -9,17 +9,14 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from starlette.applications import Starlette
 
 from auth.principal import Principal
-from auth.verifier import JwtVerifier, VerifierConfig
+from auth.verifier import JwtVerifier
 from demo.dev_issuer import KEY_FILE_NAME, DevIssuer, _thumbprint
-from demo.dev_oauth import dev_oauth_routes
-from tests.support import dev_issuer
+from tests.support import AUDIENCE, DEV_ISSUER_URL, dev_issuer, dev_oauth_client, dev_verifier
 from tools.errors import Unauthorized
 
-ISSUER_URL = "http://127.0.0.1:8000"
-AUDIENCE = "asstio-demo"
+ISSUER_URL = DEV_ISSUER_URL
 
 
 @pytest.fixture
@@ -29,14 +26,13 @@ def issuer(tmp_path: Path) -> DevIssuer:
 
 @pytest.fixture
 async def http(issuer: DevIssuer) -> AsyncIterator[httpx.AsyncClient]:
-    app = Starlette(routes=dev_oauth_routes(issuer, audience=AUDIENCE, tenants=["demo", "demo-b"]))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER_URL) as client:
+    async with dev_oauth_client(issuer) as client:
         yield client
 
 
 @pytest.fixture
 def verifier(http: httpx.AsyncClient) -> JwtVerifier:
-    return JwtVerifier(VerifierConfig(issuers=(ISSUER_URL,), audience=AUDIENCE), http)
+    return dev_verifier(http)
 
 
 def test_the_signing_key_file_is_private(tmp_path: Path) -> None:

@@ -12,29 +12,25 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from auth.principal import Principal
-from auth.verifier import JwtVerifier, VerifierConfig
+from auth.verifier import JwtVerifier
 from demo.dev_oauth import dev_oauth_routes
-from tests.support import dev_issuer
+from tests.support import AUDIENCE, DEV_ISSUER_URL, dev_issuer, dev_oauth_client, dev_verifier
 
-ISSUER_URL = "http://127.0.0.1:8000"
-AUDIENCE = "asstio-demo"
+ISSUER_URL = DEV_ISSUER_URL
 REDIRECT_URI = "http://127.0.0.1:33418/oauth/callback"
 
 
 @pytest.fixture
 async def http(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    issuer = dev_issuer(tmp_path, ISSUER_URL)
-    app = Starlette(routes=dev_oauth_routes(issuer, audience=AUDIENCE, tenants=["demo", "demo-b"]))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER_URL) as client:
+    async with dev_oauth_client(dev_issuer(tmp_path, ISSUER_URL)) as client:
         yield client
 
 
 @pytest.fixture
 def verifier(http: httpx.AsyncClient) -> JwtVerifier:
-    return JwtVerifier(VerifierConfig(issuers=(ISSUER_URL,), audience=AUDIENCE), http)
+    return dev_verifier(http)
 
 
 class Client:

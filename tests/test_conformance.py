@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from demo.dev_issuer import DevIssuer
 from mcp_server.app import build_app
 from mcp_server.settings import Settings
-from tests.support import AUDIENCE, TODAY, free_port, in_ci
+from tests.support import AUDIENCE, TODAY, free_port, in_ci, serve_in_thread
 
 E2E = Path(__file__).parent / "e2e"
 NODE = E2E / "node_modules" / ".bin" / "node"
@@ -63,13 +60,7 @@ def served(sqlite_tenants: dict[str, str], tmp_path_factory: pytest.TempPathFact
         allowed_origins=["http://localhost:*", "http://127.0.0.1:*"],
     )
     app = SignedIn(build_app(settings), issuer.mint(tenant="demo", sub="conformance", audience=AUDIENCE))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
+    server, thread = serve_in_thread(app, port, "the server")
     yield url + "/mcp"
     server.should_exit = True
     thread.join(timeout=10)

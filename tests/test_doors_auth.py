@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support import AUDIENCE, LiveServer
+from tests.support import AUDIENCE, LiveServer, sqlite_only
+
+pytestmark = sqlite_only
+
 
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}

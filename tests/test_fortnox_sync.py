@@ -26,7 +26,7 @@ from connectors.fortnox.source import RATE_LIMIT
 from tests.fortnox_double.data import FortnoxData, now
 from tests.fortnox_double.server import Credentials, RunningDouble
 from tests.fortnox_support import demo_fortnox_data, incoming_of, start_double, sync_config, sync_into
-from tests.support import LiveServer, free_port, mcp_session, rest_client, start_server, walk
+from tests.support import LiveServer, free_port, mcp_session, once_per_run, rest_client, start_server, walk
 from tools.source_schema import source_credentials, sync_state
 
 CLI = [sys.executable, "-m", "mcp_server"]
@@ -34,7 +34,10 @@ CLI = [sys.executable, "-m", "mcp_server"]
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory: pytest.TempPathFactory) -> FortnoxData:
-    return demo_fortnox_data(tmp_path_factory.mktemp("fortnox-small"), 300, seed=5)
+    def make() -> FortnoxData:
+        return demo_fortnox_data(tmp_path_factory.mktemp("fortnox-small"), 300, seed=5)
+
+    return once_per_run(tmp_path_factory, "fortnox-small", make)
 
 
 @pytest.fixture

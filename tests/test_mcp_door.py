@@ -9,7 +9,10 @@ from typing import Any
 import httpx
 from mcp.client.session import ClientSession
 
-from tests.support import LiveServer
+from tests.support import LiveServer, sqlite_only
+
+pytestmark = sqlite_only
+
 
 JSON_FIRST = {"Accept": "application/json, text/event-stream"}
 STREAM_FIRST = {"Accept": "text/event-stream, application/json;q=0.5"}

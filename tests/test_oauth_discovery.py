@@ -19,7 +19,10 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from tests.support import LiveServer
+from tests.support import LiveServer, sqlite_only
+
+pytestmark = sqlite_only
+
 
 REDIRECT = "http://127.0.0.1:33418/callback"
 

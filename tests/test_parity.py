@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from mcp.client.session import ClientSession
 
-from tests.support import SAMPLE_ARGUMENTS, LiveServer, rest_client
+from tests.support import SAMPLE_ARGUMENTS
 from tools.view import View, registered_views
 
 
@@ -37,12 +37,11 @@ async def known_ids(rest: httpx.AsyncClient) -> dict[str, int]:
 
 
 async def test_every_view_returns_the_same_body_over_rest_and_mcp(
-    server: LiveServer, mcp: ClientSession
+    rest: httpx.AsyncClient, mcp: ClientSession
 ) -> None:
-    # REST over the live server's socket: the same app (and so the same 30 s suggest cache) as
-    # the MCP session, so that a match confirmed by an earlier test cannot make one door stale.
-    async with rest_client(server) as rest:
-        await assert_doors_agree(rest, mcp)
+    # Both doors in-process into the same app (and so the same 30 s suggest cache), so that a
+    # match confirmed by an earlier test cannot make one door stale.
+    await assert_doors_agree(rest, mcp)
 
 
 async def assert_doors_agree(rest: httpx.AsyncClient, mcp: ClientSession) -> None:

@@ -14,8 +14,19 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support import AUDIENCE, REDIS_URL, LiveServer, free_port, redis_reachable, require_service
+from tests.support import (
+    AUDIENCE,
+    REDIS_URL,
+    LiveServer,
+    free_port,
+    redis_reachable,
+    require_service,
+    sqlite_only,
+)
 from tests.tcp_proxy import TcpProxy
+
+pytestmark = sqlite_only
+
 
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
@@ -85,7 +96,7 @@ async def test_a_burst_of_100_concurrent_calls_admits_exactly_60(server: LiveSer
 @pytest.fixture(scope="module")
 def two_replicas(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """Two `asstio-mcp serve` processes on their own ports, sharing one Redis budget, trusting
-    the test server's development issuer as if it were Zitadel. Started once per backend: each
+    the test server's development issuer as if it were Zitadel. Started once: each
     test spends the budget of a user of its own."""
     require_service("Redis (127.0.0.1:6379)", redis_reachable())
     tmp_path = tmp_path_factory.mktemp("replicas")

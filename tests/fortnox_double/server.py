@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from tests.fortnox_double import spec
 from tests.fortnox_double.data import FortnoxData, now
-from tests.support import free_port
+from tests.support import free_port, serve_in_thread
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 ALL_SCOPES = frozenset(
@@ -305,13 +305,5 @@ class RunningDouble:
 def serve(double: FortnoxDouble) -> RunningDouble:
     spec.openapi()  # load once before the first request
     port = free_port()
-    config = uvicorn.Config(double.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the Fortnox double did not start")
-        time.sleep(0.02)
+    server, thread = serve_in_thread(double.app(), port, "the Fortnox double", lifespan="off")
     return RunningDouble(double, f"http://127.0.0.1:{port}", server, thread)
