@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools.balances import balance_kept
 from tools.paging import Page, Paging, read_page
 from tools.planner_hints import unindexed_date
 from tools.reference import SALESCREDIT, SALESINVOICE
@@ -85,7 +86,7 @@ class SalesInvoiceParams(CustomerFilter, InvoiceDates, Totals):
         """The filters on what is still open, checked per invoice by its payments' index. With
         no refund among the payments an invoice's open amount is at most its total, so a large
         openAmountMin can be served by the totals' index instead of summing every invoice."""
-        unpaid = open_amount()
+        unpaid = open_amount(kept=balance_kept(conn))
         where = within(unpaid, self.open_amount_min, self.open_amount_max)
         if self.open_amount_min is not None and not any_refund(conn):
             where.append(orders.c.TotalIncVat >= self.open_amount_min)
@@ -130,7 +131,8 @@ def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
 ) -> Page[SalesInvoiceDto]:
     stmt = header("customer").add_columns(
-        orders.c.InvoiceNumber.label("invoice_number"), paid_amount().label("paid_amount")
+        orders.c.InvoiceNumber.label("invoice_number"),
+        paid_amount(kept=balance_kept(conn)).label("paid_amount"),
     )
     where = [*params.where(conn), *params.payment_state(conn, ctx.today)]
     return read_page(
