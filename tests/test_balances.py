@@ -18,7 +18,7 @@ from demo.tenants import seed_database
 from mcp_server.cli import main
 from tests.questions.oracle import Books
 from tests.support import TODAY, postgres_database, postgres_reachable, require_service
-from tools.balances import balance_kept
+from tools.balances import SUPPLIER, balance_kept
 from tools.db import create_tenant_engine
 from tools.view import ViewContext, registered_views
 
@@ -38,19 +38,18 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield tenant
 
 
+TABLES = (("Orders", "Payment", "OrderId"), ("SupplierInvoice", "SupplierPayment", "SupplierInvoiceId"))
+
+
 def drift(conn: sa.Connection) -> list[Any]:
-    """Documents whose PaidAmount is not the sum of their payments, to the cent."""
-    return list(
-        conn.execute(
-            sa.text(
-                """SELECT o."Id", o."PaidAmount",
-                          (SELECT SUM(p."Amount") FROM "Payment" p WHERE p."OrderId" = o."Id") AS paid
-                   FROM "Orders" o
-                   WHERE round(o."PaidAmount", 2) <> round(COALESCE(
-                       (SELECT SUM(p."Amount") FROM "Payment" p WHERE p."OrderId" = o."Id"), 0), 2)"""
-            )
-        ).all()
-    )
+    """Documents (sales and supplier) whose PaidAmount is not the sum of their payments, to the cent."""
+    wrong = []
+    for documents, payments, key in TABLES:
+        paid = f'(SELECT SUM(p."Amount") FROM "{payments}" p WHERE p."{key}" = d."Id")'
+        sql = f'SELECT d."Id", d."PaidAmount", {paid} FROM "{documents}" d '
+        sql += f'WHERE round(d."PaidAmount", 2) <> round(COALESCE({paid}, 0), 2)'
+        wrong += [(documents, *row) for row in conn.execute(sa.text(sql)).all()]
+    return wrong
 
 
 VIEWS = {view.name: view for view in registered_views()}
@@ -81,14 +80,17 @@ def answers(url: str) -> dict[str, Any]:
             told = ask(conn, "receivables", limit=100).customers
             late = walk(conn, "sales-invoices", isLate=True)
             owing = walk(conn, "customers", openMin=OPEN_MIN, inactive=True)
+            payable = walk(conn, "payables", state="open")
             return {
-                "kept": balance_kept(conn),
+                "kept": {balance_kept(conn), balance_kept(conn, SUPPLIER)},
                 "aging": {r.customer_id: (r.open, r.overdue, r.overdue_over90) for r in told},
                 "expected": {c: (r["open"], r["overdue"], r["overdueOver90"]) for c, r in expected.items()},
                 "late": {r.id: r.open_amount for r in late},
                 "expectedLate": {inv.id: inv.amount for inv in books.late_invoices()},
                 "owing": {r.id: r.open_amount_home for r in owing},
                 "expectedOwing": {c: r["open"] for c, r in expected.items() if r["open"] >= OPEN_MIN},
+                "payable": [(r.supplier_invoice_id, r.paid_amount, r.open_amount) for r in payable],
+                "expectedPayable": open_supplier_invoices(conn),
             }
     finally:
         engine.dispose()
@@ -96,10 +98,31 @@ def answers(url: str) -> dict[str, Any]:
 
 def assert_right(url: str, *, kept: bool) -> None:
     told = answers(url)
-    assert told["kept"] is kept
+    assert told["kept"] == {kept}
     assert told["aging"] == told["expected"]
     assert told["late"] == told["expectedLate"]
     assert told["owing"] == told["expectedOwing"]
+    assert told["payable"] == told["expectedPayable"]
+
+
+def open_supplier_invoices(conn: sa.Connection) -> list[tuple[int, Decimal, Decimal]]:
+    """Supplier invoices with something left to pay, earliest due first: (id, paid, open)."""
+    rows = conn.execute(
+        sa.text(
+            """SELECT i."Id", i."TotalIncVat", i."DateDue",
+                      (SELECT SUM(p."Amount") FROM "SupplierPayment" p WHERE p."SupplierInvoiceId" = i."Id")
+                          AS "Paid"
+               FROM "SupplierInvoice" i"""
+        )
+    ).all()
+    money = [(r.DateDue, r.Id, cents(r.Paid), cents(r.TotalIncVat) - cents(r.Paid)) for r in rows]
+    return [
+        (i, paid, left) for _, i, paid, left in sorted(money, key=lambda r: (str(r[0]), r[1])) if left > 0
+    ]
+
+
+def cents(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def open_invoices(url: str) -> list[Any]:
@@ -143,6 +166,8 @@ def test_payments_written_by_plain_sql_keep_the_balance_right(url: str) -> None:
             conn.execute(sa.text('DELETE FROM "Payment" WHERE "Id" = :i'), {"i": new_id})
             assert drift(conn) == []
         assert_right(url, kept=True)
+        supplier_payments_by_plain_sql(engine)
+        assert_right(url, kept=True)
         if engine.dialect.name == "postgresql":
             return  # its foreign keys keep a document with payments from being deleted
         with engine.begin() as conn:  # SQLite: an invoice written again after its payments
@@ -162,8 +187,41 @@ def test_payments_written_by_plain_sql_keep_the_balance_right(url: str) -> None:
         engine.dispose()
 
 
+def supplier_payments_by_plain_sql(engine: sa.Engine) -> None:
+    """A supplier payment inserted, changed, moved to another invoice and deleted."""
+    with engine.begin() as conn:
+        first, second = conn.execute(
+            sa.text('SELECT "Id", "TotalIncVat" - "PaidAmount" FROM "SupplierInvoice" ORDER BY "Id" LIMIT 2')
+        ).all()
+        new_id = conn.execute(sa.text('SELECT MAX("Id") + 1 FROM "SupplierPayment"')).scalar_one()
+        conn.execute(
+            sa.text(
+                'INSERT INTO "SupplierPayment" ("Id", "SupplierInvoiceId", "Amount", "DatePaid") '
+                "VALUES (:i, :o, 123.45, :d)"
+            ),
+            {"i": new_id, "o": first[0], "d": datetime(2026, 11, 20)},
+        )
+        assert drift(conn) == []
+        statements = (
+            'UPDATE "SupplierPayment" SET "Amount" = 99.99 WHERE "Id" = :i',
+            f'UPDATE "SupplierPayment" SET "SupplierInvoiceId" = {second[0]} WHERE "Id" = :i',
+            'DELETE FROM "SupplierPayment" WHERE "Id" = :i',
+        )
+        for statement in statements:
+            conn.execute(sa.text(statement), {"i": new_id})
+            assert drift(conn) == []
+        conn.execute(  # and the first invoice paid in full
+            sa.text(
+                'INSERT INTO "SupplierPayment" ("Id", "SupplierInvoiceId", "Amount", "DatePaid") '
+                "VALUES (:i, :o, :a, :d)"
+            ),
+            {"i": new_id, "o": first[0], "a": str(first[1]), "d": datetime(2026, 11, 20)},
+        )
+        assert drift(conn) == []
+
+
 def make_old(url: str) -> None:
-    """The tenant as a version before Orders.PaidAmount left it: no triggers, index or column."""
+    """The tenant as a version before PaidAmount left it: no triggers, indexes or columns."""
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
@@ -172,14 +230,21 @@ def make_old(url: str) -> None:
                     ("tr_payment_paid", "Payment"),
                     ("tr_payment_paid_truncate", "Payment"),
                     ("tr_orders_paid", "Orders"),
+                    ("tr_supplier_payment_paid", "SupplierPayment"),
+                    ("tr_supplier_payment_paid_truncate", "SupplierPayment"),
+                    ("tr_supplier_invoice_paid", "SupplierInvoice"),
                 ):
                     conn.exec_driver_sql(f'DROP TRIGGER {name} ON "{table}"')
             else:
-                for name in ("insert", "update", "delete"):
-                    conn.exec_driver_sql(f"DROP TRIGGER tr_payment_paid_{name}")
+                for pay in ("payment", "supplier_payment"):
+                    for name in ("insert", "update", "delete"):
+                        conn.exec_driver_sql(f"DROP TRIGGER tr_{pay}_paid_{name}")
                 conn.exec_driver_sql("DROP TRIGGER tr_orders_paid_insert")
-            conn.exec_driver_sql("DROP INDEX ix_orders_open")
+                conn.exec_driver_sql("DROP TRIGGER tr_supplier_invoice_paid_insert")
+            for index in ("ix_orders_open", "ix_supplier_invoice_open", "ix_supplier_invoice_open_due"):
+                conn.exec_driver_sql(f"DROP INDEX {index}")
             conn.exec_driver_sql('ALTER TABLE "Orders" DROP COLUMN "PaidAmount"')
+            conn.exec_driver_sql('ALTER TABLE "SupplierInvoice" DROP COLUMN "PaidAmount"')
     finally:
         engine.dispose()
 
