@@ -252,18 +252,21 @@ def wait_until_listening(url: str, process: subprocess.Popen[bytes], seconds: fl
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its descendants."""
-    total, children = 0.0, {pid}
+    """User + system CPU of ``pid`` and its descendants (worker processes included)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        process_id, parent = int(stat.parent.name), int(fields[1])
-        if process_id == pid or parent in children:
-            children.add(process_id)
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        process_id = int(stat.parent.name)
+        parents[process_id], ticks[process_id] = int(fields[1]), int(fields[11]) + int(fields[12])
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree, grew = tree | more, bool(more)
+    return sum(ticks.get(process_id, 0) for process_id in tree) / CLOCK_TICKS
 
 
 # -- the load --------------------------------------------------------------------------------
@@ -331,6 +334,8 @@ async def run_slice(side: Side, workload: Workload, concurrency: int, seconds: f
 async def measure(
     sides: list[Side], workloads: list[Workload], concurrency: int, seconds: float, rounds: int
 ) -> dict[tuple[str, str], Tally]:
+    """Each workload on every side in turn: a warm-up slice each, then ``rounds`` slices each,
+    alternating, so background load on the machine hits every side alike."""
     tallies = {(w.name, side.name): Tally() for w in workloads for side in sides}
     for workload in workloads:
         for side in sides:  # warm-up: caches, connections, JIT
@@ -377,21 +382,31 @@ def copy_for_dbhub(tenant: Path, data_dir: Path) -> Path:
     return copy.resolve()
 
 
+OURS = "ours (asstio-mcp)"
+
+
+def ours_name(workers: int) -> str:
+    return OURS if workers == 1 else f"ours, {workers} workers"
+
+
 def report(sides: list[Side], workloads: list[Workload], tallies: dict[tuple[str, str], Tally]) -> None:
-    ours = sides[0].name
+    mine = [side for side in sides if side.name.startswith("ours")]
+    others = [side for side in sides if side not in mine]
     for workload in workloads:
         print(f"\n{workload.name}: {workload.tool} {json.dumps(workload.args, ensure_ascii=False)}")
         for side in sides:
             tally = tallies[workload.name, side.name]
             errors = f"  errors {tally.errors}" if tally.errors else ""
             print(f"  {side.name:<26} {tally.line()}{errors}")
-        mine = tallies[workload.name, ours]
-        for side in sides[1:]:
-            other = tallies[workload.name, side.name]
-            if mine.calls and other.calls:
-                ratio = (mine.calls / mine.seconds) / (other.calls / other.seconds)
-                cpu = (mine.cpu / mine.calls) / max(other.cpu / other.calls, 1e-9)
-                print(f"  ours / {side.name:<19} throughput {ratio:5.2f}x   CPU per call {cpu:5.2f}x")
+        for ours in mine:
+            tally = tallies[workload.name, ours.name]
+            label = "ours" if len(mine) == 1 else ours.name
+            for side in others:
+                other = tallies[workload.name, side.name]
+                if tally.calls and other.calls:
+                    ratio = (tally.calls / tally.seconds) / (other.calls / other.seconds)
+                    cpu = (tally.cpu / tally.calls) / max(other.cpu / other.calls, 1e-9)
+                    print(f"  {label} / {side.name:<19} throughput {ratio:5.2f}x   CPU per call {cpu:5.2f}x")
 
 
 def machine() -> str:
@@ -411,7 +426,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--orders", type=int, default=1_000_000, help="orders to generate when there is no file"
     )
     parser.add_argument("--data-dir", type=Path, default=Path(".asstio"))
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", default="8", help="concurrent callers; a list (1,8) runs the workloads at each"
+    )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="our server's worker processes (serve --workers); a list (1,2) serves each beside the others",
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one slice")
     parser.add_argument("--rounds", type=int, default=3, help="slices per side and workload")
     parser.add_argument("--only", help="run the workloads whose name contains this text")
@@ -431,31 +453,43 @@ def main(argv: list[str] | None = None) -> None:
         dsn = f"sqlite://{copy_for_dbhub(tenant, args.data_dir)}"  # sqlite:// + /absolute/path
     workloads = [w for w in sample_workloads(url) if not args.only or args.only in w.name]
     attach_dbhub_sql(url, workloads)
+    workers = [int(n) for n in str(args.workers).split(",")]
+    concurrencies = [int(n) for n in str(args.concurrency).split(",")]
     with ExitStack() as stack:
-        server = stack.enter_context(served(url, args.data_dir / "bench-server"))
+        servers = {
+            n: stack.enter_context(served(url, args.data_dir / f"bench-server-{n}", n)) for n in workers
+        }
         dbhub_url, dbhub_pid = stack.enter_context(dbhub_served(dsn, args.data_dir))
         hello_url, hello_pid = stack.enter_context(hello_served(args.data_dir))
-        wait_until_ready(server.url, server.process)
-        tokens = Tokens(server.issuer)
-        sides = [
-            Side("ours (asstio-mcp)", server.url, server.process.pid, lambda w: (ours(w), tokens.next())),
+        sides = []
+        for n, server in servers.items():
+            wait_until_ready(server.url, server.process)
+            tokens = Tokens(server.issuer)
+            sides.append(Side(ours_name(n), server.url, server.process.pid, ours_request(tokens)))
+        sides += [
             Side("DBHub 1.4 execute_sql", dbhub_url, dbhub_pid, lambda w: (dbhub(w), {})),
             Side("SDK hello-world", hello_url, hello_pid, lambda w: (tools_call("hello", {}), {})),
         ]
-        started = time.monotonic()
-        tallies = asyncio.run(measure(sides, workloads, args.concurrency, args.seconds, args.rounds))
-    took = time.monotonic() - started
-    print(f"{name}: {args.concurrency} concurrent callers, {args.rounds} alternating slices of ", end="")
-    print(f"{args.seconds:g} s per side and workload ({took:.0f} s in all)")
-    report(sides, workloads, tallies)
+        for concurrency in concurrencies:
+            started = time.monotonic()
+            tallies = asyncio.run(measure(sides, workloads, concurrency, args.seconds, args.rounds))
+            took = time.monotonic() - started
+            print(f"{name}: {concurrency} concurrent callers, {args.rounds} alternating slices of ", end="")
+            print(f"{args.seconds:g} s per side and workload ({took:.0f} s in all)")
+            report(sides, workloads, tallies)
+            print()
+            failed = [key for key, tally in tallies.items() if not tally.calls]
+            if failed:
+                raise SystemExit(f"no successful call for {failed}")
     if args.show_sql:
-        print("\nDBHub's SQL per workload:")
+        print("DBHub's SQL per workload:")
         for workload in workloads:
             print(f"-- {workload.name}\n{workload.dbhub_sql}")
     print(machine())
-    failed = [key for key, tally in tallies.items() if not tally.calls]
-    if failed:
-        raise SystemExit(f"no successful call for {failed}")
+
+
+def ours_request(tokens: Tokens) -> Callable[[Workload], tuple[dict[str, Any], dict[str, str]]]:
+    return lambda workload: (ours(workload), tokens.next())
 
 
 if __name__ == "__main__":

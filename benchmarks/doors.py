@@ -13,6 +13,7 @@ walking the cursor. Medians and ratios, with the machine they ran on.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -225,14 +226,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(database_url: str, data_dir: Path) -> Iterator[Server]:
+def served(database_url: str, data_dir: Path, workers: int = 1) -> Iterator[Server]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir.mkdir(parents=True, exist_ok=True)
     issuer = DevIssuer.load_or_create(data_dir, url)  # the key exists before the server reads it
     command = [sys.executable, "-m", "benchmarks.doors", "serve", database_url, str(data_dir), str(port)]
     with (data_dir / "bench-server.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([*command, str(workers)], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_ready(url, process)
         yield Server(url, issuer, process)
@@ -256,14 +257,36 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], seconds: float 
 
 
 def serve(argv: list[str]) -> None:
-    """``python -m benchmarks.doors serve DATABASE_URL DATA_DIR PORT``: the app as in production,
-    with the development issuer for tokens."""
+    """``python -m benchmarks.doors serve DATABASE_URL DATA_DIR PORT [WORKERS]``: the app as in
+    production, with the development issuer for tokens; WORKERS processes share the port as
+    under ``asstio-mcp serve --workers``."""
     import uvicorn
 
+    database_url, data_dir, port, *workers = argv
+    count = int(workers[0]) if workers else 1
+    if count == 1:
+        uvicorn.run(
+            bench_app(database_url, data_dir, port), host="127.0.0.1", port=int(port), log_level="warning"
+        )
+        return
+    os.environ[BENCH_ENV] = json.dumps([database_url, data_dir, port])
+    uvicorn.run(
+        "benchmarks.doors:bench_app_from_env",
+        factory=True,
+        workers=count,
+        host="127.0.0.1",
+        port=int(port),
+        log_level="warning",
+    )
+
+
+BENCH_ENV = "ASSTIO_BENCH_SERVER"
+
+
+def bench_app(database_url: str, data_dir: str, port: str) -> Any:
     from mcp_server.app import build_app
     from mcp_server.settings import Settings
 
-    database_url, data_dir, port = argv
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
         tenants={TENANT: database_url},
@@ -272,7 +295,12 @@ def serve(argv: list[str]) -> None:
         audience=AUDIENCE,
         dev_issuer_dir=Path(data_dir),
     )
-    uvicorn.run(build_app(settings), host="127.0.0.1", port=int(port), log_level="warning")
+    return build_app(settings)
+
+
+def bench_app_from_env() -> Any:
+    """The app of one worker process (each worker builds its own, as ``mcp_server.asgi`` does)."""
+    return bench_app(*json.loads(os.environ[BENCH_ENV]))
 
 
 # -- the load generator ---------------------------------------------------------------------

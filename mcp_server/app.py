@@ -27,7 +27,7 @@ from auth.discovery import protected_resource_metadata, www_authenticate
 from auth.principal import Principal
 from auth.rate_limit import ToolCallLimiter
 from auth.verifier import JwtVerifier, VerifierConfig
-from mcp_server.mcp_door import NegotiatedTransport, build_mcp_server
+from mcp_server.mcp_door import NegotiatedTransport, ViewTools, build_mcp_server
 from mcp_server.metrics import Metrics
 from mcp_server.middleware import Authentication, BodyLimit, McpGuard, RequestContext, RestBudget
 from mcp_server.openapi import openapi_document
@@ -168,7 +168,8 @@ def configure_logging(level: str) -> None:
 def build_app(settings: Settings) -> Starlette:
     services = Services(settings)
     views = registered_views()
-    mcp = build_mcp_server(views, services.runner, VERSION)
+    tools = ViewTools(views, services.runner)
+    mcp = build_mcp_server(tools, VERSION)
     transport = NegotiatedTransport(
         mcp,
         TransportSecuritySettings(
@@ -176,6 +177,7 @@ def build_app(settings: Settings) -> Starlette:
             allowed_hosts=settings.allowed_hosts,
             allowed_origins=settings.allowed_origins,
         ),
+        tools,
     )
 
     @contextlib.asynccontextmanager

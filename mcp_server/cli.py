@@ -117,14 +117,52 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only each view's first answer (cold, MCP) and warm medians, sequentially; no load",
     )
+    against = bench.add_argument_group(
+        "against DBHub",
+        "--against-dbhub: our MCP tool calls beside DBHub 1.4 (npm ci --prefix benchmarks) and the "
+        "MCP SDK's hello-world tool on the same tenant (python -m benchmarks.dbhub)",
+    )
+    against.add_argument("--against-dbhub", action="store_true", help="run the DBHub comparison instead")
+    against.add_argument(
+        "--database", type=Path, help="a SQLite tenant file (else generated into --data-dir)"
+    )
+    against.add_argument(
+        "--rounds", type=positive, default=3, help="alternating slices per side and workload"
+    )
+    against.add_argument("--workers", default="1", help="our worker processes; a list (1,2) runs each")
+    against.add_argument("--concurrencies", help="a list of concurrencies (1,8) instead of --concurrency")
+    against.add_argument("--only", help="only the workloads whose name contains this text")
+    against.add_argument("--show-sql", action="store_true", help="print the SQL DBHub runs")
 
     def run_bench(args: argparse.Namespace) -> None:
+        if args.against_dbhub:
+            from benchmarks.dbhub import main as against_dbhub
+
+            against_dbhub(dbhub_argv(args))
+            return
         from benchmarks.doors import run_bench
 
         run_bench(args)
 
     bench.set_defaults(run=run_bench)
     return top
+
+
+def dbhub_argv(args: argparse.Namespace) -> list[str]:
+    """``bench --against-dbhub``'s options as ``python -m benchmarks.dbhub`` takes them: the
+    ``--duration`` per side and workload is split into ``--rounds`` alternating slices."""
+    argv = ["--data-dir", str(args.data_dir), "--orders", str(args.orders)]
+    argv += ["--seconds", f"{args.duration / args.rounds:g}", "--rounds", str(args.rounds)]
+    argv += ["--concurrency", args.concurrencies or str(args.concurrency), "--workers", args.workers]
+    if args.database_url:
+        argv += ["--database-url", args.database_url]
+    if args.database:
+        argv += ["--database", str(args.database)]
+    if args.only:
+        argv += ["--only", args.only]
+    if args.show_sql:
+        argv.append("--show-sql")
+    return argv
 
 
 def _today() -> date:

@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 import orjson
 from mcp.server import Server, ServerRequestContext
+from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.connection import Connection
 from mcp.server.runner import serve_one
 from mcp.server.streamable_http import check_accept_headers
@@ -46,7 +47,9 @@ from mcp_types import (
     Tool,
     ToolAnnotations,
 )
+from mcp_types.methods import validate_client_request
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from opentelemetry import trace as otel_trace
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -105,18 +108,37 @@ def tool_of(view: View) -> Tool:
     )
 
 
-def error_result(error: AsstioError) -> CallToolResult:
+def error_wire(error: AsstioError) -> dict[str, Any]:
+    """An error result in its wire form: the envelope as the one text block, ``isError``."""
     body = envelope(error, current_trace_id())
-    return CallToolResult(content=[TextContent(type="text", text=dumps(body))], is_error=True)
+    return {"content": [{"type": "text", "text": dumps(body)}], "isError": True}
+
+
+def success_wire(result: Any) -> dict[str, Any]:
+    """A result in its wire form, rendered once: its JSON values are ``structuredContent`` and,
+    serialized, the text block (which parses to the same numbers as the REST body)."""
+    value = json_value(result)
+    structured = value if isinstance(value, dict) else {"result": value}
+    text = orjson.dumps(value).decode()
+    return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
+
+
+def as_result(wire: dict[str, Any]) -> CallToolResult:
+    """The SDK's own type for a wire result (for the SDK's transport); its fields are copied,
+    not validated again."""
+    return CallToolResult.model_construct(
+        content=[TextContent(type="text", text=block["text"]) for block in wire["content"]],
+        structured_content=wire.get("structuredContent"),
+        is_error=wire["isError"],
+    )
+
+
+def error_result(error: AsstioError) -> CallToolResult:
+    return as_result(error_wire(error))
 
 
 def success_result(result: Any) -> CallToolResult:
-    """The result rendered once: its JSON values are ``structuredContent`` and, serialized, the
-    text block (which parses to the same numbers as the REST body)."""
-    value = json_value(result)
-    text = TextContent(type="text", text=orjson.dumps(value).decode())
-    structured = value if isinstance(value, dict) else {"result": value}
-    return CallToolResult(content=[text], structured_content=structured)
+    return as_result(success_wire(result))
 
 
 def unknown_arguments(tool: Tool, arguments: Mapping[str, Any]) -> BadRequest | None:
@@ -147,24 +169,27 @@ class ViewTools:
     async def call_tool(
         self, ctx: ServerRequestContext[Any], params: CallToolRequestParams
     ) -> CallToolResult:
+        return as_result(await self.call(params))
+
+    async def call(self, params: CallToolRequestParams) -> dict[str, Any]:
+        """The result of a tools/call in its wire form (``CallToolResult`` as JSON values)."""
         view = self.views.get(params.name)
         if view is None:
-            return error_result(BadRequest(f"Unknown tool '{params.name[:80]}'"))
+            return error_wire(BadRequest(f"Unknown tool '{params.name[:80]}'"))
         arguments = params.arguments or {}
         try:
             if refused := unknown_arguments(self.tools[params.name], arguments):
                 raise refused
             result = await self.runner.run(view, parse_params(view.params, arguments))
         except AsstioError as error:
-            return error_result(error)
+            return error_wire(error)
         except Exception:  # the tool's top-level handler: log it, reveal nothing
             log.exception("tool %s failed (traceId %s)", view.tool, current_trace_id())
-            return error_result(AsstioError(INTERNAL_ERROR_MESSAGE))
-        return success_result(result)
+            return error_wire(AsstioError(INTERNAL_ERROR_MESSAGE))
+        return success_wire(result)
 
 
-def build_mcp_server(views: list[View], runner: ViewRunner, version: str) -> Server[Any]:
-    tools = ViewTools(views, runner)
+def build_mcp_server(tools: ViewTools, version: str) -> Server[Any]:
     return Server(
         "asstio-mcp",
         version=version,
@@ -214,8 +239,11 @@ class NegotiatedTransport:
     """Stateless streamable HTTP answering each POST as one JSON body, or as an SSE stream when
     the client's Accept prefers it. Any replica can answer any request."""
 
-    def __init__(self, server: Server[Any], security: TransportSecuritySettings) -> None:
+    def __init__(
+        self, server: Server[Any], security: TransportSecuritySettings, tools: ViewTools | None = None
+    ) -> None:
         self._server = server
+        self._tools = tools
         self._security = TransportSecurityMiddleware(security)
         self._managers = [
             StreamableHTTPSessionManager(
@@ -269,6 +297,8 @@ class NegotiatedTransport:
             return None
 
     async def _serve(self, request: JSONRPCRequest, version: str, http: Request) -> bytes:
+        if (call := self._tool_call(request, version)) is not None and self._tools is not None:
+            return orjson.dumps({"jsonrpc": "2.0", "id": request.id, "result": await self._tools.call(call)})
         context = OneExchange(
             transport=TransportContext(kind="streamable-http", can_send_request=False),
             request_id=request.id,
@@ -292,6 +322,27 @@ class NegotiatedTransport:
                 error = ErrorData(code=0, message=INTERNAL_ERROR_MESSAGE)
             reply["error"] = error.model_dump(by_alias=True, exclude_none=True)
         return orjson.dumps(reply)
+
+    def _unobserved(self) -> bool:
+        """No server middleware would see the call: none but the SDK's OpenTelemetry span, and
+        that only while no tracer provider is installed (its span then records nothing)."""
+        quiet = isinstance(otel_trace.get_tracer_provider(), otel_trace.ProxyTracerProvider)
+        spans_only = all(isinstance(m, OpenTelemetryMiddleware) for m in self._server.middleware)
+        return quiet and spans_only and not self._server.cache_hints
+
+    def _tool_call(self, request: JSONRPCRequest, version: str) -> CallToolRequestParams | None:
+        """A tools/call the SDK's request kernel would hand to our handler unchanged: its params
+        pass the SDK's own surface validation and parse into its ``CallToolRequestParams``, and
+        no server middleware or cache hint would see or reshape it. Its result is the same JSON
+        the kernel would write (a test compares both), built without the per-call model copies.
+        Anything else (None) takes the kernel, which also owns every error."""
+        if request.method != "tools/call" or not self._unobserved():
+            return None
+        try:
+            validate_client_request("tools/call", version, request.params)
+            return CallToolRequestParams.model_validate(request.params or {}, by_name=False)
+        except (ValidationError, ValueError, KeyError):
+            return None
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

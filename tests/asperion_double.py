@@ -72,8 +72,16 @@ def _lines(rng: random.Random, articles: list[Json]) -> tuple[list[Json], Decima
     return lines, ex_vat, vat
 
 
+# Articles as a Dutch shop describes them, diacritics and all (the question suite searches them
+# as a person types, without the diacritics and in any order).
+ARTICLES = ("crème brûlée", "croissant beurré", "volkorenbrood", "appeltaart", "café au lait", "roggebrood")
+# Invoices go back to the start of the year before last, so that a year is compared with the
+# one before it (the question suite's quarters and year-on-year questions).
+HISTORY_DAYS = 1050
+
+
 def _invoice(rng: random.Random, prefix: str, n: int, today: date, articles: list[Json]) -> Json:
-    day = today - timedelta(days=rng.randint(0, 150))
+    day = today - timedelta(days=rng.randint(0, HISTORY_DAYS))
     lines, ex_vat, vat = _lines(rng, articles)
     return {
         "id": f"{prefix}{n}",
@@ -105,7 +113,7 @@ def make_administration(
         {
             "id": i,
             "sku": f"{tag[:3].upper()}-{i}",
-            "description": f"{tag} artikel {i}",
+            "description": f"{tag} {ARTICLES[i - 1]}",
             "salesPrice": rng.randint(300, 9000) / 100,
         }
         for i in range(1, 7)
@@ -114,13 +122,13 @@ def make_administration(
         invoice = _invoice(rng, f"S{admin_id}-", 2026000 + n, today, adm.articles)
         invoice["debtorId"] = rng.choice(adm.debtors)["id"]
         adm.sales_invoices.append(invoice)
-        _settle(rng, invoice, adm.outstanding_sales, today)
+        _settle(rng, invoice, adm.outstanding_sales, today, n)
     for n in range(1, purchases + 1):
         invoice = _invoice(rng, f"P{admin_id}-", 5000 + n, today, adm.articles)
         invoice["creditorId"] = rng.choice(adm.creditors)["id"]
         invoice["invoiceNumber"] = f"INK-{n:04d}"
         adm.purchase_invoices.append(invoice)
-        _settle(rng, invoice, adm.outstanding_purchases, today)
+        _settle(rng, invoice, adm.outstanding_purchases, today, n)
     for n in range(1, orders + 1):
         day = today - timedelta(days=rng.randint(0, 40))
         lines, ex_vat, vat = _lines(rng, adm.articles)
@@ -141,13 +149,17 @@ def make_administration(
     return adm
 
 
-def _settle(rng: random.Random, invoice: Json, outstanding: dict[str, Decimal], today: date) -> None:
+def _settle(rng: random.Random, invoice: Json, outstanding: dict[str, Decimal], today: date, n: int) -> None:
     total = Decimal(str(invoice["totalInclVat"])).quantize(CENT)
     roll = rng.random()
     if roll < 0.35:
         outstanding[invoice["id"]] = total
     elif roll < 0.5:
         outstanding[invoice["id"]] = (total * Decimal(rng.randint(10, 90)) / 100).quantize(CENT)
+    # Invoices get paid in the end: one due more than 90 days ago is settled, one in nine
+    # excepted (what stays long overdue).
+    if date.fromisoformat(invoice["dueDate"]) < today - timedelta(days=90) and n % 9:
+        outstanding.pop(invoice["id"], None)
 
 
 class AsperionDouble:

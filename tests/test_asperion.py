@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from connectors.core import SourceRejected, SourceSettings
 from connectors.core.credentials import CredentialStore
 from tests.asperion_double import AsperionDouble, make_administration, serve
+from tests.questions.run import ask_all, explain, report
 from tests.source_support import (
     assert_not_in_source,
     crash_then_resume,
@@ -61,9 +62,9 @@ def settings_for(url: str, administration: str) -> SourceSettings:
 def two_administrations() -> AsperionDouble:
     """The bakery sells on sales orders; the printer's administration lacks the sales-order module."""
     bakery = make_administration(
-        "1001", "Bakkerij De Korenschoof", 11, TODAY, sales=130, purchases=40, orders=30
+        "1001", "Bakkerij De Korenschoof", 11, TODAY, sales=300, purchases=40, orders=30
     )
-    printer = make_administration("1002", "Drukkerij Het Anker", 12, TODAY, sales=60, purchases=25, orders=5)
+    printer = make_administration("1002", "Drukkerij Het Anker", 12, TODAY, sales=300, purchases=25, orders=5)
     printer.has_sales_orders = False
     return AsperionDouble([bakery, printer], TODAY)
 
@@ -331,3 +332,48 @@ def test_orders_go_when_the_administration_loses_its_sales_order_module(tmp_path
             0
         ]
     assert (before, after, invoices) == (len(adm.sales_orders), 0, len(adm.sales_invoices))
+
+
+async def test_the_question_suite_is_answered_on_asperion_tenants_and_what_asperion_lacks_is_refused(
+    synced: Synced,
+) -> None:
+    """Every question of the suite, asked through the MCP client of each administration's
+    tenant, agrees exactly with the suite's own SQL; a question needing what Asperion does not
+    have (purchase orders, supplier prices, warehouses and stock, delivered quantities, order
+    intake) is answered with the refusal naming Asperion: the tool's not_in_source, or for the
+    warehouses the company profile's word that Asperion does not fill them, never "none"."""
+    backend = "sqlite" if synced.databases["demo"].startswith("sqlite") else "postgres"
+    for tenant, database in synced.databases.items():
+        outcomes = await ask_all(synced.server, backend, tenant, database, home="EUR", source="asperion")
+        print(report(outcomes))
+        failed = [explain(o) for o in outcomes if not o.answered]
+        assert not failed, report(outcomes) + "\n" + "\n".join(failed)
+        assert {o.question.name for o in outcomes if o.refused} == {
+            "received-not-invoiced",  # purchase orders
+            "top-vendors",  # summary of purchases
+            "purchases-per-month",
+            "intake-per-week",  # order intake
+            "intake-ytd-vs-last-year",
+            "stock-per-warehouse",  # warehouse stock
+            "warehouses",  # no warehouses: the profile says the source does not fill them
+            "customer-late-lines",  # open order lines: no delivered quantities
+            "product-late-lines",
+            "cheapest-valid-price",  # vendor prices
+            "valid-prices-ranked",
+        }
+        assert all("Asperion" in o.answer.message for o in outcomes if o.refused)
+        # what the books cannot name is said: no credit limits, no currency but the euro, no
+        # hearing protection (and, for questions Asperion refuses anyway, no stock, supplier
+        # prices or late order lines)
+        noted = {o.question.name for o in outcomes if o.note}
+        assert noted - {o.question.name for o in outcomes if o.refused} == {
+            "customer-open-and-headroom",
+            "foreign-rate",
+            "search-without-diacritics",
+        }
+        # no e-invoice was received (the inbox is not the ERP): the drafts questions answer "none",
+        # the only answers that say nothing
+        assert {o.question.name for o in outcomes if o.trivial} == {
+            "drafts-ready-to-match",
+            "drafts-auto-eligible-lines",
+        }

@@ -48,3 +48,26 @@ def test_dbhub_runs_our_captured_sql_and_the_like_search(report: str) -> None:
 def test_the_report_names_the_machine(report: str) -> None:
     machine = report.strip().splitlines()[-1]
     assert re.match(r"machine: .+, \d+ CPUs, Python 3\.\d+\.\d+, SQLite 3\.\d+\.\d+, .+Node v22\.", machine)
+
+
+def test_the_cli_runs_it_with_worker_and_concurrency_lists(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``asstio-mcp bench --against-dbhub``: our server once per worker count, each a side of
+    its own, and the workloads at each concurrency, in one output."""
+    from mcp_server.cli import main as cli
+
+    require_service("DBHub (npm ci --prefix benchmarks)", dbhub.DBHUB.exists() and dbhub.NODE.exists())
+    root = tmp_path_factory.mktemp("dbhub-cli")
+    tenant = root / "tiny.db"
+    seed_database(f"sqlite:///{tenant}", seed=4, orders=300, today=TODAY, draft_lines=10)
+    argv = ["bench", "--against-dbhub", "--database", str(tenant), "--data-dir", str(root)]
+    argv += ["--duration", "0.6", "--rounds", "2", "--workers", "1,2", "--concurrencies", "1,3"]
+    with redirect_stdout(io.StringIO()) as stdout:
+        cli([*argv, "--only", "one customer"])
+    report = stdout.getvalue()
+    blocks = [block for block in report.split("tiny.db: ")[1:]]
+    assert [block.split(" concurrent callers")[0] for block in blocks] == ["1", "3"]
+    for block in blocks:
+        for side in ("ours (asstio-mcp)", "ours, 2 workers", "DBHub 1.4 execute_sql", "SDK hello-world"):
+            assert re.search(rf"\n  {re.escape(side)} +[\d.]+ calls/s", block), (side, block)
+        assert "ours, 2 workers / DBHub 1.4 execute_sql throughput" in block
+        assert "find_products" not in block

@@ -392,7 +392,7 @@ async def test_the_question_suite_is_answered_exactly_on_a_fortnox_tenant(
     server: LiveServer, synced: dict[str, str], tenant: str
 ) -> None:
     backend = next(name for name, own in TENANTS.items() if own == tenant)
-    outcomes = await ask_all(server, backend, tenant, synced[tenant])
+    outcomes = await ask_all(server, backend, tenant, synced[tenant], source="fortnox")
     print(report(outcomes))
     failed = [explain(o) for o in outcomes if not o.answered]
     assert not failed, report(outcomes) + "\n" + "\n".join(failed)

@@ -93,3 +93,34 @@ async def test_an_unknown_tool_is_an_error_result_either_way(server: LiveServer)
     for reply in (as_json, as_stream):
         assert reply["result"]["isError"] is True
         assert "drop_all_tables" in reply["result"]["content"][0]["text"]
+
+
+def without_trace_ids(reply: dict[str, Any]) -> dict[str, Any]:
+    """The reply with each error envelope's traceId blanked (every request has its own)."""
+    for block in reply.get("result", {}).get("content", []):
+        body = json.loads(block["text"])
+        if isinstance(body, dict) and "traceId" in body:
+            block["text"] = json.dumps(body | {"traceId": None})
+    return reply
+
+
+async def test_the_lean_tool_call_writes_what_the_sdk_kernel_writes_for_every_outcome_and_version(
+    server: LiveServer,
+) -> None:
+    """The JSON path answers tools/call without the SDK's per-call result models; the SSE path
+    goes through the SDK's kernel (its validation, result types and serialization). Same body:
+    results with nulls, error results (bad and unknown arguments), each handshake version."""
+    calls = [
+        call("get_customer", {"customerId": 1}),
+        call("list_sales_orders", {"pageSize": 3, "statusKind": "any"}),
+        call("list_sales_orders", {"pageSize": "many"}),
+        call("get_customer", {"customerId": 1, "tenant": "other"}),
+        call("get_customer"),
+    ]
+    for version in ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"):
+        header = {"mcp-protocol-version": version}
+        for number, message in enumerate(calls):
+            sub = f"kernel-{version}-{number}"
+            as_json = await post(server, message, JSON_FIRST | header, sub)
+            as_stream = await post(server, message, STREAM_FIRST | header, sub)
+            assert without_trace_ids(as_json) == without_trace_ids(as_stream), (version, message)

@@ -166,7 +166,25 @@ def raw_documents(engine: sa.Engine) -> dict[int, str]:
         return {order_id: f"{name or ''} {party}" for order_id, name, party in conn.execute(stmt)}
 
 
-@pytest.mark.parametrize("q", ["webshop", "göteborg påfyllning", "ab", "%", "kv. eken"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "webshop",
+        "göteborg påfyllning",
+        "ab",
+        "%",
+        "kv. eken",
+        # What FTS5 would read as its query syntax is text like any other here.
+        'projekt" OR "webshop',
+        "projekt AND NOT webshop",
+        "plain : projekt",
+        "NEAR(projekt webshop)",
+        "proj* ^webshop",
+        # More words than the index is asked to count trigrams for (``search.SAMPLED``).
+        " ".join(f"ordinance{i:02d}" for i in range(60)),
+        "webshop " + " ".join(f"w{i:02d}" for i in range(60)),
+    ],
+)
 def test_many_matches_checked_row_by_row_are_the_same_documents_as_few_taken_from_the_index(
     backend: str, request: pytest.FixtureRequest, q: str
 ) -> None:

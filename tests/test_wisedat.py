@@ -23,6 +23,7 @@ import pytest
 from connectors.core import (
     AuthenticationFailed,
     Secrets,
+    SourceRejected,
     SourceSettings,
     TenantReport,
 )
@@ -610,3 +611,192 @@ def test_a_payment_moved_to_another_invoice_leaves_the_first_after_an_incrementa
         for p in data.payments
         for d in p["associated_documents"]
     )
+
+
+def invoices_held(database: str) -> dict[int, tuple[int, int]]:
+    """Per invoice number in the tenant database: its lines and its payment rows (the test's SQL)."""
+    lines = query(
+        database,
+        'SELECT o."InvoiceNumber", COUNT(i."Id") FROM "Orders" o LEFT JOIN "OrderItem" i '
+        'ON i."OrderId" = o."Id" WHERE o."InvoiceNumber" IS NOT NULL GROUP BY o."InvoiceNumber"',
+    )
+    paid = query(
+        database,
+        'SELECT o."InvoiceNumber", COUNT(p."Id") FROM "Orders" o JOIN "Payment" p ON p."OrderId" = o."Id" '
+        'GROUP BY o."InvoiceNumber"',
+    )
+    rows = dict(paid)
+    return {number: (count, rows.get(number, 0)) for number, count in lines}
+
+
+def wisedat_invoices(data: Any) -> dict[int, tuple[int, int]]:
+    """The same, from the double's objects: charged items, and payments naming the invoice."""
+    payments: dict[str, int] = defaultdict(int)
+    for p in data.payments:
+        if not p["canceled"]:
+            for d in p["associated_documents"]:
+                payments[d["id"]] += 1
+    return {
+        i["document_number"]: (len([t for t in i["items"] if t["type"] in (1, 2)]), payments[i["id"]])
+        for i in data.invoices
+    }
+
+
+def test_a_document_deleted_between_list_and_detail_is_removed_and_the_run_goes_on(tmp_path: Path) -> None:
+    """An incremental run lists a changed invoice whose detail then answers 404 (Wisedat deleted
+    it in between): the invoice goes with its lines and payment, and the run syncs the lists
+    after it."""
+    double = WisedatDouble(make_data(invoices=30, orders=6))
+    data = double.data
+    database = f"sqlite:///{tmp_path / 'between.db'}"
+    with serve(double) as url:
+        sync(database, url, double)
+        invoice = next(
+            i for i in data.invoices if i["id"] == data.payments[1]["associated_documents"][0]["id"]
+        )
+        assert invoices_held(database)[invoice["document_number"]][1] == 1  # held with its payment
+        double.touch(invoice, datetime.now(UTC))  # modified, so the incremental run lists it
+        double.requests.clear()
+        detail = f"/salesinvoices?id={invoice['id']}"
+        double.fail_once = detail  # the 404 Wisedat answers for a deleted document, once
+        report = sync(database, url, double)
+        requests = list(double.requests)
+        delete_at_wisedat(url, double, "/salesinvoices", invoice["id"])  # what the 404 said
+    assert requests.count(detail) == 1
+    assert any(r.startswith("/orders?limit") for r in requests[requests.index(detail) :])
+    assert any(r.startswith("/payments?limit") for r in requests[requests.index(detail) :])
+    assert set(report.written) >= {"salesinvoices", "orders", "payments"}
+    held_now = invoices_held(database)
+    assert invoice["document_number"] not in held_now
+    assert held_now == wisedat_invoices(data)
+    gone = query(
+        database,
+        f'SELECT COUNT(*) FROM "Orders" WHERE "InvoiceNumber" = {invoice["document_number"]}',
+    )
+    assert gone == [(0,)]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_supplier_deleted_in_wisedat_is_inactive_after_full(
+    kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No view shows suppliers (Wisedat has no purchase side), so the test reads them with SQL:
+    an incremental run cannot prove the deletion and keeps the supplier active; --full asks for
+    its detail, gets 404 and marks it inactive; the others are as Wisedat has them."""
+    with ExitStack() as stack:
+        database = tenant_database(kind, stack, tmp_path_factory, "wisesup")
+        double = WisedatDouble(make_data(invoices=10, orders=2))
+        data = double.data
+        url = stack.enter_context(serve(double))
+        sync(database, url, double)
+        supplier = data.suppliers[1]
+        delete_at_wisedat(url, double, "/suppliers", str(supplier["id"]))
+        sync(database, url, double)
+        after_incremental = suppliers_held(database)
+        double.requests.clear()
+        sync(database, url, double, full=True)
+        asked = [r for r in double.requests if r.startswith("/suppliers?id=")]
+        after_full = suppliers_held(database)
+    wisedat = {s["name"]: not s["active"] for s in data.suppliers}
+    assert after_incremental == wisedat | {supplier["name"]: False}
+    assert after_full == wisedat | {supplier["name"]: True}
+    assert asked == [f"/suppliers?id={supplier['id']}"]
+
+
+def suppliers_held(database: str) -> dict[str, bool]:
+    """Each supplier in the tenant database and whether it is inactive."""
+    rows = query(database, 'SELECT "Name", "Inactive" FROM "Company" WHERE "IsVendor"')
+    return {name: bool(inactive) for name, inactive in rows}
+
+
+def test_a_full_run_that_dies_is_finished_by_the_next_run_for_the_lists_after_it(tmp_path: Path) -> None:
+    """--full dies at the products list (once only, 400), after the customer and supplier lists
+    reconciled. The next run, incremental, still owes the lists from the one that died on a full
+    reconciliation and does it: the deleted product is inactive, the deleted invoice gone with its
+    lines and payment. The run after that owes nothing: it asks for no detail."""
+    double = WisedatDouble(make_data(invoices=30, orders=6))
+    data = double.data
+    database = f"sqlite:///{tmp_path / 'owed.db'}"
+    with serve(double) as url:
+        sync(database, url, double)
+        customer, product = data.customers[3], data.products[-1]
+        invoice = next(
+            i for i in data.invoices if i["id"] == data.payments[2]["associated_documents"][0]["id"]
+        )
+        for path, object_id in [
+            ("/customers", customer["id"]),
+            ("/product", product["id"]),
+            ("/salesinvoices", invoice["id"]),
+        ]:
+            delete_at_wisedat(url, double, path, str(object_id))
+        double.fail_once, double.fail_status = "/products?limit=", 400
+        with pytest.raises(SourceRejected):
+            sync(database, url, double, full=True)
+        inactive_after_crash = query(database, 'SELECT "Name" FROM "Company" WHERE "Inactive"')
+        held_after_crash = invoices_held(database)
+        sync(database, url, double)
+        inactive = query(database, 'SELECT "Name" FROM "Company" WHERE "Inactive"')
+        retired = query(database, 'SELECT "ProductNumber" FROM "Product" WHERE NOT "IsActive"')
+        held_after = invoices_held(database)
+        double.requests.clear()
+        sync(database, url, double)
+        details = [r for r in double.requests if "?id=" in r]
+    wisedat_inactive = {c["name"] for c in data.customers if not c["active"]}
+    assert {r[0] for r in inactive_after_crash} == wisedat_inactive | {customer["name"]}
+    assert invoice["document_number"] in held_after_crash  # the crash came before the invoices
+    assert {r[0] for r in inactive} == wisedat_inactive | {customer["name"]}
+    assert {r[0] for r in retired} == {p["name"] for p in data.products if not p["active"]} | {
+        product["name"]
+    }
+    assert held_after == wisedat_invoices(data) and invoice["document_number"] not in held_after
+    assert details == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_the_question_suite_is_answered_on_a_wisedat_tenant_and_what_wisedat_lacks_is_refused(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every question of the suite, asked through the MCP client of a synced tenant, agrees
+    exactly with the suite's own SQL; a question needing what Wisedat does not have (a purchase
+    side, supplier prices, delivered quantities) is answered with the refusal naming Wisedat.
+    The books go back to the year before last, old invoices mostly paid (year-on-year questions
+    and a receivables list of a readable length)."""
+    from tests.questions.run import ask_all, explain, report
+
+    with ExitStack() as stack:
+        database = tenant_database(backend, stack, tmp_path_factory, "wisedat-questions")
+        double = WisedatDouble(make_data(invoices=300, history_days=1050, settled_after_days=90))
+        url = stack.enter_context(serve(double))
+        sync(database, url, double)
+        server = serve_tenants(
+            stack, tmp_path_factory, {TENANT: database}, {TENANT: settings_for(url, double)}, "EUR"
+        )
+        outcomes = await ask_all(server, backend, TENANT, database, home="EUR", source="wisedat")
+        print(report(outcomes))
+        failed = [explain(o) for o in outcomes if not o.answered]
+        assert not failed, report(outcomes) + "\n" + "\n".join(failed)
+        assert {o.question.name for o in outcomes if o.refused} == {
+            "received-not-invoiced",  # purchase orders
+            "top-vendors",  # summary of purchases
+            "purchases-per-month",
+            "customer-late-lines",  # open order lines: no delivered quantities
+            "product-late-lines",
+            "cheapest-valid-price",  # vendor prices
+            "valid-prices-ranked",
+        }
+        assert all("Wisedat" in o.answer.message for o in outcomes if o.refused)
+        # what the books cannot name is said: no credit limits, no SEK, no hearing protection, no
+        # supplier prices (for questions Wisedat refuses anyway)
+        assert {o.question.name for o in outcomes if o.note} == {
+            "customer-open-and-headroom",
+            "foreign-rate",
+            "search-without-diacritics",
+            "cheapest-valid-price",
+            "valid-prices-ranked",
+        }
+        # no e-invoice was received (the inbox is not the ERP): the drafts questions answer "none",
+        # the only answers that say nothing
+        assert {o.question.name for o in outcomes if o.trivial} == {
+            "drafts-ready-to-match",
+            "drafts-auto-eligible-lines",
+        }

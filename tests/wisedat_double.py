@@ -89,9 +89,33 @@ def _items(rng: random.Random, products: list[Json]) -> tuple[list[Json], Decima
     return items, merchandise, taxes
 
 
+# Product descriptions as a Portuguese shop writes them, diacritics and all (the question suite
+# searches them as a person types, without the diacritics and in any order).
+DESCRIPTIONS = (
+    "Cadeira ergonómica",
+    "Mesa de reunião",
+    "Candeeiro de pé",
+    "Armário metálico",
+    "Estante dupla",
+    "Secretária compacta",
+    "Cabide de chão",
+    "Tapete antiderrapante",
+)
+
+
 def make_data(
-    seed: int = 7, invoices: int = 130, orders: int = 40, today: date = date(2026, 11, 20)
+    seed: int = 7,
+    invoices: int = 130,
+    orders: int = 40,
+    today: date = date(2026, 11, 20),
+    *,
+    history_days: int = 200,
+    settled_after_days: int | None = None,
 ) -> WisedatData:
+    """Invoices dated up to ``history_days`` back, every other one paid (a third of those by
+    half). With ``settled_after_days``, an invoice due longer ago than that is settled a month
+    after its due date, one in nine excepted: books of several years whose old invoices are
+    mostly paid, as the question suite's year-on-year and receivables questions want."""
     rng = random.Random(seed)
     data = WisedatData()
     for i in range(1, 13):
@@ -114,7 +138,7 @@ def make_data(
             {
                 "id": i,
                 "name": f"REF-{i:03d}",
-                "description": f"Artigo {i}",
+                "description": DESCRIPTIONS[i - 1],
                 "barcode": f"560{i:010d}",
                 "price": float(price),
                 "active": True,
@@ -140,7 +164,7 @@ def make_data(
         ]
     for n in range(1, invoices + 1):
         customer = data.customers[rng.randrange(11)]
-        day = today - timedelta(days=rng.randint(0, 200))
+        day = today - timedelta(days=rng.randint(0, history_days))
         items, merchandise, taxes = _items(rng, data.products)
         currency = "USD" if n % 17 == 0 else "EUR"
         data.invoices.append(
@@ -186,6 +210,8 @@ def make_data(
                 ],
             }
         )
+    if settled_after_days is not None:
+        _settle_old(data, today - timedelta(days=settled_after_days))
     for n in range(1, orders + 1):
         customer = data.customers[rng.randrange(11)]
         day = today - timedelta(days=rng.randint(0, 60))
@@ -220,6 +246,33 @@ def make_data(
     for product in data.products:
         product["_stock_modified"] = START
     return data
+
+
+def _settle_old(data: WisedatData, due_before: date) -> None:
+    """What is left open on an invoice due before ``due_before`` is paid a month after its due
+    date, one invoice in nine excepted (what stays long overdue)."""
+    paid: dict[str, Decimal] = {}
+    for payment in data.payments:
+        for document in payment["associated_documents"]:
+            value = Decimal(str(document["received_value"]))
+            paid[document["id"]] = paid.get(document["id"], Decimal(0)) + value
+    for invoice in data.invoices:
+        due = date.fromisoformat(invoice["expiration_date"])
+        left = Decimal(str(invoice["total"])) - paid.get(invoice["id"], Decimal(0))
+        if invoice["canceled"] or left <= 0 or due >= due_before or invoice["document_number"] % 9 == 0:
+            continue
+        data.payments.append(
+            {
+                "id": f"RL{invoice['document_number']:05d}",
+                "entity": dict(invoice["customer"], entity_type=0),
+                "date": (due + timedelta(days=30)).isoformat(),
+                "canceled": False,
+                "received_value": _money(left),
+                "associated_documents": [
+                    {"id": invoice["id"], "received_value": _money(left), "discount_value": 0}
+                ],
+            }
+        )
 
 
 class WisedatDouble:

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pydantic import Field, create_model
 
 from tools.errors import BadRequest
+from tools.prebuilt import prebuilt
 from tools.wire import Params, WireModel
 
 RowT = TypeVar("RowT")
@@ -200,32 +201,59 @@ def resume_bound(request: PageRequest, keys: Sequence[SortKey], count: int) -> l
 
 
 def fetch_page(
-    conn: sa.Connection, stmt: sa.Select[Any], keys: Sequence[SortKey], request: PageRequest
+    conn: sa.Connection,
+    stmt: sa.Select[Any] | Callable[[], sa.Select[Any]],
+    keys: Sequence[SortKey],
+    request: PageRequest,
+    key: Hashable | None = None,
 ) -> tuple[list[sa.Row[Any]], str | None]:
     """Run ``stmt`` (which must select the sort key columns labelled ``_k0``, ``_k1``...)
-    for one page; returns the rows and the next cursor."""
+    for one page; returns the rows and the next cursor.
+
+    With a ``key`` (``tools.prebuilt``: what ``stmt`` depends on), ``stmt`` may be a function
+    building it: it is built once per key, and a first page's whole statement once per key and
+    page size."""
     fp = fingerprint(request.view, request.filters)
     if request.cursor:
         last = decode_cursor(request.cursor, request.view, fp, keys)
-        stmt = stmt.where(after(keys, last))
-    stmt = stmt.add_columns(*(k.column.label(f"_k{i}") for i, k in enumerate(keys)))
-    rows = list(conn.execute(stmt.order_by(*order_by(keys)).limit(request.size + 1)))
+        page = _paged(_built(key, stmt), keys, request.size, after(keys, last))
+    else:
+        page = prebuilt(
+            None if key is None else (key, request.size),
+            lambda: _paged(_built(key, stmt), keys, request.size),
+        )
+    rows = list(conn.execute(page))
     if len(rows) <= request.size:
         return rows, None
     rows = rows[: request.size]
-    key = [rows[-1]._mapping[f"_k{i}"] for i in range(len(keys))]
-    return rows, encode_cursor(request.view, fp, key)
+    last_key = [rows[-1]._mapping[f"_k{i}"] for i in range(len(keys))]
+    return rows, encode_cursor(request.view, fp, last_key)
+
+
+def _built(key: Hashable | None, stmt: sa.Select[Any] | Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+    if isinstance(stmt, sa.Select):
+        return stmt
+    return prebuilt(key, stmt)
+
+
+def _paged(
+    stmt: sa.Select[Any], keys: Sequence[SortKey], size: int, *after: sa.ColumnElement[bool]
+) -> sa.Select[Any]:
+    stmt = stmt.where(*after).add_columns(*(k.column.label(f"_k{i}") for i, k in enumerate(keys)))
+    return stmt.order_by(*order_by(keys)).limit(size + 1)
 
 
 def read_page(
     conn: sa.Connection,
-    stmt: sa.Select[Any],
+    stmt: sa.Select[Any] | Callable[[], sa.Select[Any]],
     keys: Sequence[SortKey],
     request: PageRequest,
     row: Callable[[sa.RowMapping], RowT],
+    key: Hashable | None = None,
 ) -> Page[RowT]:
-    """The page of ``stmt`` that ``request`` asks for, each row mapped by ``row``."""
-    rows, next_cursor = fetch_page(conn, stmt, keys, request)
+    """The page of ``stmt`` that ``request`` asks for, each row mapped by ``row`` (``key``: as
+    in ``fetch_page``)."""
+    rows, next_cursor = fetch_page(conn, stmt, keys, request, key)
     return page_of([row(r._mapping) for r in rows], next_cursor, request)
 
 

@@ -10,6 +10,9 @@ tenant simply has these tables empty.
   ``lastmodified`` skip objects whose list entry did not change.
 - ``SyncState``: per source and stream, the cursor (opaque to the core, written in the same
   transaction as the page it follows), the last success and the last error.
+- ``SyncFullPending``: the streams a ``--full`` run started and that have not finished a run
+  since: the next run, incremental or not, runs them full (a table of its own, so that databases
+  synced before it get it from ``create_all``).
 - ``SourceCredential``: rotating credentials (a refresh token), encrypted, replaced atomically.
 """
 
@@ -43,6 +46,13 @@ sync_state = sa.Table(
     sa.Column("LastSuccessAt", sa.DateTime, nullable=True),
     sa.Column("LastErrorAt", sa.DateTime, nullable=True),
     sa.Column("LastError", sa.String(500), nullable=True),
+)
+
+sync_full_pending = sa.Table(
+    "SyncFullPending",
+    metadata,
+    sa.Column("Source", sa.String(40), primary_key=True),
+    sa.Column("Stream", sa.String(60), primary_key=True),
 )
 
 source_credentials = sa.Table(

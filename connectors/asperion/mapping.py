@@ -25,19 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
+
+from connectors.core.values import money
 
 Json = dict[str, Any]
 Row = dict[str, Any]
-CENT = Decimal("0.01")
 INVOICE_SENT = 21  # the reference statuses (tools.reference.STATUSES): a sent sales invoice
 ORDER_CONFIRMED = 12  # ... and a confirmed sales order (counts as order intake)
 TEXT_LINE = "T"  # bookingType of a text line (documented): no quantity, not a row of ours
-
-
-def money(value: Any) -> Decimal:
-    return Decimal(str(value if value is not None else 0)).quantize(CENT, ROUND_HALF_UP)
 
 
 def day(value: Any) -> datetime:

@@ -42,12 +42,14 @@ from connectors.core.lists import (
     mark_products_inactive,
     reconcile,
     remove_documents,
+    remove_supplier_invoices,
     save_fingerprints,
     write_statuses,
 )
 from connectors.core.rows import upsert
 from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
+from connectors.core.values import money
 from tools import schema as s
 from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.reference import STATUSES
@@ -70,7 +72,7 @@ def everything(api: SourceClient, path: str, start: int = 1) -> Iterator[tuple[i
         page += 1
 
 
-class ListStream(RecordStream):
+class ListStream(RecordStream[SourceClient]):
     """Every page of one list, each run, then what the run did not see (see the module)."""
 
     path: ClassVar[str]
@@ -274,14 +276,8 @@ class PurchaseInvoices(ListStream):
         upsert(conn, supplier_invoices, rows)
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            invoices = list(gone.values())
-            conn.execute(
-                sa.delete(supplier_payments).where(supplier_payments.c.SupplierInvoiceId.in_(invoices))
-            )
-            conn.execute(sa.delete(supplier_invoices).where(supplier_invoices.c.Id.in_(invoices)))
-            ids.forget("paid-purchases", gone)
-            ids.forget(self.name, gone)
+        remove_supplier_invoices(conn, ids, self.name, gone)
+        ids.forget("paid-purchases", gone)
 
 
 class _Outstanding(Stream):
@@ -322,7 +318,7 @@ class _Outstanding(Stream):
         for ext, amount in positive.items():
             pid = payment_ids[ext]
             kept = before.get(pid)
-            when = kept[1] if kept is not None and m.money(kept[0]) == amount else today
+            when = kept[1] if kept is not None and money(kept[0]) == amount else today
             rows.append(self.payment(pid, synced[ext], amount, when))
         upsert(conn, self.table(), rows)
         settled_none = ids.known(self.paid_entity, [ext for ext in paid if ext not in positive])
@@ -360,7 +356,7 @@ class OutstandingSales(_Outstanding):
     def totals(self, conn: sa.Connection, local: list[int]) -> dict[int, Decimal]:
         o = s.orders
         return {
-            r[0]: m.money(r[1])
+            r[0]: money(r[1])
             for r in conn.execute(sa.select(o.c.Id, o.c.TotalIncVat).where(o.c.Id.in_(local)))
         }
 
@@ -382,7 +378,7 @@ class OutstandingPurchases(_Outstanding):
     def totals(self, conn: sa.Connection, local: list[int]) -> dict[int, Decimal]:
         si = supplier_invoices
         return {
-            r[0]: m.money(r[1])
+            r[0]: money(r[1])
             for r in conn.execute(sa.select(si.c.Id, si.c.TotalIncVat).where(si.c.Id.in_(local)))
         }
 

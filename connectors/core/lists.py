@@ -1,13 +1,15 @@
-"""What the connectors over paged JSON lists (Wisedat, Asperion) share: the source object that
+"""What the connectors over JSON lists (Wisedat, Asperion, Fortnox) share: the source object that
 owns the client, a stream that writes a page's records and removes what the source no longer
 has, our reference statuses, and the reconciliation of a run that listed everything.
 
 Neither source has a feed of deletions, so a run that listed every object of a list
 (``reconcile``) takes the objects no page of it stamped as candidates: each is asked for by its
 detail, and only one the source answers 404 for is gone; one still there (it slid between two
-pages while the source deleted another) is written again. Gone documents are removed with their
-lines and payments (``remove_documents``); gone parties and products are marked inactive, not
-removed, since documents still name them, and a later listing of one writes it active again.
+pages while the source deleted another) is written again. A source whose run lists everything
+before it writes anything (Fortnox) passes no ``detail``: what that listing lacks is gone. Gone
+documents are removed with their lines and payments (``remove_documents``, supplier invoices
+with ``remove_supplier_invoices``); gone parties and products are marked inactive, not removed,
+since documents still name them, and a later listing of one writes it active again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlalchemy as sa
 
@@ -27,6 +29,7 @@ from connectors.core.rows import upsert
 from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
 from tools import schema as s
+from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.reference import STATUS_TYPES, Status
 from tools.source_schema import external_ids as xid
 
@@ -53,11 +56,15 @@ class ClientSource:
             resource.close()
 
 
-class RecordStream(Stream):
-    """A stream whose pages carry records to upsert (``write_records``) and, where the source
-    says so, external ids it no longer has (``remove``, given their ids in our tables)."""
+Api = TypeVar("Api")
 
-    def __init__(self, api: SourceClient) -> None:
+
+class RecordStream(Stream, Generic[Api]):
+    """A stream whose pages carry records to upsert (``write_records``) and, where the source
+    says so, external ids it no longer has (``remove``, given their ids in our tables); ``api``
+    is the source's client."""
+
+    def __init__(self, api: Api) -> None:
         self.api = api
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
@@ -177,8 +184,20 @@ def remove_documents(
     ids.forget(entity, gone)
 
 
-def forget_local(conn: sa.Connection, source: str, entity: str, local: sa.Select[Any]) -> None:
-    """Forget the external ids of ``entity`` whose rows are among ``local`` (a select of our ids)."""
+def remove_supplier_invoices(conn: sa.Connection, ids: IdMap, entity: str, gone: dict[str, int]) -> None:
+    """Remove the supplier invoices ``gone`` (external id: our id) of ``entity`` with their
+    payments, and forget their ids."""
+    if gone:
+        invoices = list(gone.values())
+        conn.execute(sa.delete(supplier_payments).where(supplier_payments.c.SupplierInvoiceId.in_(invoices)))
+        conn.execute(sa.delete(supplier_invoices).where(supplier_invoices.c.Id.in_(invoices)))
+        ids.forget(entity, gone)
+
+
+def forget_local(
+    conn: sa.Connection, source: str, entity: str, local: sa.Select[Any] | Sequence[int]
+) -> None:
+    """Forget the external ids of ``entity`` whose rows are among ``local`` (our ids, or a select of them)."""
     conn.execute(
         sa.delete(xid).where(xid.c.Source == source, xid.c.Entity == entity, xid.c.LocalId.in_(local))
     )

@@ -1,12 +1,15 @@
-"""Each stream's sync state: its cursor, its last success and its last error."""
+"""Each stream's sync state: its cursor, its last success and its last error; and whether a
+``--full`` run that died before the stream finished still owes it a full run."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from connectors.core.rows import insert_missing
+from tools.source_schema import sync_full_pending as pending
 from tools.source_schema import sync_state as state
 
 MAX_ERROR = 500
@@ -37,6 +40,21 @@ def record_success(conn: sa.Connection, source: str, stream: str) -> None:
 def record_failure(conn: sa.Connection, source: str, stream: str, message: str) -> None:
     _ensure(conn, source, stream)
     conn.execute(_row(source, stream).values(LastErrorAt=utc_now(), LastError=message[:MAX_ERROR]))
+
+
+def owe_full_runs(conn: sa.Connection, source: str, streams: Sequence[str]) -> None:
+    """A ``--full`` run begins: each of ``streams`` runs full until it has finished a run."""
+    insert_missing(conn, pending, [{"Source": source, "Stream": name} for name in streams])
+
+
+def full_run_owed(conn: sa.Connection, source: str, stream: str) -> bool:
+    """True while a ``--full`` run that began has not seen ``stream`` finish a (full) run."""
+    owed = sa.select(pending.c.Stream).where(pending.c.Source == source, pending.c.Stream == stream)
+    return conn.execute(owed).first() is not None
+
+
+def settle_full_run(conn: sa.Connection, source: str, stream: str) -> None:
+    conn.execute(sa.delete(pending).where(pending.c.Source == source, pending.c.Stream == stream))
 
 
 def _ensure(conn: sa.Connection, source: str, stream: str) -> None:

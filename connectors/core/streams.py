@@ -13,8 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -22,7 +21,15 @@ from tqdm import tqdm
 
 from connectors.core.errors import ConnectorError
 from connectors.core.idmap import IdMap
-from connectors.core.state import read_cursor, record_failure, record_success, save_cursor, utc_now
+from connectors.core.state import (
+    full_run_owed,
+    read_cursor,
+    record_failure,
+    record_success,
+    save_cursor,
+    settle_full_run,
+    utc_now,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,6 @@ class Page:
     records: Sequence[Any]
     cursor: str | None  # the stream's cursor once this page has committed
     total: int | None = None  # records this run will fetch, when the stream knows (progress)
-    sweep_before: datetime | None = field(default=None)  # last page of a full run: rows older are gone
     deleted: Sequence[str] = ()  # external ids the source no longer has
 
 
@@ -52,9 +58,12 @@ def run_stream(
     """Sync one stream; returns the records written. Errors are recorded, then raised.
 
     With ``progress``, a first sync of the stream (no cursor yet) shows a progress bar on stderr.
+    A stream a ``--full`` run that died has not finished yet runs full (``owe_full_runs``), and
+    owes nothing once it finishes.
     """
     with engine.connect() as conn:
         cursor = read_cursor(conn, source, stream.name)
+        full = full or full_run_owed(conn, source, stream.name)
     written = 0
     bar = tqdm(desc=f"{source} {stream.name}", unit=" obj", disable=not progress or cursor is not None)
     try:
@@ -73,6 +82,7 @@ def run_stream(
         bar.close()
     with writing(engine) as conn:
         record_success(conn, source, stream.name)
+        settle_full_run(conn, source, stream.name)
     return written
 
 

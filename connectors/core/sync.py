@@ -19,7 +19,8 @@ from connectors.core.config import SourceSettings
 from connectors.core.errors import ConfigurationError
 from connectors.core.locks import tenant_lock
 from connectors.core.secrets import Secrets
-from connectors.core.streams import Stream, run_stream
+from connectors.core.state import owe_full_runs
+from connectors.core.streams import Stream, run_stream, writing
 from tools import balances, search
 from tools.schema import metadata
 
@@ -87,7 +88,11 @@ def sync_tenant(context: SourceContext, *, full: bool = False, progress: bool = 
             balances.install(conn)  # a database made before Orders.PaidAmount: upgraded once
         source = source_factory(context.config.kind)(context)
         try:
-            for stream in source.streams():
+            streams = source.streams()
+            if full:  # remembered, so that a run that dies is finished full by the next one
+                with writing(context.engine) as conn:
+                    owe_full_runs(conn, source.name, [stream.name for stream in streams])
+            for stream in streams:
                 report.written[stream.name] = run_stream(
                     context.engine, source.name, stream, full=full, progress=progress
                 )

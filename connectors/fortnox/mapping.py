@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from connectors.core.values import CENT, dec, money
 from tools.reference import STATUSES, Status
 
 Json = Mapping[str, Any]
 Row = dict[str, Any]
-CENT = Decimal("0.01")
 INT32_MAX = 2**31 - 1
 
 # Fortnox states that our reference statuses lack: an order that became an invoice (its
@@ -44,17 +44,6 @@ class Refs:
     documents: Mapping[str, int] = field(default_factory=dict)  # document number / id
     locations: Mapping[str, int] = field(default_factory=dict)  # stock location id
     warehouses: Mapping[str, int] = field(default_factory=dict)  # stock point id or code
-
-
-def dec(value: Any) -> Decimal:
-    """A Fortnox number (number, numeric string, empty or missing) as a Decimal."""
-    if value is None or value == "":
-        return Decimal(0)
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def money(value: Any) -> Decimal:
-    return dec(value).quantize(CENT, ROUND_HALF_UP)
 
 
 def day(value: Any) -> datetime | None:

@@ -15,9 +15,9 @@ then rotated in the database) and ``encryption_key`` (a Fernet key for storing i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from connectors.core.credentials import CredentialStore
 from connectors.core.errors import ConfigurationError
@@ -39,7 +39,7 @@ RATE_LIMIT = "24/5 seconds"
 class FortnoxSource:
     name = st.SOURCE
 
-    def __init__(self, api: FortnoxApi, engine: Any) -> None:
+    def __init__(self, api: FortnoxApi, engine: sa.Engine) -> None:
         self.api, self.engine = api, engine
 
     @property
@@ -55,14 +55,14 @@ class FortnoxSource:
         return [
             st.Reference(api),
             st.StockPoints(api),
-            st.Customers(api),
-            st.Suppliers(api),
-            st.Articles(api),
-            st.Orders(api),
-            st.Invoices(api),
-            st.InvoicePayments(api),
-            st.SupplierInvoices(api),
-            st.SupplierInvoicePayments(api),
+            st.Customers(api, self.engine),
+            st.Suppliers(api, self.engine),
+            st.Articles(api, self.engine),
+            st.Orders(api, self.engine),
+            st.Invoices(api, self.engine),
+            st.InvoicePayments(api, self.engine),
+            st.SupplierInvoices(api, self.engine),
+            st.SupplierInvoicePayments(api, self.engine),
             st.PurchaseOrders(api, self.engine),
             st.IncomingGoods(api, self.engine),
             st.StockBalance(api),

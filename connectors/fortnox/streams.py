@@ -4,8 +4,10 @@
 overlap of a few minutes, deduplicated by key), then fetches details in pages of ``page_size``,
 each written in one transaction with a cursor that records how far the run got (the last
 document number done), so a killed run resumes where it stopped. A full run (``--full``, or the
-first) lists everything and ends by removing what it did not see: documents are deleted,
-customers, suppliers and articles are marked inactive (documents still name them).
+first) lists everything and ends by removing what it did not see (``connectors.core.lists.reconcile``
+without asking for details: unlike a paged Wisedat or Asperion list, the one listing is complete
+before anything is written, so an object it lacks is gone): documents are deleted, customers,
+suppliers and articles are marked inactive (documents still name them).
 
 The warehouse lists have neither ``lastmodified`` nor paging: each run lists everything (one
 request) and fetches the detail of documents whose list entry changed (a fingerprint kept in the
@@ -14,7 +16,6 @@ id map), so open purchase orders and receipts are rescanned at the cost of one l
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +27,17 @@ import sqlalchemy as sa
 
 from connectors.core.errors import SourceNotFound
 from connectors.core.idmap import IdMap
+from connectors.core.lists import (
+    RecordStream,
+    fingerprint,
+    forget_local,
+    mark_companies_inactive,
+    mark_products_inactive,
+    reconcile,
+    remove_documents,
+    remove_supplier_invoices,
+    write_statuses,
+)
 from connectors.core.rows import upsert
 from connectors.core.state import read_cursor, utc_now
 from connectors.core.streams import Page, Stream
@@ -33,8 +45,6 @@ from connectors.fortnox import mapping as m
 from connectors.fortnox.client import FortnoxApi, Json, lastmodified
 from tools import schema as s
 from tools.payables_schema import supplier_invoices, supplier_payments
-from tools.reference import STATUS_TYPES, Status
-from tools.source_schema import external_ids as xid
 
 OVERLAP = timedelta(minutes=3)
 SOURCE = "fortnox"
@@ -68,19 +78,21 @@ class _Run:
         return self.run_started is not None
 
 
-class ModifiedSinceStream(Stream):
+class ModifiedSinceStream(RecordStream[FortnoxApi]):
     """The generic ``/3/`` stream: list ``/3/{name}`` changed since the cursor, fetch each
     ``/3/{name}/{key}`` (unless ``detail_key`` is None: the list entry is complete), map and write
-    a page (``write_records``). A stream declares its names and its mapping, nothing else."""
+    a page (``write_records``, and ``remove`` what is gone). A stream declares its names and its
+    mapping, nothing else."""
 
-    entity: ClassVar[str]
+    entity: ClassVar[str]  # the stream's name, the entity of its ids
     list_key: ClassVar[str]
     key_field: ClassVar[str]
     detail_key: ClassVar[str | None] = None
     page_size: ClassVar[int] = 50
 
-    def __init__(self, api: FortnoxApi) -> None:
-        self.api = api
+    def __init__(self, api: FortnoxApi, engine: sa.Engine) -> None:
+        super().__init__(api)
+        self.engine = engine
 
     @property
     def list_path(self) -> str:
@@ -103,9 +115,14 @@ class ModifiedSinceStream(Stream):
             records, gone = self._details(chunk, listed)
             run.run_after = chunk[-1]
             yield Page(records, run.dump(), total=len(keys), deleted=gone)
-        finished = _Run(since=run.run_server_start)
-        sweep = datetime.fromisoformat(run.run_started) if run.run_full and run.run_started else None
-        yield Page([], finished.dump(), total=len(keys), sweep_before=sweep)
+        finished = _Run(since=run.run_server_start).dump()
+        if run.run_full and run.run_started:  # what the complete listing lacked is gone
+            unseen = reconcile(
+                self.engine, SOURCE, self.entity, datetime.fromisoformat(run.run_started), None
+            )
+            yield Page([], finished, total=len(keys), deleted=unseen.deleted)
+        else:
+            yield Page([], finished, total=len(keys))
 
     def _begin(self, run: _Run, full: bool) -> _Run:
         if run.running and (run.run_full or not full):
@@ -126,20 +143,6 @@ class ModifiedSinceStream(Stream):
                 gone.append(key)  # deleted between the list and the detail
         return records, gone
 
-    def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
-        if page.records:
-            self.write_records(conn, ids, page.records)
-        if page.deleted:
-            self.remove(conn, ids, ids.known(self.entity, page.deleted))
-        if page.sweep_before:
-            self.remove(conn, ids, ids.stale(self.entity, page.sweep_before))
-
-    def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
-        raise NotImplementedError
-
-    def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        raise NotImplementedError
-
 
 # -- reference rows, parties, articles ---------------------------------------------------------
 
@@ -158,20 +161,9 @@ class Reference(Stream):
         yield Page([sek, *(c for c in currencies if c.get("Code") != "SEK")], None)
 
     def write(self, conn: sa.Connection, ids: IdMap, page: Page) -> None:
-        types = [{"Id": i, "SystemName": name, "Name": label} for i, (name, label) in STATUS_TYPES.items()]
-        upsert(conn, s.order_status_types, types)
-        upsert(conn, s.order_statuses, [_status_row(status) for status in m.FORTNOX_STATUSES])
+        write_statuses(conn, m.FORTNOX_STATUSES)
         local = ids.assign("currency", s.currencies, [c["Code"] for c in page.records])
         upsert(conn, s.currencies, [m.currency_row(c, local[c["Code"]]) for c in page.records])
-
-
-def _status_row(status: Status) -> dict[str, Any]:
-    flags = {
-        "IsOrderIntake": status.is_order_intake,
-        "IsSales": status.is_sales,
-        "IsPurchase": status.is_purchase,
-    }
-    return {"Id": status.id, "OrderStatusTypeId": status.type_id, "Name": status.name, **flags}
 
 
 def _currencies(conn: sa.Connection) -> dict[str, int]:
@@ -190,10 +182,7 @@ class _Parties(ModifiedSinceStream):
         upsert(conn, s.companies, [self.company(r, local[r[self.key_field]], refs) for r in records])
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            conn.execute(
-                sa.update(s.companies).where(s.companies.c.Id.in_(gone.values())).values(Inactive=True)
-            )
+        mark_companies_inactive(conn, gone)
 
 
 class Customers(_Parties):
@@ -227,10 +216,7 @@ class Articles(ModifiedSinceStream):
         ids.forget("vendor-prices", unpriced)
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            conn.execute(
-                sa.update(s.products).where(s.products.c.Id.in_(gone.values())).values(IsActive=False)
-            )
+        mark_products_inactive(conn, gone)
 
 
 # -- sales documents and payments ---------------------------------------------------------------
@@ -261,27 +247,6 @@ def ensure_products(conn: sa.Connection, ids: IdMap, named: dict[str, str | None
     return known
 
 
-def delete_documents(conn: sa.Connection, ids: IdMap, entity: str, gone: dict[str, int]) -> None:
-    """Documents the source no longer has, with their lines, payments and receipts."""
-    if not gone:
-        return
-    doc_ids = list(gone.values())
-    items = sa.select(s.order_items.c.Id).where(s.order_items.c.OrderId.in_(doc_ids))
-    conn.execute(
-        sa.delete(s.purchase_invoice_matches).where(s.purchase_invoice_matches.c.OrderItemId.in_(items))
-    )
-    conn.execute(sa.delete(s.inv_transactions).where(s.inv_transactions.c.OrderItemId.in_(items)))
-    conn.execute(sa.delete(s.payments).where(s.payments.c.OrderId.in_(doc_ids)))
-    conn.execute(sa.delete(s.order_items).where(s.order_items.c.OrderId.in_(doc_ids)))
-    conn.execute(
-        sa.update(s.orders).where(s.orders.c.CreditOfOrderId.in_(doc_ids)).values(CreditOfOrderId=None)
-    )
-    conn.execute(sa.delete(s.orders).where(s.orders.c.Id.in_(doc_ids)))
-    for key in gone:
-        _forget_prefixed(conn, ids, f"{entity}-rows", f"{key}/")
-    ids.forget(entity, gone)
-
-
 def replace_lines(
     conn: sa.Connection, ids: IdMap, entity: str, doc_ids: list[int], lines: list[dict[str, Any]]
 ) -> None:
@@ -295,21 +260,7 @@ def replace_lines(
     if dropped_ids:
         conn.execute(sa.delete(s.inv_transactions).where(s.inv_transactions.c.OrderItemId.in_(dropped_ids)))
         conn.execute(sa.delete(s.order_items).where(s.order_items.c.Id.in_(dropped_ids)))
-        conn.execute(
-            sa.delete(xid).where(
-                xid.c.Source == ids.source, xid.c.Entity == f"{entity}-rows", xid.c.LocalId.in_(dropped_ids)
-            )
-        )
-
-
-def _forget_prefixed(conn: sa.Connection, ids: IdMap, entity: str, prefix: str) -> None:
-    conn.execute(
-        sa.delete(xid).where(
-            xid.c.Source == ids.source,
-            xid.c.Entity == entity,
-            xid.c.ExternalId.startswith(prefix, autoescape=True),
-        )
-    )
+        forget_local(conn, ids.source, f"{entity}-rows", dropped_ids)
 
 
 class _SalesDocuments(ModifiedSinceStream):
@@ -317,6 +268,7 @@ class _SalesDocuments(ModifiedSinceStream):
 
     key_field = "DocumentNumber"
     rows_key: ClassVar[str]
+    payments: ClassVar[str | None] = None  # the entity of the payments of these documents
 
     def document(self, record: Json, local_id: int, refs: m.Refs, /) -> dict[str, Any]:
         raise NotImplementedError
@@ -355,7 +307,7 @@ class _SalesDocuments(ModifiedSinceStream):
         replace_lines(conn, ids, self.entity, list(docs.values()), page_lines)
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        delete_documents(conn, ids, self.entity, gone)
+        remove_documents(conn, ids, self.entity, gone, lines=f"{self.entity}-rows", payments=self.payments)
 
 
 class Orders(_SalesDocuments):
@@ -366,7 +318,7 @@ class Orders(_SalesDocuments):
 
 class Invoices(_SalesDocuments):
     name = entity = "invoices"
-    list_key, detail_key, rows_key = "Invoices", "Invoice", "InvoiceRows"
+    list_key, detail_key, rows_key, payments = "Invoices", "Invoice", "InvoiceRows", "invoicepayments"
     document, lines = staticmethod(m.invoice_document), staticmethod(m.invoice_lines)
 
 
@@ -388,7 +340,7 @@ class _Payments(ModifiedSinceStream):
             finished = not _Run.load(page.cursor).running
             if finished and self._waiting:
                 held = _Run(since=_Run.load(cursor).since).dump()
-                page = Page([], held, total=page.total, sweep_before=page.sweep_before)
+                page = Page([], held, total=page.total, deleted=page.deleted)
             yield page
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
@@ -440,13 +392,7 @@ class SupplierInvoices(ModifiedSinceStream):
         )
 
     def remove(self, conn: sa.Connection, ids: IdMap, gone: dict[str, int]) -> None:
-        if gone:
-            invoices = list(gone.values())
-            conn.execute(
-                sa.delete(supplier_payments).where(supplier_payments.c.SupplierInvoiceId.in_(invoices))
-            )
-            conn.execute(sa.delete(supplier_invoices).where(supplier_invoices.c.Id.in_(invoices)))
-            ids.forget(self.entity, gone)
+        remove_supplier_invoices(conn, ids, self.entity, gone)
 
 
 class SupplierInvoicePayments(_Payments):
@@ -460,10 +406,6 @@ class SupplierInvoicePayments(_Payments):
 
 
 # -- the warehouse ------------------------------------------------------------------------------
-
-
-def fingerprint(item: Json) -> str:
-    return hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class ChangedListStream(Stream):
@@ -497,7 +439,8 @@ class ChangedListStream(Stream):
         if page.records:
             self.write_records(conn, ids, page.records)
         if page.deleted:
-            delete_documents(conn, ids, self.entity, ids.known(self.entity, page.deleted))
+            gone = ids.known(self.entity, page.deleted)
+            remove_documents(conn, ids, self.entity, gone, lines=f"{self.entity}-rows")
 
     def write_records(self, conn: sa.Connection, ids: IdMap, records: Sequence[Json]) -> None:
         raise NotImplementedError

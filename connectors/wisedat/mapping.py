@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from connectors.core.values import dec, money
 from tools.reference import STATUSES, Status
 
 Json = dict[str, Any]
 Row = dict[str, Any]
-CENT = Decimal("0.01")
 INVOICE_SENT, INVOICE_CANCELLED = 21, 23  # the reference statuses (tools.reference.STATUSES)
 ORDER_CONFIRMED, ORDER_CANCELLED = 12, 14
 # A closed Wisedat order was turned into its sales invoice (or closed by hand): the invoice carries
@@ -33,14 +33,6 @@ class Refs:
     currencies: Mapping[str, int] = field(default_factory=dict)
     documents: Mapping[str, int] = field(default_factory=dict)
     lines: Mapping[str, int] = field(default_factory=dict)
-
-
-def dec(value: Any) -> Decimal:
-    return Decimal(str(value if value is not None else 0))
-
-
-def money(value: Any) -> Decimal:
-    return dec(value).quantize(CENT, ROUND_HALF_UP)
 
 
 def day(value: Any) -> datetime:

@@ -43,6 +43,7 @@ from connectors.core.lists import (
 from connectors.core.rows import upsert
 from connectors.core.state import utc_now
 from connectors.core.streams import Page, Stream
+from connectors.core.values import dec
 from connectors.wisedat import mapping as m
 from tools import schema as s
 from tools.source_schema import external_ids as xid
@@ -56,7 +57,7 @@ def modified_since(moment: str) -> str:
     return moment[:19] + "Z"
 
 
-class ListStream(RecordStream):
+class ListStream(RecordStream[SourceClient]):
     path: ClassVar[str]
     keys: ClassVar[tuple[str, ...]]  # the list's key in the answer (the first one present)
     detailed: ClassVar[bool] = False
@@ -267,7 +268,7 @@ class _SalesDocuments(ListStream):
         currencies = ensure_currencies(
             conn,
             ids,
-            {str(r["currency"]["id"]): (r["currency"], m.dec(r.get("exchange_rate") or 1)) for r in records},
+            {str(r["currency"]["id"]): (r["currency"], dec(r.get("exchange_rate") or 1)) for r in records},
         )
         products = {
             str(item["product"]["id"]): item["product"]

@@ -41,7 +41,9 @@ class Call:
 
 
 class ToolError(Exception):
-    pass
+    def __init__(self, tool: str, text: str) -> None:
+        super().__init__(f"{tool}: {text}")
+        self.tool, self.text = tool, text
 
 
 @dataclass
@@ -56,12 +58,52 @@ class Assistant:
         text = "".join(getattr(part, "text", "") for part in result.content)
         self.calls.append(Call(tool, arguments, len(text) / 4))
         if result.is_error:
-            raise ToolError(f"{tool}: {text}")
+            raise ToolError(tool, text)
         return json.loads(text, parse_float=Decimal)
 
     @property
     def tokens(self) -> float:
         return sum(call.tokens for call in self.calls)
+
+
+NOT_FILLED = "notFilled"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The expected answer where the tenant's source cannot fill a view the question needs: the
+    tool that refuses, the source it names and what the source lacks (tools/capabilities.py)."""
+
+    tool: str
+    source: str
+    lacking: str
+    code: str = "not_in_source"  # the error's code; NOT_FILLED where the profile says it
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The answer the assistant got instead of data: the tool and its error envelope (or the
+    profile's word that the source does not fill a view)."""
+
+    tool: str
+    code: str
+    message: str
+
+    def says(self, expected: Refusal) -> bool:
+        return (
+            self.tool == expected.tool
+            and self.code == expected.code
+            and expected.source in self.message
+            and expected.lacking in self.message
+        )
+
+
+def not_filled(profile: dict[str, Any], view: str) -> Refused | None:
+    """The company profile's word that the tenant's source does not fill ``view``."""
+    entry = next(v for v in profile["views"] if v["view"] == view)
+    if entry["filled"]:
+        return None
+    return Refused("get_company_profile", NOT_FILLED, f"{profile['source']}: {entry['missing']}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +126,30 @@ Oracle = Callable[[Books, Facts], Any]
 # a REST client of the same server, outside the assistant's budget) says which are auto-eligible.
 Rest = Callable[[str], Awaitable[Any]]
 Referee = Callable[[Books, Facts, Rest], Awaitable[Any]]
+# What a question's plan reads, in the order it calls: a view, and the arguments that matter to a
+# source that cannot answer some of them (summary's measure). A tenant whose source cannot fill
+# one of them has the refusal as its answer (tests/questions/run.py).
+Need = tuple[str, dict[str, str]]
+# The tool that answers each view on the MCP door (the suite's own list, checked on every run:
+# the calls a plan makes are its needs' tools, in order).
+TOOLS = {
+    "company-profile": "get_company_profile",
+    "customers": "list_customers",
+    "open-order-lines": "list_open_order_lines",
+    "receivables": "get_receivables",
+    "products-find": "find_products",
+    "purchase-invoice-drafts": "list_purchase_invoice_drafts",
+    "purchase-orders": "list_purchase_orders",
+    "sales-invoices": "list_sales_invoices",
+    "summary": "summarize",
+    "vendor-prices": "list_vendor_prices",
+    "warehouse-stock": "list_warehouse_stock",
+}
+
+
+def needs(*views: str, **arguments: str) -> tuple[Need, ...]:
+    """The views in calling order; ``arguments`` go with the last one."""
+    return tuple((view, arguments if n == len(views) - 1 else {}) for n, view in enumerate(views))
 
 
 @dataclass(frozen=True)
@@ -93,7 +159,11 @@ class Question:
     text: str
     plan: Plan
     oracle: Oracle
+    needs: tuple[Need, ...]
     referee: Referee | None = None
+    # the view whose data the question is about when the plan reads it elsewhere (the profile's
+    # warehouses are warehouse-stock's): a source that cannot fill it has the profile say so
+    about: str | None = None
 
     def asked(self, facts: Facts) -> str:
         return self.text.format(home=facts.home, **facts.values)
@@ -103,10 +173,16 @@ QUESTIONS: list[Question] = []
 
 
 def question(
-    name: str, kind: str, text: str, oracle: Oracle, referee: Referee | None = None
+    name: str,
+    kind: str,
+    text: str,
+    oracle: Oracle,
+    uses: tuple[Need, ...],
+    referee: Referee | None = None,
+    about: str | None = None,
 ) -> Callable[[Plan], Plan]:
     def add(plan: Plan) -> Plan:
-        QUESTIONS.append(Question(name, kind, text, plan, oracle, referee))
+        QUESTIONS.append(Question(name, kind, text, plan, oracle, uses, referee, about))
         return plan
 
     return add
@@ -122,34 +198,82 @@ def facts_of(books: Books) -> Facts:
     lines = books.lines_of(year_docs)
     product = _most_common(line.product_id for line in lines if line.product_id is not None)
     owing, notes = _owing_customer(books)
-    stocked = books.rows(
-        'SELECT "ProductId" FROM "ProductStock" GROUP BY "ProductId" '
-        'ORDER BY COUNT(*) DESC, "ProductId" LIMIT 1'
-    )[0].ProductId
+    stocked = _most_common(r.ProductId for r in books.rows('SELECT "ProductId" FROM "ProductStock"'))
+    late_lines = books.late_lines()
+
+    def named(key: Any, what: str, name: Callable[[Books, Any], str], fallback: Any, *asking: str) -> str:
+        """The record a question names; where the books hold none like it (a source without
+        stock, supplier prices or order lines), the question is asked of ``fallback`` and the
+        run says so."""
+        if key is None:
+            key = fallback
+            for q in asking:
+                notes[q] = f"no {what} in the books: asked of {name(books, key)}"
+        return name(books, key)
+
     values = {
         "customer": _company_name(books, busiest),
         "owing_customer": _company_name(books, owing),
         "product_number": _product_number(books, product),
-        "stocked_product": _product_number(books, stocked),
+        "stocked_product": named(stocked, "stock", _product_number, product, "stock-per-warehouse"),
         "threshold": 10000 if books.home == "SEK" else 1000,
         "open_threshold": 50000 if books.home == "SEK" else 5000,
         "since": month_start(months_back(today, 1)).isoformat(),
-        "foreign": "EUR" if books.home == "SEK" else "SEK",
-        "late_customer": _company_name(books, _most_common(i.customer_id for i in books.late_invoices())),
-        "late_lines_customer": _company_name(books, _most_common(r.customer_id for r in books.late_lines())),
-        "late_product": _product_number(
-            books, _most_common(r.product_id for r in books.late_lines() if r.product_id is not None)
+        "foreign": _foreign_currency(books, notes),
+        "late_customer": named(
+            _most_common(i.customer_id for i in books.late_invoices()),
+            "late invoice",
+            _company_name,
+            busiest,
+            "customer-late-invoices",
         ),
-        "priced_product": _product_number(books, _priced_product(books)),
-        "typed_word": "horselskydd",
+        "late_lines_customer": named(
+            _most_common(r.customer_id for r in late_lines),
+            "late order line",
+            _company_name,
+            busiest,
+            "customer-late-lines",
+        ),
+        "late_product": named(
+            _most_common(r.product_id for r in late_lines if r.product_id is not None),
+            "late order line",
+            _product_number,
+            product,
+            "product-late-lines",
+        ),
+        "priced_product": named(
+            _priced_product(books),
+            "supplier price",
+            _product_number,
+            product,
+            "cheapest-valid-price",
+            "valid-prices-ranked",
+        ),
+        "typed_word": _typed_word(books, notes),
         "typed_words": _typed_words(books),
     }
     return Facts(today, books.home, values, notes)
 
 
-def _priced_product(books: Books) -> int:
+def _foreign_currency(books: Books, notes: dict[str, str]) -> str:
+    """EUR for a SEK company, SEK for another; a currency the books do hold when they have not
+    that one; the home currency itself (its rate is 1) when the books hold no other, and the run
+    says so."""
+    preferred = "EUR" if books.home == "SEK" else "SEK"
+    held = sorted(set(books.iso().values()) - {books.home})
+    if preferred in held:
+        return preferred
+    if held:
+        notes["foreign-rate"] = f"no {preferred} in the books: asked of {held[0]}"
+        return held[0]
+    notes["foreign-rate"] = f"no currency but {books.home} in the books: asked of {books.home} itself"
+    return books.home
+
+
+def _priced_product(books: Books) -> int | None:
     """A product whose cheapest price is not valid today but which has a valid one (the trap of
-    a list sorted by price alone); the product with the most prices when none is like that."""
+    a list sorted by price alone); the product with the most prices when none is like that; None
+    when there are no prices."""
     prices = books.vendor_prices()
     by_product: dict[int, list[Any]] = defaultdict(list)
     for price in prices:
@@ -159,7 +283,25 @@ def _priced_product(books: Books) -> int:
         for product, rows in by_product.items()
         if any(r.valid for r in rows) and not min(rows, key=lambda r: r.rank).valid
     ]
+    if not by_product:
+        return None
     return min(trapped or by_product, key=lambda k: (-len(by_product[k]), k))
+
+
+def _typed_word(books: Books, notes: dict[str, str]) -> str:
+    """'horselskydd' (hearing protection, typed without its diacritic); where no product is one,
+    a word with a diacritic of the last product description that has one, typed without it, and
+    the run says so."""
+    if books.products_with_words("horselskydd"):
+        return "horselskydd"
+    for row in books.rows('SELECT "Description" FROM "Product" ORDER BY "Id" DESC'):
+        for word in re.findall(r"[^\W\d_]{3,}", row.Description):
+            if plain(word) != word.lower():
+                notes["search-without-diacritics"] = (
+                    f"no product is a 'horselskydd': asked of '{plain(word)}'"
+                )
+                return plain(word)
+    raise LookupError("no product description with a diacritic")
 
 
 def _typed_words(books: Books) -> str:
@@ -174,10 +316,11 @@ def _typed_words(books: Books) -> str:
 
 
 def _most_common(keys: Any) -> Any:
+    """The most frequent key (the smallest of equals); None when there is none."""
     counts: dict[Any, int] = defaultdict(int)
     for key in keys:
         counts[key] += 1
-    return min(counts, key=lambda k: (-counts[k], k))
+    return min(counts, key=lambda k: (-counts[k], k), default=None)
 
 
 def _owing_customer(books: Books) -> tuple[int, dict[str, str]]:
@@ -271,6 +414,7 @@ def jan1(day: date) -> date:
     "context",
     "What is today's date, and in which currency are our figures?",
     lambda books, f: (f.today.isoformat(), books.home),
+    uses=needs("company-profile"),
 )
 async def _today(ask: Assistant, f: Facts) -> Any:
     profile = await ask("get_company_profile")
@@ -284,6 +428,7 @@ async def _today(ask: Assistant, f: Facts) -> Any:
     lambda books, f: sorted(
         r.Name for r in books.rows('SELECT "Name" FROM "OrderStatus" WHERE "IsSales" = TRUE')
     ),
+    uses=needs("company-profile"),
 )
 async def _revenue_statuses(ask: Assistant, f: Facts) -> Any:
     profile = await ask("get_company_profile")
@@ -301,9 +446,13 @@ async def _revenue_statuses(ask: Assistant, f: Facts) -> Any:
             'LEFT JOIN "WarehouseLocation" l ON l."WarehouseId" = w."Id" GROUP BY w."Id", w."Name"'
         )
     ),
+    uses=needs("company-profile"),
+    about="warehouse-stock",
 )
 async def _warehouses(ask: Assistant, f: Facts) -> Any:
     profile = await ask("get_company_profile")
+    if said := not_filled(profile, "warehouse-stock"):
+        return said  # "none" would be wrong: the source keeps no warehouses
     return sorted((w["name"], w["locationCount"]) for w in profile["warehouses"])
 
 
@@ -312,6 +461,7 @@ async def _warehouses(ask: Assistant, f: Facts) -> Any:
     "context",
     "At what rate do {foreign} amounts convert into {home}?",
     lambda books, f: next(rate for cid, rate in books.rates().items() if books.iso()[cid] == f["foreign"]),
+    uses=needs("company-profile"),
 )
 async def _rate(ask: Assistant, f: Facts) -> Any:
     profile = await ask("get_company_profile")
@@ -326,6 +476,7 @@ async def _rate(ask: Assistant, f: Facts) -> Any:
     "revenue per period",
     "What are our sales this month so far?",
     lambda books, f: books.total(books.sales(month_start(f.today), f.today)),
+    uses=needs("summary", measure="sales"),
 )
 async def _sales_mtd(ask: Assistant, f: Facts) -> Any:
     return (await ask("summarize", measure="sales"))["total"]["amountHome"]
@@ -339,6 +490,7 @@ async def _sales_mtd(ask: Assistant, f: Facts) -> Any:
         books.total(books.sales(month_start(f.today), f.today)),
         books.total(books.sales(months_back(month_start(f.today), 1), months_back(f.today, 1))),
     ),
+    uses=needs("summary", measure="sales"),
 )
 async def _sales_mom(ask: Assistant, f: Facts) -> Any:
     summary = await ask("summarize", measure="sales", compareTo="previousPeriod")
@@ -353,6 +505,7 @@ async def _sales_mom(ask: Assistant, f: Facts) -> Any:
         books.total(books.sales(months_back(month_start(f.today), 1), month_end(months_back(f.today, 1)))),
         books.total(books.sales(months_back(month_start(f.today), 2), month_end(months_back(f.today, 2)))),
     ),
+    uses=needs("summary", measure="sales"),
 )
 async def _last_month(ask: Assistant, f: Facts) -> Any:
     first = months_back(month_start(f.today), 1)
@@ -371,7 +524,11 @@ def _monthly_sales_oracle(books: Books, f: Facts) -> list[tuple[str, Decimal]]:
 
 
 @question(
-    "sales-per-month", "revenue per period", "What were our sales per month this year?", _monthly_sales_oracle
+    "sales-per-month",
+    "revenue per period",
+    "What were our sales per month this year?",
+    _monthly_sales_oracle,
+    uses=needs("summary", measure="sales"),
 )
 async def _sales_per_month(ask: Assistant, f: Facts) -> Any:
     return periods(
@@ -384,6 +541,7 @@ async def _sales_per_month(ask: Assistant, f: Facts) -> Any:
     "revenue per period",
     "Which month this year had the highest sales?",
     lambda books, f: max(_monthly_sales_oracle(books, f), key=lambda p: p[1])[0],
+    uses=needs("summary", measure="sales"),
 )
 async def _best_month(ask: Assistant, f: Facts) -> Any:
     summary = await ask("summarize", measure="sales", period="month", **{"from": jan1(f.today).isoformat()})
@@ -409,6 +567,7 @@ def _quarters_oracle(books: Books, f: Facts) -> list[tuple[str, Decimal, Decimal
     "period against period",
     "What were sales per quarter last year, against the year before?",
     _quarters_oracle,
+    uses=needs("summary", measure="sales"),
 )
 async def _quarters(ask: Assistant, f: Facts) -> Any:
     year = f.today.year - 1
@@ -439,6 +598,7 @@ def _last_week(today: date) -> tuple[date, date]:
         )
         for day in (_last_week(f.today)[0] + timedelta(days=n) for n in range(7))
     ],
+    uses=needs("summary", measure="sales"),
 )
 async def _per_day(ask: Assistant, f: Facts) -> Any:
     first, last = _last_week(f.today)
@@ -465,6 +625,7 @@ def _weekly_intake_oracle(books: Books, f: Facts) -> list[tuple[str, Decimal]]:
     "order intake per period",
     "What was our order intake per week this quarter?",
     _weekly_intake_oracle,
+    uses=needs("summary", measure="orderIntake"),
 )
 async def _intake_weekly(ask: Assistant, f: Facts) -> Any:
     return periods(
@@ -482,6 +643,7 @@ async def _intake_weekly(ask: Assistant, f: Facts) -> Any:
         books.total(books.intake(jan1(f.today), f.today)),
         books.total(books.intake(months_back(jan1(f.today), 12), months_back(f.today, 12))),
     ),
+    uses=needs("summary", measure="orderIntake"),
 )
 async def _intake_yoy(ask: Assistant, f: Facts) -> Any:
     summary = await ask(
@@ -507,6 +669,7 @@ def _by_currency_oracle(books: Books, f: Facts) -> dict[str, tuple[Decimal, Deci
     "revenue per period",
     "How much did we invoice in each currency this year?",
     _by_currency_oracle,
+    uses=needs("summary", measure="sales"),
 )
 async def _by_currency(ask: Assistant, f: Facts) -> Any:
     summary = await ask("summarize", measure="sales", period="year", groupBy="currency")
@@ -521,6 +684,7 @@ async def _by_currency(ask: Assistant, f: Facts) -> Any:
     "top N",
     "Who are our five biggest customers by sales this year?",
     lambda books, f: top(per_company(books, books.sales(jan1(f.today), f.today)), 5),
+    uses=needs("summary", measure="sales"),
 )
 async def _top_customers(ask: Assistant, f: Facts) -> Any:
     summary = await ask("summarize", measure="sales", period="year", groupBy="customer", top=5)
@@ -534,6 +698,7 @@ async def _top_customers(ask: Assistant, f: Facts) -> Any:
     lambda books, f: top(
         {k: v[1] for k, v in per_product(books, books.sales(jan1(f.today), f.today)).items()}, 5
     ),
+    uses=needs("summary", measure="sales"),
 )
 async def _top_units(ask: Assistant, f: Facts) -> Any:
     summary = await ask(
@@ -555,6 +720,7 @@ def _top_products_yoy_oracle(books: Books, f: Facts) -> list[tuple[Any, Decimal,
     "What are our three best-selling products by value this year, and what did they sell by this time "
     "last year?",
     _top_products_yoy_oracle,
+    uses=needs("summary", measure="sales"),
 )
 async def _top_products_yoy(ask: Assistant, f: Facts) -> Any:
     summary = await ask(
@@ -568,6 +734,7 @@ async def _top_products_yoy(ask: Assistant, f: Facts) -> Any:
     "top N",
     "Which three vendors did we buy the most from this year?",
     lambda books, f: top(per_company(books, books.purchases(jan1(f.today), f.today)), 3),
+    uses=needs("summary", measure="purchases"),
 )
 async def _top_vendors(ask: Assistant, f: Facts) -> Any:
     summary = await ask("summarize", measure="purchases", period="year", groupBy="vendor", top=3)
@@ -587,6 +754,7 @@ async def _top_vendors(ask: Assistant, f: Facts) -> Any:
         )
         for m in months_until(f.today, quarter_start(f.today))
     ],
+    uses=needs("summary", measure="purchases"),
 )
 async def _purchases_monthly(ask: Assistant, f: Facts) -> Any:
     return periods(
@@ -605,6 +773,7 @@ async def _purchases_monthly(ask: Assistant, f: Facts) -> Any:
             books.sales(months_back(jan1(f.today), 12), months_back(f.today, 12)),
         )
     ),
+    uses=needs("customers", "summary", measure="sales"),
 )
 async def _customer_yoy(ask: Assistant, f: Facts) -> Any:
     found = await ask("list_customers", q=f["customer"], pageSize=5)
@@ -629,6 +798,7 @@ async def _customer_yoy(ask: Assistant, f: Facts) -> Any:
             per_product(books, books.sales(jan1(f.today), f.today))[_product_id(books, f["product_number"])]
         )
     ),
+    uses=needs("products-find", "summary", measure="sales"),
 )
 async def _product_units(ask: Assistant, f: Facts) -> Any:
     found = await ask("find_products", q=f["product_number"], limit=3)
@@ -647,6 +817,7 @@ async def _product_units(ask: Assistant, f: Facts) -> Any:
     lambda books, f: {
         c: row["overdue"] for c, row in books.aging().items() if row["overdue"] > f["threshold"]
     },
+    uses=needs("receivables"),
 )
 async def _overdue_above(ask: Assistant, f: Facts) -> Any:
     result = await ask("get_receivables", overdueMin=f["threshold"] + Decimal("0.01"), limit=100)
@@ -664,6 +835,7 @@ def _aging_totals(books: Books) -> dict[str, Decimal]:
     "receivables",
     "How old are our receivables: not yet due, 1-30, 31-60, 61-90 and over 90 days overdue?",
     lambda books, f: _aging_totals(books),
+    uses=needs("receivables"),
 )
 async def _aging(ask: Assistant, f: Facts) -> Any:
     return (await ask("get_receivables", limit=1))["totals"]
@@ -674,6 +846,7 @@ async def _aging(ask: Assistant, f: Facts) -> Any:
     "receivables",
     "How much is more than 90 days overdue, and how many customers owe us anything?",
     lambda books, f: (_aging_totals(books)["overdueOver90"], len(books.aging())),
+    uses=needs("receivables"),
 )
 async def _over_90(ask: Assistant, f: Facts) -> Any:
     result = await ask("get_receivables", limit=1)
@@ -698,6 +871,7 @@ def _owing_oracle(books: Books, f: Facts) -> tuple[Decimal, Decimal, Decimal | N
     "receivables",
     "What does {owing_customer} owe us, how much of it is overdue, and how much credit is left?",
     _owing_oracle,
+    uses=needs("customers", "receivables"),
 )
 async def _owing(ask: Assistant, f: Facts) -> Any:
     found = await ask("list_customers", q=f["owing_customer"], pageSize=5)
@@ -713,6 +887,7 @@ async def _owing(ask: Assistant, f: Facts) -> Any:
     lambda books, f: {
         c: row["open"] for c, row in books.aging().items() if row["open"] > f["open_threshold"]
     },
+    uses=needs("customers"),
 )
 async def _owing_more(ask: Assistant, f: Facts) -> Any:
     page = await ask(
@@ -754,6 +929,7 @@ def _received_not_invoiced_oracle(books: Books, f: Facts) -> dict[int, Decimal]:
     "Which purchase orders placed since {since} have goods received that are not invoiced yet, and for "
     "how much?",
     _received_not_invoiced_oracle,
+    uses=needs("purchase-orders"),
 )
 async def _received_not_invoiced(ask: Assistant, f: Facts) -> Any:
     page = await ask(
@@ -786,6 +962,7 @@ def _stock_oracle(books: Books, f: Facts) -> dict[int, tuple[Decimal, Decimal]]:
     "stock",
     "How many {stocked_product} do we have in stock, and how many can we deliver, per warehouse?",
     _stock_oracle,
+    uses=needs("products-find", "warehouse-stock"),
 )
 async def _stock(ask: Assistant, f: Facts) -> Any:
     found = await ask("find_products", q=f["stocked_product"], limit=3)
@@ -822,6 +999,7 @@ def _invoice_amounts(page: dict[str, Any]) -> dict[int, tuple[Decimal, str]]:
     "late invoices",
     "Which invoices are overdue, and how much is still open on each?",
     lambda books, f: _late_invoices_oracle(books, None),
+    uses=needs("sales-invoices"),
 )
 async def _late_invoices(ask: Assistant, f: Facts) -> Any:
     return _invoice_amounts(await ask("list_sales_invoices", isLate=True, pageSize=100))
@@ -832,6 +1010,7 @@ async def _late_invoices(ask: Assistant, f: Facts) -> Any:
     "late invoices",
     "Which of {late_customer}'s invoices are late, and what is open on them?",
     lambda books, f: _late_invoices_oracle(books, f["late_customer"]),
+    uses=needs("customers", "sales-invoices"),
 )
 async def _customer_late_invoices(ask: Assistant, f: Facts) -> Any:
     found = await ask("list_customers", q=f["late_customer"], pageSize=5)
@@ -858,6 +1037,7 @@ def _line_values(page: dict[str, Any]) -> dict[int, tuple[Decimal, str]]:
     lambda books, f: _late_lines_oracle(
         books, lambda line: line.customer_id == _customer_id(books, f["late_lines_customer"])
     ),
+    uses=needs("customers", "open-order-lines"),
 )
 async def _customer_late_lines(ask: Assistant, f: Facts) -> Any:
     found = await ask("list_customers", q=f["late_lines_customer"], pageSize=5)
@@ -872,6 +1052,7 @@ async def _customer_late_lines(ask: Assistant, f: Facts) -> Any:
     lambda books, f: _late_lines_oracle(
         books, lambda line: line.product_id == _product_id(books, f["late_product"])
     ),
+    uses=needs("products-find", "open-order-lines"),
 )
 async def _product_late_lines(ask: Assistant, f: Facts) -> Any:
     found = await ask("find_products", q=f["late_product"], limit=3)
@@ -895,6 +1076,7 @@ def _valid_prices(books: Books, number: str) -> list[Any]:
     lambda books, f: (lambda best: (best.supplier_id, best.home))(
         _valid_prices(books, f["priced_product"])[0]
     ),
+    uses=needs("products-find", "vendor-prices"),
 )
 async def _cheapest_price(ask: Assistant, f: Facts) -> Any:
     found = await ask("find_products", q=f["priced_product"], limit=3)
@@ -913,6 +1095,7 @@ async def _cheapest_price(ask: Assistant, f: Facts) -> Any:
         (p.supplier_id, p.price, books.iso()[p.currency_id], p.home)
         for p in _valid_prices(books, f["priced_product"])
     ],
+    uses=needs("products-find", "vendor-prices"),
 )
 async def _valid_prices_ranked(ask: Assistant, f: Facts) -> Any:
     found = await ask("find_products", q=f["priced_product"], limit=3)
@@ -930,6 +1113,7 @@ async def _valid_prices_ranked(ask: Assistant, f: Facts) -> Any:
     "search as typed",
     "Which products do we have that are '{typed_word}'?",
     lambda books, f: books.products_with_words(f["typed_word"]),
+    uses=needs("products-find"),
 )
 async def _search_plain(ask: Assistant, f: Facts) -> Any:
     found = await ask("find_products", q=f["typed_word"], limit=20)
@@ -942,6 +1126,7 @@ async def _search_plain(ask: Assistant, f: Facts) -> Any:
     "search as typed",
     "Find the products I mean by '{typed_words}'.",
     lambda books, f: books.products_with_words(f["typed_words"]),
+    uses=needs("products-find"),
 )
 async def _search_words(ask: Assistant, f: Facts) -> Any:
     found = await ask("find_products", q=f["typed_words"], limit=20)
@@ -982,6 +1167,7 @@ async def _ready_drafts_referee(books: Books, f: Facts, rest: Rest) -> dict[int,
     "Which supplier-invoice drafts can be matched automatically, and how many lines of each?",
     lambda books, f: None,
     referee=_ready_drafts_referee,
+    uses=needs("purchase-invoice-drafts"),
 )
 async def _ready_drafts(ask: Assistant, f: Facts) -> Any:
     page = await ask("list_purchase_invoice_drafts", readyToAutoMatch=True, pageSize=100)
@@ -1019,6 +1205,7 @@ async def _eligible_lines_referee(books: Books, f: Facts, rest: Rest) -> dict[in
     "For each supplier-invoice draft still to be matched, how many lines could be matched automatically?",
     lambda books, f: None,
     referee=_eligible_lines_referee,
+    uses=needs("purchase-invoice-drafts"),
 )
 async def _eligible_lines(ask: Assistant, f: Facts) -> Any:
     page = await ask("list_purchase_invoice_drafts", withAutoEligible=True, pageSize=100)

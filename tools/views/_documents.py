@@ -11,7 +11,7 @@ rows' field names, so one mapping (``document_row``) serves every view.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -23,9 +23,10 @@ from tools import schema as s
 from tools import search
 from tools.paging import PagedParams, SortKey
 from tools.planner_hints import unindexed_status
+from tools.prebuilt import frozen
 from tools.statuses import Flag, status_ids
 from tools.text import as_int, contains
-from tools.wire import QueryDateTime, WireModel, midnight, to_db_datetime
+from tools.wire import QueryDateTime, WireModel, midnight, to_db_datetime, trusted_row
 
 orders = s.orders
 # The header's lookups are aliases, so the filters' subqueries on the same tables never
@@ -36,6 +37,8 @@ status_type = s.order_status_types.alias("status_type")
 currency = s.currencies.alias("currency")
 
 FEW_PARTIES = 50
+# Filters whose statement depends on what the database holds (their matches are looked up).
+LOOKED_UP = ("q", "customer_name", "vendor_name")
 CENTS = sa.Numeric(18, 2)
 QTY = sa.Numeric(18, 3)
 
@@ -199,6 +202,16 @@ def free_text(conn: sa.Connection, q: str, number: sa.ColumnElement[Any]) -> sa.
     return sa.or_(*matches)
 
 
+def statement_key(conn: sa.Connection, view: str, params: DocumentParams, *more: Hashable) -> Hashable | None:
+    """What a document page's statement depends on (``tools.prebuilt``): the view, the
+    dialect and the filters; None when building it reads the database (a name or free-text
+    filter looks its matches up first)."""
+    filters = params.model_dump(exclude={"cursor", "page_size"})
+    if any(filters.get(name) for name in LOOKED_UP):
+        return None
+    return (view, conn.dialect.name, frozen(filters), *more)
+
+
 # -- the header, labelled with the rows' field names ---------------------------------------
 
 
@@ -231,8 +244,9 @@ def header(party_role: Literal["customer", "vendor"]) -> sa.Select[Any]:
 
 
 def document_row(dto: type[DtoT], row: sa.RowMapping, **figures: Any) -> DtoT:
-    """``dto`` from a header row (labelled with its field names) and the view's own figures."""
-    return dto.model_validate({**row, **figures})
+    """``dto`` from a header row (labelled with its field names) and the view's own figures;
+    values the database typed are taken as they are (``trusted_row``)."""
+    return trusted_row(dto, {**row, **figures})
 
 
 # -- figures computed per row -------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from tools.balances import balance_kept
 from tools.errors import NotFound
 from tools.home_currency import HomeCurrency, home_currency
 from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
+from tools.prebuilt import prebuilt
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
 from tools.text import as_int, contains
@@ -101,7 +103,9 @@ def order_count(customer_id: sa.ColumnElement[int]) -> sa.ScalarSelect[int]:
     )
 
 
-def overdue_order_sum(customer_id: sa.ColumnElement[int], ctx: ViewContext) -> sa.ScalarSelect[Decimal]:
+def overdue_order_sum(
+    customer_id: sa.ColumnElement[int], today: date | sa.BindParameter[Any]
+) -> sa.ScalarSelect[Decimal]:
     o, p = s.orders, s.payments
     paid = sa.select(sa.func.coalesce(sa.func.sum(p.c.Amount), 0)).where(p.c.OrderId == o.c.Id)
     open_amount = o.c.TotalIncVat - paid.scalar_subquery()
@@ -110,7 +114,7 @@ def overdue_order_sum(customer_id: sa.ColumnElement[int], ctx: ViewContext) -> s
         .where(
             o.c.CompanyId == customer_id,
             o.c.OrderStatusId.in_(status_ids(SALESINVOICE, flag="IsSales")),
-            o.c.DateDue < ctx.today,
+            o.c.DateDue < today,
         )
         .scalar_subquery()
     )
@@ -190,7 +194,17 @@ class Owed:
 
 
 def get_customer(conn: sa.Connection, ctx: ViewContext, params: CustomerDetailParams) -> CustomerDetailDto:
-    stmt = (
+    stmt = prebuilt(("customer", conn.dialect.name), _customer_statement)
+    row = conn.execute(stmt, {"customer_id": params.customer_id, "today": ctx.today}).one_or_none()
+    if row is None:
+        raise NotFound(f"Customer {params.customer_id} not found")
+    return _customer_detail(row._mapping)
+
+
+def _customer_statement() -> sa.Select[Any]:
+    """One customer's row: built once, the customer and the day bound at each call."""
+    today: sa.BindParameter[date] = sa.bindparam("today")
+    return (
         sa.select(
             c,
             s.payment_terms.c.Name.label("PaymentTermName"),
@@ -198,7 +212,7 @@ def get_customer(conn: sa.Connection, ctx: ViewContext, params: CustomerDetailPa
             s.price_lists.c.Name.label("PriceListName"),
             s.currencies.c.IsoCode.label("CurrencyIsoCode"),
             s.vat_types.c.Name.label("VatTypeName"),
-            overdue_order_sum(c.c.Id, ctx).label("OverdueOrderSum"),
+            overdue_order_sum(c.c.Id, today).label("OverdueOrderSum"),
             order_count(c.c.Id).label("OrderCount"),
         )
         .outerjoin(s.payment_terms, s.payment_terms.c.Id == c.c.PaymentTermId)
@@ -206,12 +220,8 @@ def get_customer(conn: sa.Connection, ctx: ViewContext, params: CustomerDetailPa
         .outerjoin(s.price_lists, s.price_lists.c.Id == c.c.PriceListId)
         .outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
         .outerjoin(s.vat_types, s.vat_types.c.Id == c.c.VatTypeId)
-        .where(c.c.Id == params.customer_id, c.c.IsCustomer.is_(True))
+        .where(c.c.Id == sa.bindparam("customer_id"), c.c.IsCustomer.is_(True))
     )
-    row = conn.execute(stmt).one_or_none()
-    if row is None:
-        raise NotFound(f"Customer {params.customer_id} not found")
-    return _customer_detail(row._mapping)
 
 
 def _customer_detail(row: Any) -> CustomerDetailDto:

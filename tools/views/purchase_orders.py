@@ -26,6 +26,7 @@ from tools.views._documents import (
     in_status,
     orders,
     percent,
+    statement_key,
     within,
 )
 from tools.wire import Money, UtcDateTime, WireModel
@@ -135,14 +136,18 @@ def ordered_qty() -> sa.ColumnElement[Decimal]:
 def list_purchase_orders(
     conn: sa.Connection, ctx: ViewContext, params: PurchaseOrderParams
 ) -> Page[PurchaseOrderDto]:
-    stmt = header("vendor").add_columns(
-        orders.c.PurchaseNumber.label("purchase_number"),
-        received_value().label("received_value"),
-        invoiced_value().label("invoiced_value"),
-        received_qty().label("received_qty"),
-        ordered_qty().label("ordered_qty"),
-    )
-    return read_page(conn, stmt.where(*params.where(conn)), NEWEST_ORDER_FIRST, ctx.page, _purchase_order)
+    def statement() -> sa.Select[Any]:
+        stmt = header("vendor").add_columns(
+            orders.c.PurchaseNumber.label("purchase_number"),
+            received_value().label("received_value"),
+            invoiced_value().label("invoiced_value"),
+            received_qty().label("received_qty"),
+            ordered_qty().label("ordered_qty"),
+        )
+        return stmt.where(*params.where(conn))
+
+    key = statement_key(conn, "purchase-orders", params)
+    return read_page(conn, statement, NEWEST_ORDER_FIRST, ctx.page, _purchase_order, key)
 
 
 def _purchase_order(row: sa.RowMapping) -> PurchaseOrderDto:

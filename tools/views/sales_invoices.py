@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -30,6 +30,7 @@ from tools.views._documents import (
     orders,
     paid_amount,
     payment_state,
+    statement_key,
     within,
 )
 from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel, midnight
@@ -82,11 +83,12 @@ class SalesInvoiceParams(CustomerFilter, InvoiceDates, Totals):
             *dated_within(orders.c.DateDue, self.due_date_from, self.due_date_to),
         ]
 
-    def payment_state(self, conn: sa.Connection, today: date) -> list[sa.ColumnElement[bool]]:
+    def payment_state(self, conn: sa.Connection, today: date, kept: bool) -> list[sa.ColumnElement[bool]]:
         """The filters on what is still open, checked per invoice by its payments' index. With
         no refund among the payments an invoice's open amount is at most its total, so a large
-        openAmountMin can be served by the totals' index instead of summing every invoice."""
-        unpaid = open_amount(kept=balance_kept(conn))
+        openAmountMin can be served by the totals' index instead of summing every invoice.
+        ``kept``: the database keeps PaidAmount (``tools.balances``)."""
+        unpaid = open_amount(kept=kept)
         where = within(unpaid, self.open_amount_min, self.open_amount_max)
         if self.open_amount_min is not None and not any_refund(conn):
             where.append(orders.c.TotalIncVat >= self.open_amount_min)
@@ -130,13 +132,23 @@ class SalesInvoiceDto(WireModel):
 def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
 ) -> Page[SalesInvoiceDto]:
-    stmt = header("customer").add_columns(
-        orders.c.InvoiceNumber.label("invoice_number"),
-        paid_amount(kept=balance_kept(conn)).label("paid_amount"),
+    kept = balance_kept(conn)
+
+    def statement() -> sa.Select[Any]:
+        stmt = header("customer").add_columns(
+            orders.c.InvoiceNumber.label("invoice_number"), paid_amount(kept=kept).label("paid_amount")
+        )
+        return stmt.where(*params.where(conn), *params.payment_state(conn, ctx.today, kept))
+
+    # openAmountMin's statement depends on whether any refund exists (read per call); the others
+    # on whether the database keeps PaidAmount yet (one tenant upgraded, another not).
+    key = (
+        None
+        if params.open_amount_min is not None
+        else statement_key(conn, "sales-invoices", params, ctx.today, kept)
     )
-    where = [*params.where(conn), *params.payment_state(conn, ctx.today)]
     return read_page(
-        conn, stmt.where(*where), NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx)
+        conn, statement, NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx), key
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -25,6 +25,7 @@ from tools.views._documents import (
     is_before,
     paid_amount,
     payment_state,
+    statement_key,
 )
 from tools.wire import Money, UtcDateTime, WireModel
 
@@ -74,17 +75,21 @@ class SalesOrderDto(WireModel):
 
 
 def list_sales_orders(conn: sa.Connection, ctx: ViewContext, params: SalesOrderParams) -> Page[SalesOrderDto]:
-    stmt = header("customer").add_columns(
-        paid_amount().label("paid_amount"),
-        has_qty_left_to_deliver().label("has_qty_left_to_deliver"),
-        has_qty_over_delivered().label("has_qty_over_delivered"),
-    )
+    def statement() -> sa.Select[Any]:
+        stmt = header("customer").add_columns(
+            paid_amount().label("paid_amount"),
+            has_qty_left_to_deliver().label("has_qty_left_to_deliver"),
+            has_qty_over_delivered().label("has_qty_over_delivered"),
+        )
+        return stmt.where(*params.where(conn))
+
     return read_page(
         conn,
-        stmt.where(*params.where(conn)),
+        statement,
         NEWEST_ORDER_FIRST,
         ctx.page,
         lambda row: _sales_order(row, ctx),
+        statement_key(conn, "sales-orders", params),
     )
 
 
