@@ -130,27 +130,26 @@ class Balance:
         return self.pg_triggers() if conn.dialect.name == "postgresql" else self.sqlite_triggers()
 
     def existing_triggers(self, conn: sa.Connection) -> set[str]:
+        """The triggers of this balance the database has. Asked on the driver's own cursor: a
+        catalog read once per connection, not one of the views' statements (their events and
+        compiled cache see only what answers the question)."""
         names = list(self.triggers(conn))
-        if conn.dialect.name == "postgresql":
-            found = conn.execute(
-                sa.text(
-                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(:names) "
-                    "AND tgrelid IN (to_regclass(:documents), to_regclass(:payments))"
-                ),
-                {
-                    "names": names,
-                    "documents": f'"{self.documents.name}"',
-                    "payments": f'"{self.payments.name}"',
-                },
-            )
-        else:
-            found = conn.execute(
-                sa.text(
-                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
-                ).bindparams(sa.bindparam("names", expanding=True)),
-                {"names": names},
-            )
-        return set(found.scalars())
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if conn.dialect.name == "postgresql":
+                cursor.execute(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s) "
+                    "AND tgrelid IN (to_regclass(%s), to_regclass(%s))",
+                    (names, f'"{self.documents.name}"', f'"{self.payments.name}"'),
+                )
+            else:
+                marks = ", ".join("?" for _ in names)
+                cursor.execute(
+                    f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})", names
+                )
+            return {str(row[0]) for row in cursor.fetchall()}
+        finally:
+            cursor.close()
 
     def install(self, conn: sa.Connection) -> bool:
         inspector = sa.inspect(conn)
