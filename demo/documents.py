@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime
 import itertools
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -37,7 +39,7 @@ from tools.schema import payments as payment_table
 require_columns(
     orders,
     "Id OrderStatusId CompanyId Name PurchaseNumber InvoiceNumber DateOrder DateDelivery DateInvoice DateDue "
-    "CurrencyId TotalExVat TotalVat TotalIncVat CreditOfOrderId",
+    "CurrencyId TotalExVat TotalVat TotalIncVat CreditOfOrderId PaidAmount",
 )
 require_columns(
     order_items,
@@ -188,7 +190,18 @@ class OrderBook:
         }
         for position in range(start, stop):
             writers[self.plan.kinds[position]](position)
+        self._set_paid_amounts()
         return self.rows
+
+    def _set_paid_amounts(self) -> None:
+        """Each document's PaidAmount from the batch's payments (loaded without the triggers;
+        ``tools.balances.install`` then only corrects documents paid in a later batch)."""
+        paid: dict[int, Decimal] = defaultdict(Decimal)
+        for payment in self.rows[payment_table]:
+            paid[payment[1]] += payment[2]
+        self.rows[orders] = [
+            (*row[:-1], paid[row[0]]) if row[0] in paid else row for row in self.rows[orders]
+        ]
 
     # -- sales invoices -----------------------------------------------------------------
 
@@ -468,6 +481,7 @@ def _order_row(document: Document, total_ex_vat: int, total_inc_vat: int) -> Row
         from_cents(total_inc_vat - total_ex_vat),
         from_cents(total_inc_vat),
         document.credit_of,
+        0,  # set from the payments once they are loaded (tools.balances.install)
     )
 
 

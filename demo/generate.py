@@ -26,7 +26,7 @@ from demo.parties import build_parties
 from demo.plan import plan_orders
 from demo.reference_rows import missing_reference_rows, reference_rows
 from demo.run import Run
-from tools import schema, search
+from tools import balances, schema, search
 
 ORDERS_PER_BATCH = 25_000
 
@@ -85,6 +85,7 @@ def generate(
                 bulk.create_missing_indexes(conn, schema.metadata)
                 bulk.create_missing_indexes(conn, truth.metadata)
                 search.create_search_indexes(conn)
+                balances.install(conn)  # triggers, and PaidAmount of every document at once
                 bulk.analyze(conn)
     return _summary(written)
 

@@ -27,7 +27,7 @@ from tools.statuses import status_ids
 require_columns(
     supplier_invoices,
     "Id SupplierId PurchaseOrderId InvoiceNumber DateInvoice DateDue CurrencyId "
-    "TotalExVat TotalVat TotalIncVat",
+    "TotalExVat TotalVat TotalIncVat PaidAmount",
 )
 require_columns(supplier_payments, "Id SupplierInvoiceId Amount DatePaid")
 
@@ -49,6 +49,7 @@ def write_supplier_invoices(conn: sa.Connection, *, seed: int, today: date) -> t
         invoiced = min(today, delivered + timedelta(days=rng.randint(0, 10)))
         due = invoiced + timedelta(days=po.TermDays if po.TermDays is not None else DEFAULT_TERMS_DAYS)
         number = f"{rng.choice(('F', 'INV', ''))}{rng.randint(10_000, 999_999)}"
+        payments = _payments(rng, Decimal(po.TotalIncVat), invoiced, due, today)
         invoices.append(
             (
                 po.Id,
@@ -61,9 +62,10 @@ def write_supplier_invoices(conn: sa.Connection, *, seed: int, today: date) -> t
                 po.TotalExVat,
                 po.TotalVat,
                 po.TotalIncVat,
+                sum((amount for amount, _ in payments), Decimal(0)),  # kept by triggers from here on
             )
         )
-        for k, (amount, day) in enumerate(_payments(rng, Decimal(po.TotalIncVat), invoiced, due, today)):
+        for k, (amount, day) in enumerate(payments):
             paid.append((po.Id * PAYMENTS_PER_INVOICE + k, po.Id, amount, _at(day)))
     bulk.insert_rows(conn, supplier_invoices, invoices)
     bulk.insert_rows(conn, supplier_payments, paid)

@@ -68,7 +68,9 @@ def parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(run=run_seed)
 
-    index = command("index-search", "(re)write a tenant database's search rows and indexes")
+    index = command(
+        "index-search", "(re)write a tenant database's search rows and indexes; keep its open balances"
+    )
     index.add_argument("--database-url", required=True, help="SQLAlchemy URL of the tenant database")
     index.set_defaults(run=run_index_search)
 
@@ -191,15 +193,19 @@ def run_seed(args: argparse.Namespace) -> None:
 def run_index_search(args: argparse.Namespace) -> None:
     import sqlalchemy as sa
 
+    from tools.balances import install_on
     from tools.search import build_search
 
     engine = sa.create_engine(args.database_url)
     try:
         with engine.begin() as conn:
             build_search(conn, rewrite=True)
+        upgraded = install_on(engine)  # Orders.PaidAmount kept by triggers, set once from the payments
     finally:
         engine.dispose()
     print(f"indexed the search text of {_redacted(args.database_url)}")
+    if upgraded:
+        print("the open balance of every document is now kept by the database (Orders.PaidAmount)")
 
 
 def _redacted(url: str) -> str:
@@ -247,14 +253,17 @@ def ensure_demo_data(data_dir: Path, orders: int) -> dict[str, str]:
 
 
 def _make_searchable(url: str) -> None:
+    """Upgrade demo data made by an older version: search tables, kept balances."""
     import sqlalchemy as sa
 
+    from tools.balances import install
     from tools.search import build_search
 
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
             build_search(conn)
+            install(conn)  # Orders.PaidAmount and its triggers, in data made before them
     finally:
         engine.dispose()
 

@@ -171,6 +171,8 @@ orders = sa.Table(
     sa.Column("TotalVat", Money, nullable=False),
     sa.Column("TotalIncVat", Money, nullable=False),
     _fk("CreditOfOrderId", "Orders.Id", nullable=True),
+    # The sum of the document's payments, kept by triggers on Payment (tools/balances.py).
+    sa.Column("PaidAmount", Money, nullable=False, server_default=sa.text("0")),
     sa.Index("ix_orders_status_date_order", "OrderStatusId", "DateOrder", "Id"),
     sa.Index("ix_orders_status_date_invoice", "OrderStatusId", "DateInvoice", "Id"),
     sa.Index("ix_orders_date_order", "DateOrder", "Id"),
@@ -184,6 +186,19 @@ orders = sa.Table(
     sa.Index("ix_orders_total_ex_vat", "TotalExVat", "Id"),
     # A customer's documents by status: openOrderCount, orderCount and overdueOrderSum per row.
     sa.Index("ix_orders_company_status", "CompanyId", "OrderStatusId"),
+    # Documents not fully paid (every sales order, and the few open invoices): receivables and
+    # what customers owe read the open invoices of a status from this index alone.
+    sa.Index(
+        "ix_orders_open",
+        "OrderStatusId",
+        "CompanyId",
+        "CurrencyId",
+        "DateDue",
+        "TotalIncVat",
+        "PaidAmount",
+        sqlite_where=sa.text('"PaidAmount" < "TotalIncVat"'),
+        postgresql_where=sa.text('"PaidAmount" < "TotalIncVat"'),
+    ),
 )
 
 order_items = sa.Table(
@@ -290,6 +305,7 @@ purchase_invoice_matches = sa.Table(
     sa.Index("ix_pi_match_draft", "DraftId", "LineIndex"),
 )
 
+from tools import balances as balances  # noqa: E402  (triggers that keep Orders.PaidAmount)
 from tools import inbound_documents as _inbound_documents  # noqa: E402, F401  (received e-invoices)
 from tools import payables_schema as payables_schema  # noqa: E402  (supplier invoices and payments)
 from tools import search_tables  # noqa: E402, F401  (the search tables share this MetaData)

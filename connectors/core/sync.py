@@ -21,7 +21,7 @@ from connectors.core.locks import tenant_lock
 from connectors.core.secrets import Secrets
 from connectors.core.state import owe_full_runs
 from connectors.core.streams import Stream, run_stream, writing
-from tools import search
+from tools import balances, search
 from tools.schema import metadata
 
 SOURCE_KINDS: dict[str, str] = {
@@ -85,6 +85,7 @@ def sync_tenant(context: SourceContext, *, full: bool = False, progress: bool = 
         metadata.create_all(context.engine)
         with context.engine.begin() as conn:
             search.create_search_indexes(conn)
+            balances.install(conn)  # a database made before Orders.PaidAmount: upgraded once
         source = source_factory(context.config.kind)(context)
         try:
             streams = source.streams()

@@ -252,7 +252,11 @@ def document_row(dto: type[DtoT], row: sa.RowMapping, **figures: Any) -> DtoT:
 # -- figures computed per row -------------------------------------------------------------
 
 
-def paid_amount() -> sa.ColumnElement[Decimal]:
+def paid_amount(*, kept: bool = False) -> sa.ColumnElement[Decimal]:
+    """The document's payments summed; read from ``Orders.PaidAmount`` where the database
+    keeps it (``tools.balances.balance_kept``)."""
+    if kept:
+        return sa.type_coerce(orders.c.PaidAmount, CENTS)
     payments = s.payments
     paid = sa.select(sa.func.coalesce(sa.func.sum(payments.c.Amount), 0)).where(
         payments.c.OrderId == orders.c.Id
@@ -260,9 +264,9 @@ def paid_amount() -> sa.ColumnElement[Decimal]:
     return sa.type_coerce(paid.scalar_subquery(), CENTS)
 
 
-def open_amount() -> sa.ColumnElement[Decimal]:
+def open_amount(*, kept: bool = False) -> sa.ColumnElement[Decimal]:
     """``totalIncVat - paidAmount`` in SQL, to the cent on every database (SQLite sums floats)."""
-    unpaid = orders.c.TotalIncVat - sa.func.round(paid_amount(), 2)
+    unpaid = orders.c.TotalIncVat - sa.func.round(paid_amount(kept=kept), 2)
     return sa.type_coerce(sa.func.round(unpaid, 2), CENTS)
 
 

@@ -31,34 +31,48 @@ def paid_per_invoice() -> sa.Subquery:
     )
 
 
+def maybe_open() -> sa.ColumnElement[bool]:
+    """The open-invoice indexes' condition, as they have it (see ``_receivables.maybe_open``)."""
+    return si.c.PaidAmount < si.c.TotalIncVat
+
+
 def invoices_with_open(
-    today: date, *, per_row: bool = False
+    today: date, *, per_row: bool = False, kept: bool = False
 ) -> tuple[sa.Select[Any], sa.ColumnElement[Decimal]]:
     """Every supplier invoice with ``Paid``, ``Open`` and ``Bucket``; returns the statement and
     the open-amount expression (to filter on). ``per_row``: each invoice's payments summed by a
     correlated subquery on the payment index (for a page of a list, which reads few invoices),
-    else joined and grouped once (for sums over every invoice)."""
-    if per_row:
-        paid_value: Any = (
+    else joined and grouped once (for sums over every invoice). ``kept``: read from the
+    ``PaidAmount`` the database keeps (``tools.balances``)."""
+    if kept:
+        paid_value: Any = si.c.PaidAmount
+        source: Any = si
+    elif per_row:
+        paid_value = (
             sa.select(sa.func.coalesce(sa.func.sum(sp.c.Amount), 0))
             .where(sp.c.SupplierInvoiceId == si.c.Id)
             .scalar_subquery()
         )
-        source: Any = si
+        source = si
     else:
         paid = paid_per_invoice()
         paid_value = sa.func.coalesce(paid.c.Paid, 0)
         source = si.outerjoin(paid, paid.c.SupplierInvoiceId == si.c.Id)
     paid_sum = sa.type_coerce(paid_value, CENTS)
     unpaid = sa.type_coerce(si.c.TotalIncVat - paid_value, CENTS)
+    columns = [column for column in si.c if column.name != "PaidAmount"]  # absent before an upgrade
     stmt = sa.select(
-        si, paid_sum.label("Paid"), unpaid.label("Open"), bucket_of(today, si.c.DateDue).label("Bucket")
+        *columns, paid_sum.label("Paid"), unpaid.label("Open"), bucket_of(today, si.c.DateDue).label("Bucket")
     )
     return stmt.select_from(source), unpaid
 
 
-def aging_by_supplier_and_currency(today: date, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    stmt, _ = invoices_with_open(today)
+def aging_by_supplier_and_currency(
+    today: date, *where: sa.ColumnElement[bool], kept: bool = False
+) -> sa.Select[Any]:
+    stmt, _ = invoices_with_open(today, kept=kept)
+    if kept:
+        stmt = stmt.where(maybe_open())
     return aging_by_party_and_currency(stmt.where(*where).subquery("open_supplier_invoice"), "SupplierId")
 
 

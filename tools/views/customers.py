@@ -13,6 +13,7 @@ from pydantic import Field
 
 from tools import schema as s
 from tools import search
+from tools.balances import balance_kept
 from tools.errors import NotFound
 from tools.home_currency import HomeCurrency, home_currency
 from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
@@ -155,7 +156,7 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
         c.c.Inactive,
         open_order_count(c.c.Id).label("OpenOrderCount"),
     ).outerjoin(s.currencies, s.currencies.c.Id == c.c.CurrencyId)
-    where = _customer_filters(conn, params) + _owed_filters(params, Owed.of(home, ctx))
+    where = _customer_filters(conn, params) + _owed_filters(params, Owed.of(home, ctx, balance_kept(conn)))
     rows, next_cursor = fetch_page(conn, stmt.where(*where), keys, ctx.page)
     # What the page's customers owe: one grouped query over their invoices, not two per row.
     owed = owed_in_home(conn, home, ctx.today, [row.Id for row in rows])
@@ -185,10 +186,10 @@ class Owed:
     overdue: sa.ScalarSelect[Decimal]
 
     @classmethod
-    def of(cls, home: HomeCurrency, ctx: ViewContext) -> Owed:
+    def of(cls, home: HomeCurrency, ctx: ViewContext, kept: bool) -> Owed:
         return cls(
-            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=False),
-            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=True),
+            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=False, kept=kept),
+            customer_open_in_home(home, ctx.today, c.c.Id, overdue_only=True, kept=kept),
         )
 
 

@@ -13,12 +13,18 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools.balances import SUPPLIER, balance_kept
 from tools.home_currency import home_currency
 from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
 from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.text import contains
 from tools.view import View, ViewContext, register
-from tools.views._payables import aging_by_supplier_and_currency, invoices_with_open, require_payables
+from tools.views._payables import (
+    aging_by_supplier_and_currency,
+    invoices_with_open,
+    maybe_open,
+    require_payables,
+)
 from tools.views._receivables import cents, is_open
 from tools.views.receivables import Aging, CurrencyOpen, aged_parties
 from tools.wire import IsoDate, Money, Params, QueryDateTime, UtcDateTime, WireModel, midnight, to_db_datetime
@@ -69,12 +75,13 @@ class PayableDto(WireModel):
 
 def list_payables(conn: sa.Connection, ctx: ViewContext, params: PayablesParams) -> Page[PayableDto]:
     require_payables(conn, ctx, "list_payables")
-    stmt, unpaid = invoices_with_open(ctx.today, per_row=True)
+    kept = balance_kept(conn, SUPPLIER)
+    stmt, unpaid = invoices_with_open(ctx.today, per_row=True, kept=kept)
     stmt = (
         stmt.add_columns(c.c.Name.label("SupplierName"), cur.c.IsoCode)
         .join(c, c.c.Id == si.c.SupplierId)
         .join(cur, cur.c.Id == si.c.CurrencyId)
-        .where(*_filters(params, unpaid, ctx.today))
+        .where(*_filters(params, unpaid, ctx.today, kept))
     )
     keys = [SortKey(si.c.DateDue), SortKey(si.c.Id)]
     rows, next_cursor = fetch_page(conn, stmt, keys, ctx.page)
@@ -82,13 +89,15 @@ def list_payables(conn: sa.Connection, ctx: ViewContext, params: PayablesParams)
     return page_of([_payable(r._mapping, paid[r.Id], ctx.today) for r in rows], next_cursor, ctx.page)
 
 
-def _filters(params: PayablesParams, unpaid: Any, today: date) -> list[sa.ColumnElement[bool]]:
+def _filters(params: PayablesParams, unpaid: Any, today: date, kept: bool) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = {
         "open": [is_open(unpaid)],
         "overdue": [is_open(unpaid), si.c.DateDue < midnight(today)],
         "paid": [sa.not_(is_open(unpaid))],
         "any": [],
     }[params.state]
+    if kept and params.state in ("open", "overdue"):
+        where.append(maybe_open())  # served by ix_supplier_invoice_open_due
     if params.supplier_id is not None:
         where.append(si.c.SupplierId == params.supplier_id)
     if params.supplier_name:
@@ -177,7 +186,8 @@ def payables_aging(conn: sa.Connection, ctx: ViewContext, params: PayablesAgingP
         where.append(si.c.SupplierId == params.supplier_id)
     if params.supplier_name:
         where.append(si.c.SupplierId.in_(sa.select(c.c.Id).where(contains(c.c.Name, params.supplier_name))))
-    per_currency = conn.execute(aging_by_supplier_and_currency(ctx.today, *where)).all()
+    kept = balance_kept(conn, SUPPLIER)
+    per_currency = conn.execute(aging_by_supplier_and_currency(ctx.today, *where, kept=kept)).all()
     aged = aged_parties(
         home,
         per_currency,

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools.balances import balance_kept
 from tools.home_currency import HomeCurrency, home_currency
 from tools.text import contains
 from tools.view import View, ViewContext, register
@@ -74,7 +75,8 @@ class ReceivablesDto(WireModel):
 
 def receivables(conn: sa.Connection, ctx: ViewContext, params: ReceivablesParams) -> ReceivablesDto:
     home = home_currency(conn, ctx)
-    per_currency = conn.execute(aging_by_customer_and_currency(ctx.today, *_filters(params))).all()
+    aging = aging_by_customer_and_currency(ctx.today, *_filters(params), kept=balance_kept(conn))
+    per_currency = conn.execute(aging).all()
 
     def customers(ids: list[int]) -> Sequence[Any]:
         columns = (c.c.Id, c.c.Name, c.c.CreditLimit, c.c.CreditStop, c.c.CurrencyId)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
+from tools.balances import balance_kept
 from tools.paging import Page, Paging, read_page
 from tools.planner_hints import unindexed_date
 from tools.reference import SALESCREDIT, SALESINVOICE
@@ -82,11 +83,12 @@ class SalesInvoiceParams(CustomerFilter, InvoiceDates, Totals):
             *dated_within(orders.c.DateDue, self.due_date_from, self.due_date_to),
         ]
 
-    def payment_state(self, conn: sa.Connection, today: date) -> list[sa.ColumnElement[bool]]:
+    def payment_state(self, conn: sa.Connection, today: date, kept: bool) -> list[sa.ColumnElement[bool]]:
         """The filters on what is still open, checked per invoice by its payments' index. With
         no refund among the payments an invoice's open amount is at most its total, so a large
-        openAmountMin can be served by the totals' index instead of summing every invoice."""
-        unpaid = open_amount()
+        openAmountMin can be served by the totals' index instead of summing every invoice.
+        ``kept``: the database keeps PaidAmount (``tools.balances``)."""
+        unpaid = open_amount(kept=kept)
         where = within(unpaid, self.open_amount_min, self.open_amount_max)
         if self.open_amount_min is not None and not any_refund(conn):
             where.append(orders.c.TotalIncVat >= self.open_amount_min)
@@ -130,17 +132,20 @@ class SalesInvoiceDto(WireModel):
 def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
 ) -> Page[SalesInvoiceDto]:
+    kept = balance_kept(conn)
+
     def statement() -> sa.Select[Any]:
         stmt = header("customer").add_columns(
-            orders.c.InvoiceNumber.label("invoice_number"), paid_amount().label("paid_amount")
+            orders.c.InvoiceNumber.label("invoice_number"), paid_amount(kept=kept).label("paid_amount")
         )
-        return stmt.where(*params.where(conn), *params.payment_state(conn, ctx.today))
+        return stmt.where(*params.where(conn), *params.payment_state(conn, ctx.today, kept))
 
-    # openAmountMin's statement depends on whether any refund exists (read per call).
+    # openAmountMin's statement depends on whether any refund exists (read per call); the others
+    # on whether the database keeps PaidAmount yet (one tenant upgraded, another not).
     key = (
         None
         if params.open_amount_min is not None
-        else statement_key(conn, "sales-invoices", params, ctx.today)
+        else statement_key(conn, "sales-invoices", params, ctx.today, kept)
     )
     return read_page(
         conn, statement, NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx), key

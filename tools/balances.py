@@ -1,0 +1,245 @@
+"""What each document has been paid, kept on its row by the database itself.
+
+``Orders.PaidAmount`` is the sum of the document's ``Payment`` rows, to the cent, and
+``SupplierInvoice.PaidAmount`` the sum of its ``SupplierPayment`` rows. Triggers on the payments
+(insert, update of amount or document, delete; truncate on PostgreSQL) and on the documents (a
+row inserted, or inserted again, picks up the payments already there) keep them right for every
+writer: the demo generator, the connectors, the matching confirm and plain SQL. No writer's code
+has to remember it.
+
+The triggers are made with the schema (``metadata.create_all`` fires ``install`` once a payments
+table exists). A bulk loader that creates its tables without them calls ``install`` after
+loading: it creates the triggers and corrects every row's ``PaidAmount`` in one statement. A
+tenant database made before the column existed is upgraded the same way (the column added, then
+filled once) by the schema-creation paths (``asstio-mcp index-search``, a sync run, the demo
+generator and the demo on start, ``bench``). Until that has happened the views see no triggers
+(``balance_kept``) and sum the payments as before, so an old database answers slowly but never
+wrongly.
+
+With the balance on the row, partial indexes on the documents whose ``PaidAmount`` is below
+``TotalIncVat`` (``ix_orders_open``, ``ix_supplier_invoice_open*``) let the receivables and the
+payables read only the open invoices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.schema import CreateIndex
+
+from tools import schema as s
+from tools.payables_schema import supplier_invoices, supplier_payments
+
+
+@dataclass(frozen=True)
+class Balance:
+    """``documents.PaidAmount`` as the sum of ``payments.Amount`` per ``payments.<key>``; the
+    tags name the triggers and functions on each table."""
+
+    documents: sa.Table
+    payments: sa.Table
+    key: str
+    tag: str  # the documents'
+    pay: str  # the payments'
+
+    @property
+    def indexes(self) -> list[sa.Index]:
+        return sorted(
+            (i for i in self.documents.indexes if "PaidAmount" in str(i.dialect_options["sqlite"]["where"])),
+            key=lambda i: str(i.name),
+        )
+
+    def sqlite_triggers(self) -> dict[str, str]:
+        doc, pay, key, tag, p = (
+            f'"{self.documents.name}"',
+            f'"{self.payments.name}"',
+            f'"{self.key}"',
+            self.tag,
+            self.pay,
+        )
+        paid = f'SELECT round(coalesce(sum("Amount"), 0), 2) FROM {pay} WHERE {key} = NEW."Id"'
+        add = f'UPDATE {doc} SET "PaidAmount" = round("PaidAmount" + NEW."Amount", 2) WHERE "Id" = NEW.{key};'
+        sub = f'UPDATE {doc} SET "PaidAmount" = round("PaidAmount" - OLD."Amount", 2) WHERE "Id" = OLD.{key};'
+        return {
+            f"tr_{p}_paid_insert": f"CREATE TRIGGER IF NOT EXISTS tr_{p}_paid_insert "
+            f"AFTER INSERT ON {pay} BEGIN {add} END",
+            f"tr_{p}_paid_update": f"CREATE TRIGGER IF NOT EXISTS tr_{p}_paid_update "
+            f'AFTER UPDATE OF "Amount", {key} ON {pay} BEGIN {sub} {add} END',
+            f"tr_{p}_paid_delete": f"CREATE TRIGGER IF NOT EXISTS tr_{p}_paid_delete "
+            f"AFTER DELETE ON {pay} BEGIN {sub} END",
+            # A document written (again) after its payments, or with a PaidAmount of its own: what
+            # its payments sum to (SQLite cannot change NEW, so the row is updated when it differs).
+            f"tr_{tag}_paid_insert": f"CREATE TRIGGER IF NOT EXISTS tr_{tag}_paid_insert "
+            f"AFTER INSERT ON {doc} "
+            f'WHEN NEW."PaidAmount" <> ({paid}) BEGIN UPDATE {doc} SET "PaidAmount" = ({paid}) '
+            f'WHERE "Id" = NEW."Id"; END',
+        }
+
+    def pg_functions(self) -> list[str]:
+        doc, pay, key, tag, p = (
+            f'"{self.documents.name}"',
+            f'"{self.payments.name}"',
+            f'"{self.key}"',
+            self.tag,
+            self.pay,
+        )
+        return [
+            f"""CREATE OR REPLACE FUNCTION asstio_{p}_paid() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN
+                    UPDATE {doc} SET "PaidAmount" = "PaidAmount" - OLD."Amount" WHERE "Id" = OLD.{key};
+                END IF;
+                IF TG_OP <> 'DELETE' THEN
+                    UPDATE {doc} SET "PaidAmount" = "PaidAmount" + NEW."Amount" WHERE "Id" = NEW.{key};
+                END IF;
+                RETURN NULL;
+            END $$""",
+            f"""CREATE OR REPLACE FUNCTION asstio_{p}_truncated() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE {doc} SET "PaidAmount" = 0 WHERE "PaidAmount" <> 0;
+                RETURN NULL;
+            END $$""",
+            f"""CREATE OR REPLACE FUNCTION asstio_{tag}_paid() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW."PaidAmount" := (SELECT coalesce(sum("Amount"), 0) FROM {pay} WHERE {key} = NEW."Id");
+                RETURN NEW;
+            END $$""",
+        ]
+
+    def pg_triggers(self) -> dict[str, str]:
+        doc, pay, key, tag, p = (
+            f'"{self.documents.name}"',
+            f'"{self.payments.name}"',
+            f'"{self.key}"',
+            self.tag,
+            self.pay,
+        )
+        return {
+            f"tr_{p}_paid": f"CREATE TRIGGER tr_{p}_paid "
+            f'AFTER INSERT OR DELETE OR UPDATE OF "Amount", {key} ON {pay} '
+            f"FOR EACH ROW EXECUTE FUNCTION asstio_{p}_paid()",
+            f"tr_{p}_paid_truncate": f"CREATE TRIGGER tr_{p}_paid_truncate "
+            f"AFTER TRUNCATE ON {pay} FOR EACH STATEMENT EXECUTE FUNCTION asstio_{p}_truncated()",
+            f"tr_{tag}_paid": f"CREATE TRIGGER tr_{tag}_paid BEFORE INSERT ON {doc} "
+            f"FOR EACH ROW EXECUTE FUNCTION asstio_{tag}_paid()",
+        }
+
+    def triggers(self, conn: sa.Connection) -> dict[str, str]:
+        return self.pg_triggers() if conn.dialect.name == "postgresql" else self.sqlite_triggers()
+
+    def existing_triggers(self, conn: sa.Connection) -> set[str]:
+        """The triggers of this balance the database has. Asked on the driver's own cursor: a
+        catalog read once per connection, not one of the views' statements (their events and
+        compiled cache see only what answers the question)."""
+        names = list(self.triggers(conn))
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if conn.dialect.name == "postgresql":
+                cursor.execute(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s) "
+                    "AND tgrelid IN (to_regclass(%s), to_regclass(%s))",
+                    (names, f'"{self.documents.name}"', f'"{self.payments.name}"'),
+                )
+            else:
+                marks = ", ".join("?" for _ in names)
+                cursor.execute(
+                    f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})", names
+                )
+            return {str(row[0]) for row in cursor.fetchall()}
+        finally:
+            cursor.close()
+
+    def install(self, conn: sa.Connection) -> bool:
+        inspector = sa.inspect(conn)
+        if not (inspector.has_table(self.documents.name) and inspector.has_table(self.payments.name)):
+            return False
+        columns = {column["name"] for column in inspector.get_columns(self.documents.name)}
+        missing = set(self.triggers(conn)) - self.existing_triggers(conn)
+        indexes = {index["name"] for index in inspector.get_indexes(self.documents.name)}
+        if "PaidAmount" in columns and not missing and {i.name for i in self.indexes} <= indexes:
+            return False
+        if "PaidAmount" not in columns:
+            table = self.documents.name
+            conn.exec_driver_sql(
+                f'ALTER TABLE "{table}" ADD COLUMN "PaidAmount" NUMERIC(18, 2) NOT NULL DEFAULT 0'
+            )
+        if missing:
+            # Triggers first, then the balances: a payment written meanwhile waits for this
+            # transaction (PostgreSQL) or for the write lock (SQLite), and is counted once.
+            if conn.dialect.name == "postgresql":
+                for function in self.pg_functions():
+                    conn.exec_driver_sql(function)
+            for name in sorted(missing):
+                conn.exec_driver_sql(self.triggers(conn)[name])
+            self.backfill(conn)
+        for index in self.indexes:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+        return True
+
+    def backfill(self, conn: sa.Connection) -> None:
+        """Every document's ``PaidAmount`` from its payments, in two statements that write only
+        the rows that are wrong (a bulk loader may have set them already)."""
+        doc, pay, key = f'"{self.documents.name}"', f'"{self.payments.name}"', f'"{self.key}"'
+        paid = f'SELECT {key} AS "DocumentId", round(sum("Amount"), 2) AS "Paid" FROM {pay} GROUP BY {key}'
+        conn.exec_driver_sql(
+            f'UPDATE {doc} SET "PaidAmount" = p."Paid" FROM ({paid}) AS p '
+            f'WHERE {doc}."Id" = p."DocumentId" AND {doc}."PaidAmount" <> p."Paid"'
+        )
+        conn.exec_driver_sql(
+            f'UPDATE {doc} SET "PaidAmount" = 0 WHERE "PaidAmount" <> 0 '
+            f'AND NOT EXISTS (SELECT 1 FROM {pay} WHERE {pay}.{key} = {doc}."Id")'
+        )
+
+
+SALES = Balance(s.orders, s.payments, "OrderId", "orders", "payment")
+SUPPLIER = Balance(
+    supplier_invoices, supplier_payments, "SupplierInvoiceId", "supplier_invoice", "supplier_payment"
+)
+BALANCES = (SALES, SUPPLIER)
+
+
+def balance_kept(conn: sa.Connection, balance: Balance = SALES) -> bool:
+    """Whether this database keeps ``balance`` (all its triggers are there). A yes is remembered
+    per database connection, so the check costs one catalog query per connection."""
+    key = f"balance_kept:{balance.tag}"
+    if conn.info.get(key):
+        return True
+    kept = conn.dialect.name in ("sqlite", "postgresql") and balance.existing_triggers(conn) == set(
+        balance.triggers(conn)
+    )
+    if kept:
+        conn.info[key] = True
+    return kept
+
+
+def install(conn: sa.Connection) -> bool:
+    """Make this database keep every ``PaidAmount``: the column (added to an older table), the
+    triggers, every row's balance set once from its payments, and the open-invoice indexes.
+    Idempotent and cheap when already done; returns whether anything had to be done."""
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        return False
+    return any([balance.install(conn) for balance in BALANCES])
+
+
+def install_on(engine: sa.Engine) -> bool:
+    """``install`` in a transaction of its own. On PostgreSQL an upgrade then vacuums the
+    documents: the backfill left a dead version of every paid one, which the partial indexes
+    would list (and index-only scans visit) until autovacuum came by."""
+    with engine.begin() as conn:
+        upgraded = install(conn)
+    if upgraded and engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for balance in BALANCES:
+                conn.exec_driver_sql(f'VACUUM (ANALYZE) "{balance.documents.name}"')
+    return upgraded
+
+
+def _installed_with_the_schema(target: sa.Table, connection: sa.Connection, **_kw: object) -> None:
+    if connection.dialect.name in ("sqlite", "postgresql"):
+        next(b for b in BALANCES if b.payments is target).install(connection)
+
+
+for _balance in BALANCES:
+    sa.event.listen(_balance.payments, "after_create", _installed_with_the_schema)
