@@ -279,22 +279,14 @@ class TrustedRows(Generic[M]):
             (slot.name, slot.types[0], slot.literals, slot.nullable, slot.after, slot.default)
             for slot in self.slots or []
         ]
+        self._fields = _fields_of(self.plan) if self.slots is not None else None
 
     def __call__(self, values: Mapping[str, Any]) -> M:
-        if self.slots is None:
+        if self._fields is None:
             return self.model.model_validate(values)
-        fields: dict[str, Any] = {}
-        get = values.get
-        for name, accepted, literals, nullable, after, default in self.plan:
-            value = get(name, default)
-            if value is None and nullable:
-                fields[name] = None
-                continue
-            if type(value) is not accepted or (literals is not None and value not in literals):
-                return self.model.model_validate(values)
-            for validator in after:
-                value = validator(value)
-            fields[name] = value
+        fields = self._fields(values)
+        if fields is None:
+            return self.model.model_validate(values)
         return self._construct(fields)
 
     def _construct(self, fields: dict[str, Any]) -> M:
@@ -306,6 +298,36 @@ class TrustedRows(Generic[M]):
         setattr_(row, "__pydantic_extra__", None)
         setattr_(row, "__pydantic_private__", None)
         return row
+
+
+def _fields_of(plan: list[tuple[Any, ...]]) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
+    """The plan as one function, written out field by field (no loop over the plan, no
+    per-field tuple unpacking): the fields of a row whose every value is of exactly its field's
+    type (None where the field takes None; a literal among its literals), after the field's
+    after-validators, in the model's order; None for any other row (then it is validated)."""
+    scope: dict[str, Any] = {}
+    lines = ["def fields(values):", "    get = values.get"]
+    for i, (name, accepted, literals, nullable, after, default) in enumerate(plan):
+        scope |= {f"N{i}": name, f"T{i}": accepted, f"L{i}": literals, f"D{i}": default}
+        value = "v"
+        for j, validator in enumerate(after):
+            scope[f"A{i}_{j}"] = validator
+            value = f"A{i}_{j}({value})"
+        refused = f"type(v) is not T{i}" + (f" or v not in L{i}" if literals is not None else "")
+        lines.append(f"    v = get(N{i}, D{i})")
+        if nullable:
+            lines += [
+                "    if v is None:",
+                f"        f{i} = None",
+                f"    elif {refused}:",
+                "        return None",
+            ]
+            lines += ["    else:", f"        f{i} = {value}"]
+        else:
+            lines += [f"    if {refused}:", "        return None", f"    f{i} = {value}"]
+    lines.append("    return {" + ", ".join(f"N{i}: f{i}" for i in range(len(plan))) + "}")
+    exec("\n".join(lines), scope)
+    return cast(Callable[[Mapping[str, Any]], dict[str, Any] | None], scope["fields"])
 
 
 _TRUSTED: dict[type[BaseModel], TrustedRows[Any]] = {}

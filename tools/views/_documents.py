@@ -11,7 +11,7 @@ rows' field names, so one mapping (``document_row``) serves every view.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -243,7 +243,7 @@ def header(party_role: Literal["customer", "vendor"]) -> sa.Select[Any]:
     )
 
 
-def document_row(dto: type[DtoT], row: sa.RowMapping, **figures: Any) -> DtoT:
+def document_row(dto: type[DtoT], row: Mapping[str, Any], **figures: Any) -> DtoT:
     """``dto`` from a header row (labelled with its field names) and the view's own figures;
     values the database typed are taken as they are (``trusted_row``)."""
     return trusted_row(dto, {**row, **figures})
@@ -292,7 +292,7 @@ def is_before(moment: datetime | None, today: date) -> bool:
     return moment is not None and moment < midnight(today)
 
 
-def payment_state(row: sa.RowMapping) -> dict[str, Any]:
+def payment_state(row: Mapping[str, Any]) -> dict[str, Any]:
     """``openAmount`` (inc VAT minus the payments) and ``isFullyPaid`` of a row with ``paid_amount``."""
     unpaid = Decimal(row["total_inc_vat"]) - Decimal(row["paid_amount"])
     return {"open_amount": unpaid, "is_fully_paid": unpaid <= 0}

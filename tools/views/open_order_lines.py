@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -107,7 +109,7 @@ def list_open_order_lines(
     return read_page(conn, stmt.where(*where), MOST_URGENT_FIRST, ctx.page, lambda row: _open_line(row, ctx))
 
 
-def _open_line(row: sa.RowMapping, ctx: ViewContext) -> OpenOrderLineDto:
+def _open_line(row: Mapping[str, Any], ctx: ViewContext) -> OpenOrderLineDto:
     left = Decimal(row["qty_ordered"]) - Decimal(row["qty_delivered"])
     net_price = Decimal(row["price"]) * (100 - Decimal(row["discount"])) / 100
     return OpenOrderLineDto.model_validate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -207,7 +208,7 @@ def _with_auto_match(draft: PurchaseInvoiceDraftDto, score: AutoMatch) -> Purcha
     )
 
 
-def _draft(row: sa.RowMapping) -> PurchaseInvoiceDraftDto:
+def _draft(row: Mapping[Any, Any]) -> PurchaseInvoiceDraftDto:
     lines, matched = row["lineCount"], row["matchedLineCount"]
     state = "unmatched" if matched == 0 else "matched" if matched >= lines else "partial"
     return PurchaseInvoiceDraftDto(

@@ -3,6 +3,7 @@ what of it the supplier has invoiced (goods receipts on the order's lines)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -150,7 +151,7 @@ def list_purchase_orders(
     return read_page(conn, statement, NEWEST_ORDER_FIRST, ctx.page, _purchase_order, key)
 
 
-def _purchase_order(row: sa.RowMapping) -> PurchaseOrderDto:
+def _purchase_order(row: Mapping[str, Any]) -> PurchaseOrderDto:
     received, invoiced = Decimal(row["received_value"]), Decimal(row["invoiced_value"])
     return document_row(
         PurchaseOrderDto,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -103,7 +104,7 @@ def list_sales_invoice_lines(
     return read_page(conn, stmt.where(*where), NEWEST_FIRST, ctx.page, _invoice_line)
 
 
-def _invoice_line(row: sa.RowMapping) -> SalesInvoiceLineDto:
+def _invoice_line(row: Mapping[str, Any]) -> SalesInvoiceLineDto:
     return SalesInvoiceLineDto.model_validate({**row, "quantity": row["qty_ordered"]})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -152,7 +153,7 @@ def list_sales_invoices(
     )
 
 
-def _sales_invoice(row: sa.RowMapping, ctx: ViewContext) -> SalesInvoiceDto:
+def _sales_invoice(row: Mapping[str, Any], ctx: ViewContext) -> SalesInvoiceDto:
     payment = payment_state(row)
     return document_row(
         SalesInvoiceDto,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -93,7 +94,7 @@ def list_sales_orders(conn: sa.Connection, ctx: ViewContext, params: SalesOrderP
     )
 
 
-def _sales_order(row: sa.RowMapping, ctx: ViewContext) -> SalesOrderDto:
+def _sales_order(row: Mapping[str, Any], ctx: ViewContext) -> SalesOrderDto:
     left_to_deliver = bool(row["has_qty_left_to_deliver"])
     invoiced_short = row["status_type"] == SALESINVOICE and left_to_deliver
     return document_row(

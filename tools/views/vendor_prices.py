@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
@@ -122,7 +124,7 @@ def list_vendor_prices(
     )
 
 
-def _vendor_price(row: sa.RowMapping, home: str, home_rate: Decimal) -> VendorPriceDto:
+def _vendor_price(row: Mapping[str, Any], home: str, home_rate: Decimal) -> VendorPriceDto:
     to_home = (Decimal(row["RateToSek"]) / home_rate).quantize(RATE_PLACES, ROUND_HALF_UP)
     return VendorPriceDto(
         product_id=row["ProductId"],

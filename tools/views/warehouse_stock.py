@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import sqlalchemy as sa
 from pydantic import Field
 
@@ -69,7 +72,7 @@ def list_warehouse_stock(
     return read_page(conn, stmt, STOCK_ORDER, ctx.page, _stock_row)
 
 
-def _stock_row(row: sa.RowMapping) -> WarehouseStockRowDto:
+def _stock_row(row: Mapping[str, Any]) -> WarehouseStockRowDto:
     return WarehouseStockRowDto(
         product_id=row["ProductId"],
         product_number=row["ProductNumber"],
