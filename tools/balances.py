@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex
 
+from tools import line_indexes
 from tools import schema as s
 from tools.payables_schema import supplier_invoices, supplier_payments
 
@@ -220,6 +221,7 @@ def install(conn: sa.Connection) -> bool:
     Idempotent and cheap when already done; returns whether anything had to be done."""
     if conn.dialect.name not in ("sqlite", "postgresql"):
         return False
+    line_indexes.install(conn)  # the summaries' covering indexes (SQLite), by the same upgrade
     return any([balance.install(conn) for balance in BALANCES])
 
 

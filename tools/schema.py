@@ -186,6 +186,12 @@ orders = sa.Table(
     sa.Index("ix_orders_total_ex_vat", "TotalExVat", "Id"),
     # A customer's documents by status: openOrderCount, orderCount and overdueOrderSum per row.
     sa.Index("ix_orders_company_status", "CompanyId", "OrderStatusId"),
+    # Sales summaries over lines (groupBy=product) on SQLite: the range's invoices with their
+    # status and currency from this index alone (the rowid is the Id). PostgreSQL's planner
+    # reads the range's documents by a parallel scan instead, so it does not get it.
+    sa.Index("ix_orders_date_invoice_lines", "DateInvoice", "OrderStatusId", "CurrencyId").ddl_if(
+        dialect="sqlite"
+    ),
     # Documents not fully paid (every sales order, and the few open invoices): receivables and
     # what customers owe read the open invoices of a status from this index alone.
     sa.Index(
@@ -219,6 +225,11 @@ order_items = sa.Table(
     sa.Column("SumIncVat", Money, nullable=False),
     sa.Index("ix_order_item_order", "OrderId", "LineNo"),
     sa.Index("ix_order_item_product", "ProductId", "OrderId"),
+    # A document's lines with what summaries add up (tools/views/_summaries.py, by lines): the
+    # join reads these index pages only, never the line rows (SQLite; see ix_orders_date_invoice_lines).
+    sa.Index("ix_order_item_figures", "OrderId", "ProductId", "QtyOrdered", "SumExVat").ddl_if(
+        dialect="sqlite"
+    ),
     # Lines with something left to deliver: a small slice of all lines, asked for per order.
     sa.Index(
         "ix_order_item_open",
