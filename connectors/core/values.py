@@ -3,10 +3,10 @@ the Decimals our rows keep."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-CENT = Decimal("0.01")
+from tools.wire import money as to_the_cent
 
 
 def dec(value: Any) -> Decimal:
@@ -17,5 +17,6 @@ def dec(value: Any) -> Decimal:
 
 
 def money(value: Any) -> Decimal:
-    """A source's amount rounded to the cent, half up (how the ERPs round what they store)."""
-    return dec(value).quantize(CENT, ROUND_HALF_UP)
+    """A source's amount to the cent by the rule every amount we store follows (half up, never
+    -0.00)."""
+    return to_the_cent(dec(value))

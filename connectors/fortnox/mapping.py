@@ -15,8 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.core.values import CENT, dec, money
+from connectors.core.values import dec, money
 from tools.reference import STATUSES, Status
+from tools.wire import CENT
 
 Json = Mapping[str, Any]
 Row = dict[str, Any]
