@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,6 +83,12 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 T = TypeVar("T")
+
+
+def cents(value: Any) -> Decimal:
+    """A test's own reading of an amount to the cent, half up (missing is 0; SQLite hands sums
+    back as floats, the doubles as JSON numbers or strings)."""
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], T]) -> T:

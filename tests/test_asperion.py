@@ -31,11 +31,10 @@ from tests.source_support import (
     tenant_database,
     tenant_secrets,
 )
-from tests.support import TODAY, LiveServer, mcp_session, rest_client, walk
+from tests.support import TODAY, LiveServer, cents, mcp_session, rest_client, walk
 from tools.db import create_tenant_engine
 from tools.source_schema import source_credentials
 
-CENT = Decimal("0.01")
 ADMINISTRATIONS = {"demo": "1001", "demo-b": "1002"}  # tenant -> Asperion administration
 
 
@@ -88,10 +87,6 @@ def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield Synced(double, server, databases, keys, first)
 
 
-def money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(CENT)
-
-
 async def test_each_administration_lands_in_its_own_tenant_and_nothing_crosses(synced: Synced) -> None:
     for tenant, administration in ADMINISTRATIONS.items():
         adm = synced.double.administrations[administration]
@@ -112,12 +107,12 @@ async def test_receivables_are_asperions_outstanding_sales_invoices_per_debtor(s
         owed: dict[str, Decimal] = defaultdict(Decimal)
         overdue: dict[str, Decimal] = defaultdict(Decimal)
         for row in rows:
-            owed[row["debtorName"]] += money(row["outstandingAmount"])
+            owed[row["debtorName"]] += cents(row["outstandingAmount"])
             if row["daysOverdue"] > 0:
-                overdue[row["debtorName"]] += money(row["outstandingAmount"])
+                overdue[row["debtorName"]] += cents(row["outstandingAmount"])
         async with rest_client(synced.server, tenant) as rest:
             body = (await rest.get("/receivables", params={"limit": 100})).json()
-        got = {r["customerName"]: (money(r["open"]), money(r["overdue"])) for r in body["customers"]}
+        got = {r["customerName"]: (cents(r["open"]), cents(r["overdue"])) for r in body["customers"]}
         assert got == {name: (amount, overdue[name]) for name, amount in owed.items()}
 
 
@@ -130,16 +125,16 @@ async def test_payables_match_asperions_outstanding_purchase_invoices_amounts_an
             adm.purchase_invoices, adm.outstanding_purchases, adm.creditors, "creditor"
         )
         expected = {
-            r["invoiceNumber"]: (money(r["outstandingAmount"]), max(0, r["daysOverdue"])) for r in rows
+            r["invoiceNumber"]: (cents(r["outstandingAmount"]), max(0, r["daysOverdue"])) for r in rows
         }
         async with rest_client(synced.server, tenant) as rest:
             open_rows = await walk(rest, "/payables", pageSize=100)
             aging = (await rest.get("/payables/aging", params={"limit": 100})).json()
-        got = {r["invoiceNumber"]: (money(r["openAmount"]), r["daysOverdue"]) for r in open_rows}
+        got = {r["invoiceNumber"]: (cents(r["openAmount"]), r["daysOverdue"]) for r in open_rows}
         assert got == expected
-        assert money(aging["totals"]["open"]) == sum(amount for amount, _ in expected.values())
-        over90 = sum(money(r["outstandingAmount"]) for r in rows if r["daysOverdue"] > 90)
-        assert money(aging["totals"]["overdueOver90"]) == over90
+        assert cents(aging["totals"]["open"]) == sum(amount for amount, _ in expected.values())
+        over90 = sum(cents(r["outstandingAmount"]) for r in rows if r["daysOverdue"] > 90)
+        assert cents(aging["totals"]["overdueOver90"]) == over90
 
 
 async def test_asperion_keeps_no_stock_and_says_so_on_both_doors(synced: Synced) -> None:
@@ -181,11 +176,11 @@ def test_a_sync_that_dies_mid_list_resumes_at_the_lost_page_and_doubles_nothing(
         database, 'SELECT SUM(o."TotalIncVat") - (SELECT SUM("Amount") FROM "Payment") FROM "Orders" o'
     )
     assert sorted(numbers) == sorted(int(i["invoiceNumber"]) for i in adm.sales_invoices)
-    assert money(open_total) == sum(adm.outstanding_sales.values())
+    assert cents(open_total) == sum(adm.outstanding_sales.values())
 
 
 def order_names(adm_orders: list[dict[str, Any]]) -> dict[str, Decimal]:
-    return {o["description"]: money(o["totalInclVat"]) for o in adm_orders}
+    return {o["description"]: cents(o["totalInclVat"]) for o in adm_orders}
 
 
 async def test_sales_orders_are_asperions_with_their_totals_on_both_doors(synced: Synced) -> None:
@@ -194,7 +189,7 @@ async def test_sales_orders_are_asperions_with_their_totals_on_both_doors(synced
         book = await walk(rest, "/sales-orders", pageSize=100)
         first = (await rest.get("/sales-orders", params={"pageSize": 5})).json()
     orders = [r for r in book if r["dateInvoice"] is None]
-    assert {r["name"]: money(r["totalIncVat"]) for r in orders} == order_names(bakery.sales_orders)
+    assert {r["name"]: cents(r["totalIncVat"]) for r in orders} == order_names(bakery.sales_orders)
     assert len(book) == len(bakery.sales_orders) + len(bakery.sales_invoices)  # the order book
     delivery = {o["description"]: o["deliveryDate"] for o in bakery.sales_orders}
     assert all(r["dateDelivery"][:10] == delivery[r["name"]] and not r["isLate"] for r in orders)
@@ -209,7 +204,7 @@ async def test_sales_orders_are_asperions_with_their_totals_on_both_doors(synced
 def test_sales_order_lines_are_the_article_lines_of_asperions_orders(synced: Synced) -> None:
     bakery = synced.double.administrations["1001"]
     expected = sorted(
-        (o["description"], line["articleSku"], Decimal(str(line["quantity"])), money(line["totalExclVat"]))
+        (o["description"], line["articleSku"], Decimal(str(line["quantity"])), cents(line["totalExclVat"]))
         for o in bakery.sales_orders
         for line in o["lines"]
         if line["bookingType"] == "A"
@@ -222,7 +217,7 @@ def test_sales_order_lines_are_the_article_lines_of_asperions_orders(synced: Syn
             'WHERE o."InvoiceNumber" IS NULL'
         ).all()
     engine.dispose()
-    assert sorted((n, sku, Decimal(str(q)), money(s)) for n, sku, q, s in rows) == expected
+    assert sorted((n, sku, Decimal(str(q)), cents(s)) for n, sku, q, s in rows) == expected
 
 
 async def test_open_order_lines_and_order_intake_say_what_asperion_does_not_record(synced: Synced) -> None:
@@ -250,10 +245,10 @@ def test_edits_and_deletions_at_asperion_show_after_the_next_sync(tmp_path: Path
         settings = settings_for(url, "1001")
         sync_once(database, "demo", settings, secrets)
         paid_gone = next(
-            i for i in adm.sales_invoices if adm.outstanding_sales.get(i["id"]) != money(i["totalInclVat"])
+            i for i in adm.sales_invoices if adm.outstanding_sales.get(i["id"]) != cents(i["totalInclVat"])
         )
         edited = next(i for i in adm.sales_invoices if i is not paid_gone)
-        edited["totalInclVat"] = float(money(edited["totalInclVat"]) + 10)
+        edited["totalInclVat"] = float(cents(edited["totalInclVat"]) + 10)
         adm.sales_invoices.remove(paid_gone)
         adm.outstanding_sales.pop(paid_gone["id"], None)
         del adm.sales_orders[0]
@@ -302,7 +297,7 @@ def test_edits_and_deletions_at_asperion_show_after_the_next_sync(tmp_path: Path
     assert sorted(invoices) == sorted(
         int(i["invoiceNumber"]) for i in adm.sales_invoices
     )  # the slid one kept
-    assert money(invoices[int(edited["invoiceNumber"])]) == money(edited["totalInclVat"])
+    assert cents(invoices[int(edited["invoiceNumber"])]) == cents(edited["totalInclVat"])
     assert orders == {o["description"] for o in adm.sales_orders}
     assert sorted((n, Decimal(str(q))) for n, q in order_lines) == sorted(
         (o["description"], Decimal(str(line["quantity"])))
@@ -312,7 +307,7 @@ def test_edits_and_deletions_at_asperion_show_after_the_next_sync(tmp_path: Path
     )
     assert purchases == {i["invoiceNumber"] for i in adm.purchase_invoices}
     assert inactive == set()
-    assert money(open_total) == sum(adm.outstanding_sales.values())
+    assert cents(open_total) == sum(adm.outstanding_sales.values())
 
 
 def test_orders_go_when_the_administration_loses_its_sales_order_module(tmp_path: Path) -> None:

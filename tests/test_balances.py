@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from demo.tenants import seed_database
 from mcp_server.cli import main
 from tests.questions.oracle import Books
-from tests.support import TODAY, postgres_database, postgres_reachable, require_service
+from tests.support import TODAY, cents, postgres_database, postgres_reachable, require_service
 from tools.balances import SUPPLIER, balance_kept
 from tools.db import create_tenant_engine
 from tools.view import ViewContext, registered_views
@@ -119,10 +119,6 @@ def open_supplier_invoices(conn: sa.Connection) -> list[tuple[int, Decimal, Deci
     return [
         (i, paid, left) for _, i, paid, left in sorted(money, key=lambda r: (str(r[0]), r[1])) if left > 0
     ]
-
-
-def cents(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def open_invoices(url: str) -> list[Any]:

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
-from tests.support import TODAY, LiveServer, mcp_session, rest_client, start_server, walk
+from tests.support import TODAY, LiveServer, cents, mcp_session, rest_client, start_server, walk
 
 TENANTS = ["demo", "demo-b"]
 CENT = Decimal("0.01")
@@ -63,10 +63,6 @@ def bucket(due: date) -> str:
     )
 
 
-def money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(CENT)
-
-
 @pytest.mark.parametrize("tenant", TENANTS)
 async def test_open_payables_are_the_invoices_with_something_left_to_pay_earliest_due_first(
     server: LiveServer, in_process: Starlette, tenant: str
@@ -77,7 +73,7 @@ async def test_open_payables_are_the_invoices_with_something_left_to_pay_earlies
     async with rest_client(server, tenant, app=in_process) as rest:
         rows = await walk(rest, "/payables", pageSize=100)
     assert [r["supplierInvoiceId"] for r in rows] == [i["id"] for i in expected]
-    assert [money(r["openAmount"]) for r in rows] == [i["open"] for i in expected]
+    assert [cents(r["openAmount"]) for r in rows] == [i["open"] for i in expected]
     assert [r["agingBucket"] for r in rows] == [bucket(i["due"]) for i in expected]
     assert len(rows) > 10
 
@@ -93,7 +89,7 @@ async def test_most_supplier_invoices_are_paid_and_a_paid_one_shows_its_payments
         rows = await walk(rest, "/payables", state="paid", pageSize=200)
     assert sorted(r["supplierInvoiceId"] for r in rows) == sorted(i["id"] for i in paid)
     for row in rows[:20]:
-        assert sum(money(p["amount"]) for p in row["payments"]) == money(row["totalIncVat"])
+        assert sum(cents(p["amount"]) for p in row["payments"]) == cents(row["totalIncVat"])
         assert row["agingBucket"] is None and row["daysOverdue"] == 0
 
 
@@ -128,16 +124,16 @@ async def test_payables_aging_adds_up_each_suppliers_open_invoices_in_the_receiv
     for row in body["suppliers"]:
         for currency in row["byCurrency"]:
             own = sums[row["supplierId"], currency["currencyIsoCode"]]
-            assert money(currency["openAmount"]) == sum(own.values())
-            assert money(currency["overdueAmount"]) == sum(v for k, v in own.items() if k != "notDue")
+            assert cents(currency["openAmount"]) == sum(own.values())
+            assert cents(currency["overdueAmount"]) == sum(v for k, v in own.items() if k != "notDue")
     names = ["notDue", "overdue1To30", "overdue31To60", "overdue61To90", "overdueOver90"]
     for name in names:
         home = sum(
             ((b[name] * rates[cur]).quantize(CENT, ROUND_HALF_UP) for (_, cur), b in sums.items()), Decimal(0)
         )
-        assert money(body["totals"][name]) == home, name
-    assert money(body["totals"]["open"]) == sum(money(body["totals"][n]) for n in names)
-    overdue = [money(r["overdue"]) for r in body["suppliers"]]
+        assert cents(body["totals"][name]) == home, name
+    assert cents(body["totals"]["open"]) == sum(cents(body["totals"][n]) for n in names)
+    overdue = [cents(r["overdue"]) for r in body["suppliers"]]
     assert overdue == sorted(overdue, reverse=True)
 
 
@@ -146,7 +142,7 @@ async def test_both_doors_give_the_same_payables_aging(server: LiveServer, rest:
     async with mcp_session(server) as session:
         result = await session.call_tool("get_payables_aging", {"overdueMin": 1})
     assert json.loads(result.content[0].text) == over_rest  # type: ignore[union-attr]
-    assert all(money(r["overdue"]) >= 1 for r in over_rest["suppliers"])
+    assert all(cents(r["overdue"]) >= 1 for r in over_rest["suppliers"])
 
 
 @pytest.mark.parametrize(

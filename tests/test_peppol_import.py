@@ -23,7 +23,7 @@ from tests.peppol_support import (
     postgres_tenant,
     sqlite_template,
 )
-from tests.support import postgres_reachable, require_service
+from tests.support import cents, postgres_reachable, require_service
 from tools import schema as s
 from tools.inbound_documents import draft_findings, draft_sources, inbound_documents
 
@@ -73,10 +73,6 @@ def lines_of(engine: sa.Engine, draft_id: int) -> list[sa.Row[tuple[object, ...]
 def count(engine: sa.Engine, table: sa.Table) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-
-
-def cents(value: object) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from mcp.client.session import ClientSession
 
-from tests.support import TODAY, LiveServer, rest_client, walk
+from tests.support import TODAY, LiveServer, cents, rest_client, walk
 from tests.test_sales_orders import START_OF_TODAY
 
 CENT = Decimal("0.01")
@@ -50,11 +50,6 @@ JOIN "OrderStatusType" t ON t."Id" = s."OrderStatusTypeId"
 WHERE t."SystemName" IN ('SALESINVOICE', 'SALESCREDIT') AND o."DateInvoice" IS NOT NULL
 ORDER BY o."DateInvoice" DESC, o."Id" DESC, i."LineNo", i."Id"
 """
-
-
-def cents(value: Any) -> Decimal:
-    """A stored amount to the cent (SQLite hands back sums as floats)."""
-    return Decimal(str(value if value is not None else 0)).quantize(CENT, ROUND_HALF_UP)
 
 
 def moment(value: Any) -> datetime | None:

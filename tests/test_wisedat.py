@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,10 @@ from tests.source_support import (
     tenant_database,
     tenant_secrets,
 )
-from tests.support import TODAY, LiveServer, mcp_session, rest_client, walk
+from tests.support import TODAY, LiveServer, cents, mcp_session, rest_client, walk
 from tests.wisedat_double import WisedatDouble, make_data, serve
 from tools.db import create_tenant_engine
 
-CENT = Decimal("0.01")
 TENANT = "demo"  # the development sign-in needs a tenant named demo
 
 
@@ -83,10 +82,6 @@ def synced(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield Synced(double, url, server, report, database)
 
 
-def money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
-
-
 def live_invoices(synced: Synced) -> list[dict[str, Any]]:
     return [i for i in synced.double.data.invoices if not i["canceled"]]
 
@@ -94,11 +89,11 @@ def live_invoices(synced: Synced) -> list[dict[str, Any]]:
 async def test_every_sales_invoice_wisedat_has_is_listed_with_its_totals_on_both_doors(
     synced: Synced,
 ) -> None:
-    expected = {i["document_number"]: money(i["total"]) for i in live_invoices(synced)}
+    expected = {i["document_number"]: cents(i["total"]) for i in live_invoices(synced)}
     async with rest_client(synced.server, TENANT) as rest:
         rows = await walk(rest, "/sales-invoices", pageSize=100)
         first = (await rest.get("/sales-invoices", params={"pageSize": 5})).json()
-    assert {r["invoiceNumber"]: money(r["totalIncVat"]) for r in rows} == expected
+    assert {r["invoiceNumber"]: cents(r["totalIncVat"]) for r in rows} == expected
     async with mcp_session(synced.server, TENANT) as session:
         result = await session.call_tool("list_sales_invoices", {"pageSize": 5})
     assert json.loads(result.content[0].text) == first  # type: ignore[union-attr]
@@ -122,11 +117,11 @@ async def test_what_customers_owe_is_wisedats_invoices_less_their_payments(synce
     paid: dict[str, Decimal] = defaultdict(Decimal)
     for payment in synced.double.data.payments:
         for document in payment["associated_documents"]:
-            paid[document["id"]] += money(document["received_value"])
+            paid[document["id"]] += cents(document["received_value"])
     owed: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     overdue: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
     for invoice in live_invoices(synced):
-        open_amount = money(invoice["total"]) - paid[invoice["id"]]
+        open_amount = cents(invoice["total"]) - paid[invoice["id"]]
         if open_amount > 0:
             key = (invoice["customer"]["id"], invoice["currency"]["id"])
             owed[key] += open_amount
@@ -136,7 +131,7 @@ async def test_what_customers_owe_is_wisedats_invoices_less_their_payments(synce
     async with rest_client(synced.server, TENANT) as rest:
         body = (await rest.get("/receivables", params={"limit": 100})).json()
     got = {
-        (row["customerName"], c["currencyIsoCode"]): (money(c["openAmount"]), money(c["overdueAmount"]))
+        (row["customerName"], c["currencyIsoCode"]): (cents(c["openAmount"]), cents(c["overdueAmount"]))
         for row in body["customers"]
         for c in row["byCurrency"]
     }
@@ -192,13 +187,13 @@ async def test_the_order_book_holds_wisedats_open_orders_and_leaves_closed_and_c
 ) -> None:
     orders = synced.double.data.orders
     open_orders = {
-        o["your_reference"]: money(o["total"]) for o in orders if not (o["closed"] or o["canceled"])
+        o["your_reference"]: cents(o["total"]) for o in orders if not (o["closed"] or o["canceled"])
     }
     async with rest_client(synced.server, TENANT) as rest:
         book = await walk(rest, "/sales-orders", pageSize=100)
         every = await walk(rest, "/sales-orders", statusKind="any", pageSize=100)
         first = (await rest.get("/sales-orders", params={"pageSize": 5})).json()
-    assert {r["name"]: money(r["totalIncVat"]) for r in book if r["name"]} == open_orders
+    assert {r["name"]: cents(r["totalIncVat"]) for r in book if r["name"]} == open_orders
     assert len(book) == len(open_orders) + len(live_invoices(synced))
     listed = {r["name"]: r["statusId"] for r in every if r["name"]}
     assert {o["your_reference"] for o in orders} == set(listed)
@@ -222,7 +217,7 @@ def test_a_second_sync_asks_only_for_what_changed_and_writes_the_change(
 ) -> None:
     double = synced.double
     invoice = live_invoices(synced)[3]
-    invoice["total"] = float(money(invoice["total"]) + 10)
+    invoice["total"] = float(cents(invoice["total"]) + 10)
     double.touch(invoice, datetime.now(UTC))
     double.requests.clear()
     report = sync(synced.database, synced.url, double)
@@ -237,7 +232,7 @@ def test_a_second_sync_asks_only_for_what_changed_and_writes_the_change(
             f'SELECT "TotalIncVat" FROM "Orders" WHERE "InvoiceNumber" = {invoice["document_number"]}'
         ).scalar_one()
     engine.dispose()
-    assert money(total) == money(invoice["total"])
+    assert cents(total) == cents(invoice["total"])
 
 
 def test_the_first_sync_paged_through_every_list(synced: Synced) -> None:
@@ -495,8 +490,8 @@ def test_after_full_the_deleted_are_gone_and_the_rest_is_whole(reconciled: Recon
         'SELECT o."InvoiceNumber", p."Amount" FROM "Payment" p JOIN "Orders" o ON o."Id" = p."OrderId"',
     )
     invoices = {i["id"] for i in data.invoices}  # a payment of the deleted invoice settles nothing
-    assert sorted((n, money(a)) for n, a in payments) == sorted(
-        (int(d["id"][2:]), money(d["received_value"]))
+    assert sorted((n, cents(a)) for n, a in payments) == sorted(
+        (int(d["id"][2:]), cents(d["received_value"]))
         for p in data.payments
         for d in p["associated_documents"]
         if d["id"] in invoices
@@ -510,8 +505,8 @@ async def test_after_full_both_doors_list_the_invoices_and_orders_wisedat_has(re
         orders = await walk(rest, "/sales-orders", statusKind="any", pageSize=100)
         first_invoices = (await rest.get("/sales-invoices", params={"pageSize": 100})).json()
         first_orders = (await rest.get("/sales-orders", params={"statusKind": "any", "pageSize": 100})).json()
-    assert {r["invoiceNumber"]: money(r["totalIncVat"]) for r in invoices} == {
-        i["document_number"]: money(i["total"]) for i in live_of(data)
+    assert {r["invoiceNumber"]: cents(r["totalIncVat"]) for r in invoices} == {
+        i["document_number"]: cents(i["total"]) for i in live_of(data)
     }
     assert {r["name"] for r in orders if r["name"]} == {o["your_reference"] for o in data.orders}
     async with mcp_session(reconciled.server, TENANT) as session:
@@ -606,8 +601,8 @@ def test_a_payment_moved_to_another_invoice_leaves_the_first_after_an_incrementa
         database,
         'SELECT o."InvoiceNumber", p."Amount" FROM "Payment" p JOIN "Orders" o ON o."Id" = p."OrderId"',
     )
-    assert sorted((n, money(a)) for n, a in rows) == sorted(
-        (int(d["id"][2:]), money(d["received_value"]))
+    assert sorted((n, cents(a)) for n, a in rows) == sorted(
+        (int(d["id"][2:]), cents(d["received_value"]))
         for p in data.payments
         for d in p["associated_documents"]
     )
