@@ -23,6 +23,7 @@ payables read only the open invoices.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -31,6 +32,10 @@ from sqlalchemy.schema import CreateIndex
 from tools import line_indexes
 from tools import schema as s
 from tools.payables_schema import supplier_invoices, supplier_payments
+
+log = logging.getLogger("asstio.balances")
+# Databases already told to upgrade (each is named once per process, not on every call).
+_told: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,22 @@ def balance_kept(conn: sa.Connection, balance: Balance = SALES) -> bool:
     )
     if kept:
         conn.info[key] = True
+    else:
+        _tell_to_upgrade(conn)
     return kept
+
+
+def _tell_to_upgrade(conn: sa.Connection) -> None:
+    """Say once per database that it answers by summing payments, and how to stop that."""
+    name = conn.engine.url.render_as_string(hide_password=True)
+    if name not in _told:
+        _told.add(name)
+        log.warning(
+            "%s predates kept open balances: receivables, payables and the open-amount filters sum "
+            "every payment on each call (right, but slow on a large ledger); upgrade it once with "
+            "`asstio-mcp index-search --database-url URL`",
+            name,
+        )
 
 
 def install(conn: sa.Connection) -> bool:
