@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import httpx
 import pytest
 
-from tools.paging import Page, Paging
+from tools.paging import Page, PagedParams, Paging
 from tools.view import View, registered_views
 from tools.wire import Params
 
@@ -56,3 +57,17 @@ def test_a_view_that_declares_paging_without_paged_params_fails_at_declaration()
             description="Declares paging its params cannot carry.",
             paging=Paging(default=10, maximum=20),
         )
+
+
+@pytest.mark.parametrize("view", PAGED, ids=lambda view: view.name)
+def test_a_paged_view_leaves_cursor_and_page_size_to_its_paging(view: View) -> None:
+    """Only PagedParams declares them (and the view's Paging completes pageSize): a view's own
+    params class that declared them again would state its page sizes a second time."""
+    declared_again = [
+        (cls.__name__, name)
+        for cls in view.params.__mro__[1:]  # [0] is the model its Paging completed
+        if cls is not PagedParams and issubclass(cls, PagedParams)
+        for name in ("cursor", "page_size")
+        if name in inspect.get_annotations(cls)
+    ]
+    assert declared_again == []

@@ -29,8 +29,6 @@ class InboundParams(PagedParams):
     q: str | None = Field(
         None, description="Substring of the supplier's invoice number or the supplier's name"
     )
-    cursor: str | None = Field(None, description="nextCursor of the previous page")
-    page_size: int = Field(50, ge=1, description="Rows per page. Default 50, max 100 (larger is clamped)")
 
 
 class FindingDto(WireModel):
