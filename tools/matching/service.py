@@ -92,47 +92,12 @@ def draft_lines_of(conn: sa.Connection, draft_ids: Sequence[int]) -> dict[int, l
     return lines
 
 
-def _vendor_skus(vendor_id: int) -> sa.Subquery:
-    sp = s.supplier_prices
-    return (
-        sa.select(sp.c.ProductId, sa.func.min(sp.c.SupplierProductNumber).label("Sku"))
-        .where(sp.c.SupplierId == vendor_id)
-        .group_by(sp.c.ProductId)
-        .subquery("vendor_sku")
-    )
-
-
 def open_receipts(
     vendor_id: int, draft_id: int, *, order_id: int | None = None
 ) -> sa.Select[tuple[object, ...]]:
-    """Unbooked goods receipts on the vendor's purchase orders, unclaimed by other drafts."""
-    sku = _vendor_skus(vendor_id)
-    p = s.products
-    stmt = (
-        sa.select(
-            t.c.Id,
-            t.c.OrderItemId,
-            oi.c.OrderId,
-            o.c.Name,
-            o.c.PurchaseNumber,
-            t.c.ProductId,
-            p.c.ProductNumber,
-            sa.func.coalesce(oi.c.VendorProductNumber, sku.c.Sku).label("Sku"),
-            oi.c.Description,
-            t.c.Qty,
-            t.c.UnitPriceSek,
-            t.c.DateTransaction,
-        )
-        .join_from(t, oi, oi.c.Id == t.c.OrderItemId)
-        .join(o, o.c.Id == oi.c.OrderId)
-        .join(st, st.c.Id == o.c.OrderStatusId)
-        .join(stt, stt.c.Id == st.c.OrderStatusTypeId)
-        .join(p, p.c.Id == t.c.ProductId)
-        .outerjoin(sku, sku.c.ProductId == t.c.ProductId)
-        .outerjoin(m, m.c.InvTransactionId == t.c.Id)
-        .where(o.c.CompanyId == vendor_id, stt.c.SystemName == PURCHASEORDER, t.c.IsBooked.is_(False))
-        .order_by(t.c.Id)
-    )
+    """Unbooked goods receipts on the vendor's purchase orders, unclaimed by other drafts (with
+    ``order_id``: on that order and unclaimed by any draft)."""
+    stmt = _vendors_open_receipts([vendor_id])
     if order_id is None:
         return stmt.where(sa.or_(m.c.Id.is_(None), m.c.DraftId == draft_id))
     return stmt.where(o.c.Id == order_id, m.c.Id.is_(None))
