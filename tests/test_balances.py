@@ -158,6 +158,14 @@ def test_payments_written_by_plain_sql_keep_the_balance_right(url: str) -> None:
             )
             assert drift(conn) == []
         assert_right(url, kept=True)
+        if engine.dialect.name == "sqlite":  # a bulk idiom: the replaced row is not counted twice
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text('INSERT OR REPLACE INTO "Payment" SELECT * FROM "Payment" WHERE "Id" = :i'),
+                    {"i": new_id},
+                )
+                assert drift(conn) == []
+            assert_right(url, kept=True)
         with engine.begin() as conn:
             conn.execute(sa.text('DELETE FROM "Payment" WHERE "OrderId" = :o'), {"o": first.id})
             conn.execute(sa.text('DELETE FROM "Payment" WHERE "Id" = :i'), {"i": new_id})

@@ -65,8 +65,15 @@ class Balance:
             self.pay,
         )
         paid = f'SELECT round(coalesce(sum("Amount"), 0), 2) FROM {pay} WHERE {key} = NEW."Id"'
-        add = f'UPDATE {doc} SET "PaidAmount" = round("PaidAmount" + NEW."Amount", 2) WHERE "Id" = NEW.{key};'
-        sub = f'UPDATE {doc} SET "PaidAmount" = round("PaidAmount" - OLD."Amount", 2) WHERE "Id" = OLD.{key};'
+
+        # The document's payments summed again (index-served), not the row's amount added or
+        # taken away: an INSERT OR REPLACE deletes the row it replaces without firing the delete
+        # trigger (unless recursive_triggers is on), and a sum never drifts by a cent.
+        def resum(row: str) -> str:
+            total = f'SELECT round(coalesce(sum("Amount"), 0), 2) FROM {pay} WHERE {key} = {row}.{key}'
+            return f'UPDATE {doc} SET "PaidAmount" = ({total}) WHERE "Id" = {row}.{key};'
+
+        add, sub = resum("NEW"), resum("OLD")
         return {
             f"tr_{p}_paid_insert": f"CREATE TRIGGER IF NOT EXISTS tr_{p}_paid_insert "
             f"AFTER INSERT ON {pay} BEGIN {add} END",
