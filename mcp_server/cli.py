@@ -209,14 +209,10 @@ def run_index_search(args: argparse.Namespace) -> None:
 
 
 def _redacted(url: str) -> str:
-    """The URL without its password."""
-    from urllib.parse import urlsplit, urlunsplit
+    """The URL without its password or any secret in its query."""
+    from tools.redact import redacted_url
 
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return redacted_url(url)
 
 
 def demo_state(data_dir: Path) -> dict[str, Any]:

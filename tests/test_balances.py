@@ -36,9 +36,12 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
     with postgres_database("balance") as tenant:
         seed_database(tenant, seed=5, orders=ORDERS, today=TODAY)
-        yield tenant
+        # A password in the query string, as libpq takes it (trust auth ignores it here): it
+        # must never be shown in what the server logs or prints about this database.
+        yield tenant + ("&" if "?" in tenant else "?") + f"password={SECRET}"
 
 
+SECRET = "hunter2-not-for-logs"
 TABLES = (("Orders", "Payment", "OrderId"), ("SupplierInvoice", "SupplierPayment", "SupplierInvoiceId"))
 
 
@@ -282,9 +285,12 @@ def test_a_tenant_made_before_the_balance_answers_right_and_is_upgraded_once(
     # The operator is told, once for this database, how to upgrade it.
     told = [r.getMessage() for r in caplog.records if r.name == "asstio.balances"]
     assert len(told) == 1 and "asstio-mcp index-search" in told[0], told
+    assert SECRET not in told[0]
 
     main(["index-search", "--database-url", url])
-    assert "now kept by the database" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "now kept by the database" in printed.out
+    assert SECRET not in printed.out + printed.err
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:

@@ -32,6 +32,7 @@ from sqlalchemy.schema import CreateIndex
 from tools import line_indexes
 from tools import schema as s
 from tools.payables_schema import supplier_invoices, supplier_payments
+from tools.redact import redacted_url
 
 log = logging.getLogger("asstio.balances")
 # Databases already told to upgrade (each is named once per process, not on every call).
@@ -231,7 +232,7 @@ def balance_kept(conn: sa.Connection, balance: Balance = SALES) -> bool:
 
 def _tell_to_upgrade(conn: sa.Connection) -> None:
     """Say once per database that it answers by summing payments, and how to stop that."""
-    name = conn.engine.url.render_as_string(hide_password=True)
+    name = redacted_url(conn.engine.url.render_as_string(hide_password=True))
     if name not in _told:
         _told.add(name)
         log.warning(
