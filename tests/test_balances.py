@@ -6,6 +6,7 @@ Payment rows in SQL of its own (tests/questions/oracle.py)."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +20,7 @@ from demo.tenants import seed_database
 from mcp_server.cli import main
 from tests.questions.oracle import Books
 from tests.support import TODAY, cents, postgres_database, postgres_reachable, require_service
-from tools.balances import SUPPLIER, balance_kept
+from tools.balances import SUPPLIER, balance_kept, install_on
 from tools.db import create_tenant_engine
 from tools.view import ViewContext, registered_views
 
@@ -313,3 +314,29 @@ def sum_before(conn: sa.Connection, order_id: int, new_id: int) -> Decimal:
         {"o": order_id, "i": new_id},
     ).scalar_one()
     return Decimal(str(paid))
+
+
+def test_two_upgrades_of_one_old_database_at_once_both_succeed(url: str) -> None:
+    """A sync run and `index-search` may upgrade the same old tenant at the same moment."""
+    make_old(url)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        start.wait(timeout=10)
+        try:
+            install_on(engine)
+        except BaseException as exc:  # recorded, then asserted in the test's own thread
+            failures.append(exc)
+
+    try:
+        threads = [threading.Thread(target=upgrade) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
+    finally:
+        engine.dispose()
+    assert_right(url, kept=True)

@@ -166,6 +166,10 @@ class Balance:
             cursor.close()
 
     def install(self, conn: sa.Connection) -> bool:
+        if conn.dialect.name == "postgresql":
+            # Two upgrades at once (a sync run and index-search) would both find a trigger
+            # missing and the second fail creating it: one at a time per database, until commit.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('asstio_balances'))")
         inspector = sa.inspect(conn)
         if not (inspector.has_table(self.documents.name) and inspector.has_table(self.payments.name)):
             return False
@@ -257,7 +261,11 @@ def install_on(engine: sa.Engine) -> bool:
     """``install`` in a transaction of its own. On PostgreSQL an upgrade then vacuums the
     documents: the backfill left a dead version of every paid one, which the partial indexes
     would list (and index-only scans visit) until autovacuum came by."""
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "sqlite":
+            # The write lock before looking: a second upgrader waits, then finds the work done
+            # (PostgreSQL's upgraders queue on an advisory lock in ``Balance.install``).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         upgraded = install(conn)
     if upgraded and engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -85,7 +85,9 @@ def sync_tenant(context: SourceContext, *, full: bool = False, progress: bool = 
         metadata.create_all(context.engine)
         with context.engine.begin() as conn:
             search.create_search_indexes(conn)
-            balances.install(conn)  # a database made before Orders.PaidAmount: upgraded once
+        # A database made before Orders.PaidAmount: upgraded once, as `index-search` does (write
+        # lock or advisory lock first, then the vacuum on PostgreSQL).
+        balances.install_on(context.engine)
         source = source_factory(context.config.kind)(context)
         try:
             streams = source.streams()
