@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from connectors.core import SourceRejected, SourceSettings
+from connectors.core import SourceRejected, SourceSettings, lists
 from connectors.core.credentials import CredentialStore
 from tests.asperion_double import AsperionDouble, make_administration, serve
 from tests.questions.run import ask_all, explain, report
@@ -308,6 +308,33 @@ def test_edits_and_deletions_at_asperion_show_after_the_next_sync(tmp_path: Path
     assert purchases == {i["invoiceNumber"] for i in adm.purchase_invoices}
     assert inactive == set()
     assert cents(open_total) == sum(adm.outstanding_sales.values())
+
+
+def test_a_release_with_other_mapping_code_rewrites_what_asperion_did_not_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged objects are skipped by their fingerprint, but only under the mapping code that
+    wrote them: after an upgrade that maps differently, rows written the old way are rewritten."""
+    adm = make_administration("1001", "Bakkerij De Korenschoof", 11, TODAY, sales=6, purchases=2)
+    double = AsperionDouble([adm], TODAY)
+    database = f"sqlite:///{tmp_path / 'release.db'}"
+    values = {"refresh_token": double.grant("demo"), "encryption_key": Fernet.generate_key().decode()}
+    invoice = adm.sales_invoices[0]
+    number = int(invoice["invoiceNumber"])
+    stale = 'UPDATE "Orders" SET "TotalIncVat" = 1 WHERE "InvoiceNumber" = ?'  # "the old mapping"
+    total = 'SELECT "TotalIncVat" FROM "Orders" WHERE "InvoiceNumber" = ?'
+    with serve(double) as url:
+        settings = settings_for(url, "1001")
+        sync_once(database, "demo", settings, tenant_secrets("demo", values))
+        with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+            conn.execute(stale, (number,))
+        sync_once(database, "demo", settings, tenant_secrets("demo", values))
+        with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+            assert conn.execute(total, (number,)).fetchone() == (1,)  # same code, same object: skipped
+        monkeypatch.setattr(lists, "MAPPING_CODE", b"the next release's mapping")
+        sync_once(database, "demo", settings, tenant_secrets("demo", values))
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as conn:
+        assert cents(conn.execute(total, (number,)).fetchone()[0]) == cents(invoice["totalInclVat"])
 
 
 def test_orders_go_when_the_administration_loses_its_sales_order_module(tmp_path: Path) -> None:

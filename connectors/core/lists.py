@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -80,9 +81,24 @@ class RecordStream(Stream, Generic[Api]):
         """Rows of external ids the source no longer has; a stream without deletions has none."""
 
 
+def _mapping_code() -> bytes:
+    """The digest of every connector's mapping functions: an object fingerprinted under other
+    mapping code was written by that code, so a release that changes a mapping rewrites what
+    its sources did not change (once) instead of keeping rows mapped the old way."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("*/mapping.py")):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+MAPPING_CODE = _mapping_code()
+
+
 def fingerprint(record: Any) -> str:
-    """A digest of a source object as it was read: equal digests, nothing to write."""
-    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+    """A digest of a source object as it was read, and of the code that maps it: equal digests,
+    nothing to write."""
+    text = json.dumps(record, sort_keys=True, default=str).encode()
+    return hashlib.sha256(MAPPING_CODE + text).hexdigest()
 
 
 def save_fingerprints(conn: sa.Connection, source: str, entity: str, prints: dict[str, str | None]) -> None:
