@@ -57,14 +57,13 @@ class Balance:
             key=lambda i: str(i.name),
         )
 
+    @property
+    def names(self) -> tuple[str, str, str, str, str]:
+        """What the DDL below names: the documents, payments and key quoted, then the two tags."""
+        return f'"{self.documents.name}"', f'"{self.payments.name}"', f'"{self.key}"', self.tag, self.pay
+
     def sqlite_triggers(self) -> dict[str, str]:
-        doc, pay, key, tag, p = (
-            f'"{self.documents.name}"',
-            f'"{self.payments.name}"',
-            f'"{self.key}"',
-            self.tag,
-            self.pay,
-        )
+        doc, pay, key, tag, p = self.names
         paid = f'SELECT round(coalesce(sum("Amount"), 0), 2) FROM {pay} WHERE {key} = NEW."Id"'
 
         # The document's payments summed again (index-served), not the row's amount added or
@@ -91,13 +90,7 @@ class Balance:
         }
 
     def pg_functions(self) -> list[str]:
-        doc, pay, key, tag, p = (
-            f'"{self.documents.name}"',
-            f'"{self.payments.name}"',
-            f'"{self.key}"',
-            self.tag,
-            self.pay,
-        )
+        doc, pay, key, tag, p = self.names
         return [
             f"""CREATE OR REPLACE FUNCTION asstio_{p}_paid() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -123,13 +116,7 @@ class Balance:
         ]
 
     def pg_triggers(self) -> dict[str, str]:
-        doc, pay, key, tag, p = (
-            f'"{self.documents.name}"',
-            f'"{self.payments.name}"',
-            f'"{self.key}"',
-            self.tag,
-            self.pay,
-        )
+        doc, pay, key, tag, p = self.names
         return {
             f"tr_{p}_paid": f"CREATE TRIGGER tr_{p}_paid "
             f'AFTER INSERT OR DELETE OR UPDATE OF "Amount", {key} ON {pay} '
@@ -199,7 +186,7 @@ class Balance:
     def backfill(self, conn: sa.Connection) -> None:
         """Every document's ``PaidAmount`` from its payments, in two statements that write only
         the rows that are wrong (a bulk loader may have set them already)."""
-        doc, pay, key = f'"{self.documents.name}"', f'"{self.payments.name}"', f'"{self.key}"'
+        doc, pay, key, _, _ = self.names
         paid = f'SELECT {key} AS "DocumentId", round(sum("Amount"), 2) AS "Paid" FROM {pay} GROUP BY {key}'
         conn.exec_driver_sql(
             f'UPDATE {doc} SET "PaidAmount" = p."Paid" FROM ({paid}) AS p '
