@@ -14,7 +14,6 @@ request count.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -22,9 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from benchmarks.sync_report import machine_line, run_line
 from connectors.asperion.source import RATE_LIMIT
 from connectors.core import SourceSettings
 from tests.asperion_double import AsperionDouble, make_administration, serve
@@ -105,15 +104,10 @@ def report(args: argparse.Namespace, runs: list[tuple[Run, Run, Run]]) -> str:
         requests = int(statistics.median(r.requests for r in these))
         seconds = statistics.median(r.seconds for r in these)
         medians[name] = seconds
-        estimate = max(seconds, requests / LIMITED_RATE)
-        rate = requests / seconds
-        lines.append(f"{name:<20} {objects:>7} {requests:>9} {seconds:>8.2f} {rate:>6.1f} {estimate:>10.0f}")
+        lines.append(run_line(name, objects, requests, seconds, LIMITED_RATE, width=20, digits=2))
     for name in ("nothing changed", "edits+deletions"):
         lines.append(f"ratio {name}/first seconds: {medians[name] / medians['first']:.2f}")
-    lines.append(
-        f"client limit {RATE_LIMIT}; machine: {platform.platform()}, {platform.machine()}, Python "
-        f"{platform.python_version()}, SQLAlchemy {sa.__version__}"
-    )
+    lines.append(machine_line(RATE_LIMIT))
     return "\n".join(lines)
 
 

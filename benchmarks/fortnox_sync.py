@@ -11,14 +11,12 @@ request count (the client's limit is the connector's default, 24 requests per 5 
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-
+from benchmarks.sync_report import machine_line, run_line
 from connectors.fortnox.source import RATE_LIMIT
 from tests.fortnox_double.server import FortnoxDouble, serve
 from tests.fortnox_support import demo_fortnox_data, sync_into
@@ -72,13 +70,8 @@ def report(
         "run          objects  requests  seconds  req/s  est. seconds at 24 req/5 s",
     ]
     for name, (objects, requests, seconds) in (("first full", first), ("incremental", second)):
-        estimate = max(seconds, requests / LIMITED_RATE)
-        rate = requests / seconds
-        lines.append(f"{name:<12} {objects:>7} {requests:>9} {seconds:>8.1f} {rate:>6.1f} {estimate:>10.0f}")
-    lines.append(
-        f"client limit {RATE_LIMIT}; machine: {platform.platform()}, {platform.machine()}, Python "
-        f"{platform.python_version()}, SQLAlchemy {sa.__version__}"
-    )
+        lines.append(run_line(name, objects, requests, seconds, LIMITED_RATE, width=12, digits=1))
+    lines.append(machine_line(RATE_LIMIT))
     return "\n".join(lines)
 
 
