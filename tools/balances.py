@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex
 
-from tools import line_indexes
+from tools import line_indexes, line_months
 from tools import schema as s
 from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.redact import redacted_url
@@ -241,7 +241,8 @@ def install(conn: sa.Connection) -> bool:
     if conn.dialect.name not in ("sqlite", "postgresql"):
         return False
     line_indexes.install(conn)  # the summaries' covering indexes (SQLite), by the same upgrade
-    return any([balance.install(conn) for balance in BALANCES])
+    kept = [balance.install(conn) for balance in BALANCES]  # each takes the advisory lock first
+    return any([*kept, line_months.install(conn)])  # the summaries' monthly line sums, likewise
 
 
 def install_on(engine: sa.Engine) -> bool:
@@ -256,8 +257,8 @@ def install_on(engine: sa.Engine) -> bool:
         upgraded = install(conn)
     if upgraded and engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for balance in BALANCES:
-                conn.exec_driver_sql(f'VACUUM (ANALYZE) "{balance.documents.name}"')
+            for table in (*(balance.documents for balance in BALANCES), line_months.TABLE):
+                conn.exec_driver_sql(f'VACUUM (ANALYZE) "{table.name}"')
     return upgraded
 
 

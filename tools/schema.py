@@ -239,6 +239,33 @@ order_items = sa.Table(
     ),
 )
 
+# What the summaries add up from the lines, per month: kept by triggers on OrderItem and Orders
+# (tools/line_months.py). One row per (date column, month of that date, product, currency,
+# status) with the lines' SumExVat and QtyOrdered summed and the documents having such a line
+# counted; ProductId 0 stands for lines without a product, -1 for every line of the documents.
+order_item_months = sa.Table(
+    "OrderItemMonth",
+    metadata,
+    sa.Column("DateColumn", sa.String(16), primary_key=True),  # DateInvoice or DateOrder
+    sa.Column("Month", sa.Date, primary_key=True),
+    sa.Column("ProductId", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("CurrencyId", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("OrderStatusId", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("Amount", Money, nullable=False),
+    sa.Column("Quantity", Qty, nullable=False),
+    sa.Column("Documents", sa.Integer, nullable=False),
+    # One product's months, and the documents' totals (ProductId -1), without the other products.
+    sa.Index("ix_order_item_month_product", "DateColumn", "ProductId", "Month"),
+    # Rows whose last line left: the triggers delete them through this (nearly always empty) index.
+    sa.Index(
+        "ix_order_item_month_empty",
+        "Documents",
+        sqlite_where=sa.text('"Documents" = 0'),
+        postgresql_where=sa.text('"Documents" = 0'),
+    ),
+    sqlite_with_rowid=False,
+)
+
 payments = sa.Table(
     "Payment",
     metadata,

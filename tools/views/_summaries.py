@@ -19,6 +19,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from tools import schema as s
+from tools.line_months import EVERY_LINE, NO_PRODUCT
 from tools.periods import Period, start_in_sql
 from tools.reference import PURCHASEORDER, SALESCREDIT, SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
@@ -129,3 +130,61 @@ def _among(group: sa.ColumnElement[Any], keys: Sequence[Any]) -> sa.ColumnElemen
     present = [key for key in keys if key is not None]
     condition = group.in_(present)
     return sa.or_(condition, group.is_(None)) if len(present) < len(keys) else condition
+
+
+m = s.order_item_months
+
+
+def kept_by_month(scope: Scope, period: Period | None, group_by: GroupBy | None) -> bool:
+    """Whether ``OrderItemMonth`` holds these figures for whole months: sales or order intake of
+    every customer, per month, quarter or year (or none), in total or per product or currency."""
+    return (
+        scope.measure != "purchases"
+        and scope.party_id is None
+        and period in (None, "month", "quarter", "year")
+        and group_by in (None, "product", "currency")
+    )
+
+
+def month_sums(
+    scope: Scope,
+    first: date,
+    end: date,
+    *,
+    period: Period | None = None,
+    dialect: str = "sqlite",
+    group_by: GroupBy | None = None,
+    only_groups: Sequence[Any] | None = None,
+) -> sa.Select[Any]:
+    """``aggregate(by_lines=True)`` over the whole months from ``first`` to before ``end`` (both
+    firsts of a month), read from ``OrderItemMonth``: the same columns, the same figures."""
+    keys: list[sa.ColumnElement[Any]] = []
+    if period is not None:
+        keys.append(start_in_sql(m.c.Month, period, dialect).label("Start"))
+    where = [
+        m.c.DateColumn == scope.date_column.name,
+        m.c.Month >= first,
+        m.c.Month < end,
+        scope._counted(m.c.OrderStatusId),
+    ]
+    if group_by == "product":
+        keys.append(sa.func.nullif(m.c.ProductId, NO_PRODUCT).label("GroupKey"))
+        where.append(m.c.ProductId != EVERY_LINE)
+        if only_groups is not None:
+            where.append(m.c.ProductId.in_([NO_PRODUCT if key is None else key for key in only_groups]))
+    elif group_by == "currency":
+        keys.append(m.c.CurrencyId.label("GroupKey"))
+        if only_groups is not None:
+            where.append(m.c.CurrencyId.in_(only_groups))
+    if scope.product_id is not None:
+        where.append(m.c.ProductId == scope.product_id)
+    elif group_by != "product":
+        where.append(m.c.ProductId == EVERY_LINE)
+    keys.append(m.c.CurrencyId)
+    credit = m.c.OrderStatusId.in_(status_ids(SALESCREDIT))
+    figures = [
+        sa.func.sum(m.c.Amount).label("Amount"),
+        sa.func.sum(sa.case((credit, -m.c.Quantity), else_=m.c.Quantity)).label("Quantity"),
+        sa.func.sum(m.c.Documents).label("Documents"),
+    ]
+    return sa.select(*keys, *figures).where(*where).group_by(*keys)

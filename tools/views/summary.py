@@ -6,20 +6,30 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from tools import line_months
 from tools import schema as s
 from tools.errors import BadRequest
 from tools.home_currency import CENT, HomeCurrency, home_currency
-from tools.periods import CompareTo, Period, as_date, comparison_shift, label, period_start, starts
+from tools.periods import (
+    CompareTo,
+    Period,
+    add_months,
+    as_date,
+    comparison_shift,
+    label,
+    period_start,
+    starts,
+)
 from tools.view import View, ViewContext, register
 from tools.views._documents import Percent, percent
-from tools.views._summaries import GroupBy, Measure, Scope, aggregate
+from tools.views._summaries import GroupBy, Measure, Scope, aggregate, kept_by_month, month_sums
 from tools.wire import IsoDate, Money, Params, Quantity, WireModel
 
 MAX_PERIODS = 62
@@ -171,9 +181,33 @@ class Plan:
     by_lines: bool
     group_by: GroupBy | None
 
+    by_month: bool = False
+
     def query(self, conn: sa.Connection, first: date, last: date, **kwargs: Any) -> Sequence[Any]:
+        """The sums of ``aggregate``; the whole months of the range from ``OrderItemMonth`` when
+        the database keeps it, the days before and after them from the lines."""
+        whole = _whole_months(first, last) if self.by_month else None
+        if whole is None:
+            return self._lines(conn, first, last, **kwargs)
+        start, end = whole
+        rows: list[Any] = []
+        if first < start:
+            rows += self._lines(conn, first, start - timedelta(days=1), **kwargs)
+        rows += conn.execute(month_sums(self.scope, start, end, dialect=self.dialect, **kwargs)).all()
+        if end <= last:
+            rows += self._lines(conn, end, last, **kwargs)
+        return rows
+
+    def _lines(self, conn: sa.Connection, first: date, last: date, **kwargs: Any) -> Sequence[Any]:
         stmt = aggregate(self.scope, first, last, by_lines=self.by_lines, dialect=self.dialect, **kwargs)
         return conn.execute(stmt).all()
+
+
+def _whole_months(first: date, last: date) -> tuple[date, date] | None:
+    """The first of the first whole month in the range and the first after its last one."""
+    start = first if first.day == 1 else add_months(first.replace(day=1), 1)
+    end = (last + timedelta(days=1)).replace(day=1)
+    return (start, end) if start < end else None
 
 
 def summarize(conn: sa.Connection, ctx: ViewContext, params: SummaryParams) -> SummaryDto:
@@ -222,7 +256,10 @@ def _plan(conn: sa.Connection, ctx: ViewContext, params: SummaryParams) -> Plan:
     party_id = params.customer_id if party == "customer" else params.vendor_id
     scope = Scope(params.measure, party_id=party_id, product_id=params.product_id)
     by_lines = params.group_by == "product" or params.product_id is not None
-    return Plan(scope, first, last, params.period, conn.dialect.name, by_lines, params.group_by)
+    by_month = (
+        by_lines and kept_by_month(scope, params.period, params.group_by) and line_months.months_kept(conn)
+    )
+    return Plan(scope, first, last, params.period, conn.dialect.name, by_lines, params.group_by, by_month)
 
 
 def _over_periods(
