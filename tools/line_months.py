@@ -6,8 +6,10 @@ the range: a row per (``DateColumn``, month of that date, product, currency, sta
 lines' ``SumExVat`` and ``QtyOrdered`` summed and the number of documents with such a line
 (additive over months, statuses and currencies: a document has one of each). ``ProductId`` 0 is
 the lines without a product; -1 every line of the documents, so that a total's document count is
-exact too. Statuses are kept, not selected: which of them count is decided when asked
-(``tools.statuses``), and credit notes' quantities are negated then.
+exact too. A row whose lines all left stays with ``Documents`` 0 and is skipped when read (a
+delete per write cost PostgreSQL a scan of every dead version the transaction had left).
+Statuses are kept, not selected: which of them count is decided when asked (``tools.statuses``),
+and credit notes' quantities are negated then.
 
 Triggers on ``OrderItem`` (insert, update of what is summed, delete) and ``Orders`` (insert, update
 of a date, the currency or the status, delete; truncate on PostgreSQL) keep it right for every
@@ -39,7 +41,6 @@ _ADD = (
     f'"Quantity" = {_T}."Quantity" + excluded."Quantity", '
     f'"Documents" = {_T}."Documents" + excluded."Documents"'
 )
-_DROP_EMPTY = f'DELETE FROM {_T} WHERE "Documents" = 0'
 # Each line counts twice per date column: under its product, and under EVERY_LINE.
 _DATES = " UNION ALL ".join(f"SELECT '{name}' AS col" for name in DATE_COLUMNS)
 _UNDER = "(SELECT 0 AS every UNION ALL SELECT 1)"
@@ -96,8 +97,15 @@ _DOCUMENT_CHANGED = ("DateInvoice", "DateOrder", "CurrencyId", "OrderStatusId")
 
 
 def _changed(columns: tuple[str, ...], dialect: str) -> str:
+    """Whether a row's update moves its figures: a date only when it leaves its month (a
+    connector's upsert writes every column of the rows it syncs, mostly unchanged)."""
     differ = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
-    return " OR ".join(f'OLD."{c}" {differ} NEW."{c}"' for c in columns)
+
+    def value(row: str, column: str) -> str:
+        quoted = f'{row}."{column}"'
+        return _month(quoted, dialect) if column.startswith("Date") else quoted
+
+    return " OR ".join(f"{value('OLD', c)} {differ} {value('NEW', c)}" for c in columns)
 
 
 def _of(columns: tuple[str, ...]) -> str:
@@ -116,18 +124,18 @@ def sqlite_triggers() -> dict[str, str]:
         f'AFTER INSERT ON "OrderItem" BEGIN {new_line} END',
         "tr_order_item_month_update": "CREATE TRIGGER IF NOT EXISTS tr_order_item_month_update "
         f'AFTER UPDATE OF {_of(_LINE_CHANGED)} ON "OrderItem" WHEN {_changed(_LINE_CHANGED, "sqlite")} '
-        f"BEGIN {old_line} {new_line} {_DROP_EMPTY}; END",
+        f"BEGIN {old_line} {new_line} END",
         "tr_order_item_month_delete": "CREATE TRIGGER IF NOT EXISTS tr_order_item_month_delete "
-        f'AFTER DELETE ON "OrderItem" BEGIN {deleted_line} {_DROP_EMPTY}; END',
+        f'AFTER DELETE ON "OrderItem" BEGIN {deleted_line} END',
         "tr_orders_month_insert": "CREATE TRIGGER IF NOT EXISTS tr_orders_month_insert "
         f'AFTER INSERT ON "Orders" BEGIN {document_change("NEW", 1, "sqlite")} END',
         "tr_orders_month_update": "CREATE TRIGGER IF NOT EXISTS tr_orders_month_update "
         f'AFTER UPDATE OF {_of(_DOCUMENT_CHANGED)} ON "Orders" WHEN {_changed(_DOCUMENT_CHANGED, "sqlite")} '
         f"BEGIN {document_change('OLD', -1, 'sqlite')} {document_change('NEW', 1, 'sqlite')} "
-        f"{_DROP_EMPTY}; END",
+        "END",
         # Before: the lines are still there to take away (a cascade would remove them after).
         "tr_orders_month_delete": "CREATE TRIGGER IF NOT EXISTS tr_orders_month_delete "
-        f'BEFORE DELETE ON "Orders" BEGIN {document_change("OLD", -1, "sqlite")} {_DROP_EMPTY}; END',
+        f'BEFORE DELETE ON "Orders" BEGIN {document_change("OLD", -1, "sqlite")} END',
     }
 
 
@@ -146,12 +154,12 @@ def pg_functions() -> list[str]:
         IF TG_OP = 'UPDATE' THEN {line_change("OLD", -1, 'NEW."Id"', pg)} END IF;
         {line_change("NEW", 1, 'NEW."Id"', pg)}
     END IF;
-    IF TG_OP <> 'INSERT' THEN {_DROP_EMPTY}; END IF;
+    IF TG_OP <> 'INSERT' THEN END IF;
     RETURN NULL;"""
     document = f"""
     IF TG_OP <> 'INSERT' THEN {document_change("OLD", -1, pg)} END IF;
     IF TG_OP <> 'DELETE' THEN {document_change("NEW", 1, pg)} END IF;
-    IF TG_OP <> 'INSERT' THEN {_DROP_EMPTY}; END IF;
+    IF TG_OP <> 'INSERT' THEN END IF;
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;"""
     return [

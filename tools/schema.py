@@ -243,6 +243,7 @@ order_items = sa.Table(
 # (tools/line_months.py). One row per (date column, month of that date, product, currency,
 # status) with the lines' SumExVat and QtyOrdered summed and the documents having such a line
 # counted; ProductId 0 stands for lines without a product, -1 for every line of the documents.
+# A row whose last line left stays with Documents 0 (the summaries skip it; no delete per write).
 order_item_months = sa.Table(
     "OrderItemMonth",
     metadata,
@@ -256,13 +257,6 @@ order_item_months = sa.Table(
     sa.Column("Documents", sa.Integer, nullable=False),
     # One product's months, and the documents' totals (ProductId -1), without the other products.
     sa.Index("ix_order_item_month_product", "DateColumn", "ProductId", "Month"),
-    # Rows whose last line left: the triggers delete them through this (nearly always empty) index.
-    sa.Index(
-        "ix_order_item_month_empty",
-        "Documents",
-        sqlite_where=sa.text('"Documents" = 0'),
-        postgresql_where=sa.text('"Documents" = 0'),
-    ),
     sqlite_with_rowid=False,
 )
 

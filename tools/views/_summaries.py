@@ -165,6 +165,7 @@ def month_sums(
         m.c.DateColumn == scope.date_column.name,
         m.c.Month >= first,
         m.c.Month < end,
+        m.c.Documents != 0,  # a row whose lines all left
         scope._counted(m.c.OrderStatusId),
     ]
     if group_by == "product":
