@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,9 @@ import sqlalchemy as sa
 
 from demo.tenants import seed_database
 from mcp_server.cli import main
+from tests import test_wisedat as wisedat
 from tests.questions.oracle import Books
+from tests.source_support import tenant_database
 from tests.support import (
     TODAY,
     cents,
@@ -27,7 +30,8 @@ from tests.support import (
     rest_client,
     start_server,
 )
-from tools.line_months import months_kept
+from tests.wisedat_double import WisedatDouble, make_data, serve
+from tools.line_months import months_kept, triggers
 
 ORDERS = 600
 KINDS = {  # measure: (document types, flag, date column)
@@ -239,11 +243,12 @@ def new_line(conn: sa.Connection, order: int, product: int | None, qty: str, amo
 
 
 def an_invoice(conn: sa.Connection, status: int, month: str) -> int:
+    """The first invoice of ``status`` from ``month`` on with two lines or more."""
     return int(
         conn.execute(
             sa.text(
                 'SELECT min(o."Id") FROM "Orders" o WHERE o."OrderStatusId" = :s AND o."DateInvoice" >= :m '
-                'AND EXISTS (SELECT 1 FROM "OrderItem" i WHERE i."OrderId" = o."Id")'
+                'AND (SELECT COUNT(*) FROM "OrderItem" i WHERE i."OrderId" = o."Id") >= 2'
             ).bindparams(sa.bindparam("m", type_=sa.DateTime)),
             {"s": status, "m": datetime.fromisoformat(month)},
         ).scalar_one()
@@ -286,6 +291,20 @@ async def test_lines_and_documents_written_by_plain_sql_keep_the_product_summari
         made["c"] = new_line(conn, made["doc"], None, "1", "9.99")
         made["credit"] = new_document(conn, like, status=status["credit"], invoiced=datetime(2026, 11, 20))
         new_line(conn, made["credit"], product, "1", "-50.05")
+        made["copy"] = new_document(conn, like, status=status["invoice"], invoiced=datetime(2026, 8, 31))
+        copy_lines(conn, like, made["copy"])  # several lines in one statement
+
+    def copy_lines(conn: sa.Connection, source: int, target: int) -> None:
+        top = conn.execute(sa.text('SELECT MAX("Id") FROM "OrderItem"')).scalar_one()
+        columns = '"LineNo", "ProductId", "Description", "VendorProductNumber", "QtyOrdered", '
+        columns += '"QtyDelivered", "Price", "Discount", "VatRate", "SumExVat", "SumIncVat"'
+        conn.execute(
+            sa.text(
+                f'INSERT INTO "OrderItem" ("Id", "OrderId", {columns}) '
+                f'SELECT "Id" + :top, :target, {columns} FROM "OrderItem" WHERE "OrderId" = :source'
+            ),
+            {"top": top, "target": target, "source": source},
+        )
 
     write(url, insert)
     await assert_right(url, tmp_path, kept=True)
@@ -301,6 +320,8 @@ async def test_lines_and_documents_written_by_plain_sql_keep_the_product_summari
         conn.execute(
             sa.text('UPDATE "OrderItem" SET "OrderId" = :o WHERE "Id" = :i'), {"o": moved, "i": made["c"]}
         )
+        one = 'UPDATE "OrderItem" SET "ProductId" = :p WHERE "OrderId" = :o'  # several lines, one product
+        conn.execute(sa.text(one), {"p": product, "o": made["copy"]})
         same = 'UPDATE "OrderItem" SET "OrderId" = "OrderId", "SumExVat" = "SumExVat" WHERE "OrderId" = :o'
         conn.execute(sa.text(same), {"o": moved})  # an upsert writing what is there already
 
@@ -328,6 +349,9 @@ async def test_lines_and_documents_written_by_plain_sql_keep_the_product_summari
 
     def delete(conn: sa.Connection) -> None:  # a line, then a whole document with its lines
         conn.execute(sa.text('DELETE FROM "OrderItem" WHERE "Id" = :i'), {"i": made["a"]})
+        conn.execute(
+            sa.text('DELETE FROM "OrderItem" WHERE "OrderId" = :i AND "LineNo" > 1'), {"i": made["copy"]}
+        )
         if conn.dialect.name == "sqlite":  # lines left without their document count for nothing
             conn.execute(sa.text('DELETE FROM "Orders" WHERE "Id" = :i'), {"i": made["doc"]})
             conn.execute(sa.text('DELETE FROM "OrderItem" WHERE "OrderId" = :i'), {"i": made["doc"]})
@@ -344,21 +368,12 @@ def make_old(url: str) -> None:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                for trigger, table in (
-                    ("tr_order_item_month", "OrderItem"),
-                    ("tr_order_item_month_changed", "OrderItem"),
-                    ("tr_order_item_month_truncate", "OrderItem"),
-                    ("tr_orders_month", "Orders"),
-                    ("tr_orders_month_changed", "Orders"),
-                    ("tr_orders_month_delete", "Orders"),
-                    ("tr_orders_month_truncate", "Orders"),
-                ):
-                    conn.exec_driver_sql(f'DROP TRIGGER {trigger} ON "{table}"')
-            else:
-                for kind in ("order_item", "orders"):
-                    for event in ("insert", "update", "delete"):
-                        conn.exec_driver_sql(f"DROP TRIGGER tr_{kind}_month_{event}")
+            for trigger in triggers(conn):
+                if conn.dialect.name == "postgresql":
+                    for table in ("Orders", "OrderItem"):
+                        conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS {trigger} ON "{table}"')
+                else:
+                    conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
             conn.exec_driver_sql('DROP TABLE "OrderItemMonth"')
     finally:
         engine.dispose()
@@ -375,3 +390,36 @@ async def test_a_tenant_made_before_the_monthly_sums_answers_right_and_is_upgrad
         assert drift(conn) == []
     engine.dispose()
     await assert_right(url, tmp_path, kept=True)
+
+
+def kept_right(database: str) -> None:
+    engine = sa.create_engine(database)
+    try:
+        with engine.connect() as conn:
+            assert months_kept(conn)
+            assert conn.execute(sa.text('SELECT COUNT(*) FROM "OrderItemMonth"')).scalar_one() > 0
+            assert drift(conn) == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_synced_tenant_keeps_the_monthly_sums_through_edits_and_deletions_at_the_source(
+    kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with ExitStack() as stack:
+        database = tenant_database(kind, stack, tmp_path_factory, "wisemonths")
+        double = WisedatDouble(make_data())
+        url = stack.enter_context(serve(double))
+        wisedat.sync(database, url, double)  # the schema, its triggers, then every document written
+        kept_right(database)
+        data = double.data
+        paid = [p["associated_documents"][0]["id"] for p in data.payments]
+        invoice = next(i for i in data.invoices if i["id"] == paid[2])
+        order = next(o for o in data.orders if not (o["closed"] or o["canceled"]))
+        wisedat.delete_at_wisedat(url, double, "/salesinvoices", str(invoice["id"]))
+        wisedat.delete_at_wisedat(url, double, "/orders", str(order["id"]))
+        wisedat.sync(database, url, double)
+        kept_right(database)
+        wisedat.sync(database, url, double, full=True)
+        kept_right(database)

@@ -60,19 +60,18 @@ def _product(line: str) -> str:
     return f'CASE u.every WHEN 1 THEN {EVERY_LINE} ELSE coalesce({line}."ProductId", {NO_PRODUCT}) END'
 
 
-def line_change(line: str, sign: int, self_id: str, dialect: str) -> str:
-    """Add (sign 1) or take away (-1) one line of an order in the table's current state. The
-    document is counted (or no longer) when no other line of it has the same product (for
-    EVERY_LINE: no other line at all); "other" is any line but ``self_id``."""
+def line_change(line: str, sign: int, self_id: str) -> str:
+    """SQLite, per row: add (sign 1) or take away (-1) one line of an order in the table's
+    current state (its row triggers fire as each row is written). The document is counted (or
+    no longer) when no other line of it has the same product (for EVERY_LINE: no other line at
+    all); "other" is any line but ``self_id``."""
     alone = (
         f'NOT EXISTS (SELECT 1 FROM "OrderItem" x WHERE x."OrderId" = {line}."OrderId" '
-        f'AND x."Id" <> {self_id} AND (u.every = 1 OR x."ProductId" IS NOT DISTINCT FROM {line}."ProductId"))'
+        f'AND x."Id" <> {self_id} AND (u.every = 1 OR x."ProductId" IS {line}."ProductId"))'
     )
-    if dialect != "postgresql":
-        alone = alone.replace("IS NOT DISTINCT FROM", "IS")
     return (
         f"INSERT INTO {_T} ({_COLUMNS}) "
-        f'SELECT d.col, {_month(_dated("o"), dialect)}, {_product(line)}, o."CurrencyId", '
+        f'SELECT d.col, {_month(_dated("o"), "sqlite")}, {_product(line)}, o."CurrencyId", '
         f'o."OrderStatusId", {sign} * {line}."SumExVat", {sign} * {line}."QtyOrdered", '
         f"CASE WHEN {alone} THEN {sign} ELSE 0 END "
         f'FROM "Orders" o, ({_DATES}) d, {_UNDER} u '
@@ -115,10 +114,10 @@ def _of(columns: tuple[str, ...]) -> str:
 def sqlite_triggers() -> dict[str, str]:
     # INSERT ... SELECT ... ON CONFLICT needs a WHERE to parse on SQLite: every SELECT has one.
     new_line, old_line = (
-        line_change("NEW", 1, 'NEW."Id"', "sqlite"),
-        line_change("OLD", -1, 'NEW."Id"', "sqlite"),
+        line_change("NEW", 1, 'NEW."Id"'),
+        line_change("OLD", -1, 'NEW."Id"'),
     )
-    deleted_line = line_change("OLD", -1, 'OLD."Id"', "sqlite")
+    deleted_line = line_change("OLD", -1, 'OLD."Id"')
     return {
         "tr_order_item_month_insert": "CREATE TRIGGER IF NOT EXISTS tr_order_item_month_insert "
         f'AFTER INSERT ON "OrderItem" BEGIN {new_line} END',
@@ -145,25 +144,51 @@ def _pg_function(name: str, body: str) -> str:
     )
 
 
+def lines_changed(new: str, old: str) -> str:
+    """PostgreSQL, once per statement on ``OrderItem``: the lines it inserted (``new``) and
+    removed (``old``; an update is both) added and taken away. A row trigger cannot count the
+    documents there: after a statement of several lines each would see all of them. Here a
+    document's count moves when the lines of its (order, product) go from none to some or back,
+    their number before the statement being the number now less the added plus the removed."""
+    changed = (
+        f'SELECT "OrderId", "ProductId", 1 AS n, "SumExVat" AS a, "QtyOrdered" AS q FROM {new} '
+        f'UNION ALL SELECT "OrderId", "ProductId", -1, -"SumExVat", -"QtyOrdered" FROM {old}'
+    )
+    per = (
+        f'SELECT c."OrderId", {_product("c")} AS pid, u.every, sum(c.n) AS n, sum(c.a) AS a, sum(c.q) AS q '
+        f"FROM ({changed}) c, {_UNDER} u GROUP BY 1, 2, 3"
+    )
+    now = (
+        'SELECT count(*) FROM "OrderItem" x WHERE x."OrderId" = p."OrderId" '
+        f'AND (p.every = 1 OR coalesce(x."ProductId", {NO_PRODUCT}) = p.pid)'
+    )
+    counted = f"SELECT p.*, ({now}) AS after FROM ({per}) p"
+    documents = "(k.after > 0)::int - (k.after - k.n > 0)::int"
+    month = _month(_dated("o"), "postgresql")
+    return (
+        f"INSERT INTO {_T} ({_COLUMNS}) "
+        f'SELECT d.col, {month}, k.pid, o."CurrencyId", o."OrderStatusId", sum(k.a), sum(k.q), '
+        f"sum({documents}) "
+        f'FROM ({counted}) k JOIN "Orders" o ON o."Id" = k."OrderId", ({_DATES}) d '
+        f"WHERE {_dated('o')} IS NOT NULL AND (k.a <> 0 OR k.q <> 0 OR {documents} <> 0) "
+        f'GROUP BY d.col, {month}, k.pid, o."CurrencyId", o."OrderStatusId" {_ADD};'
+    )
+
+
+_NO_LINES = '(SELECT * FROM "OrderItem" WHERE false) AS none'
+
+
 def pg_functions() -> list[str]:
     pg = "postgresql"
-    item = f"""
-    IF TG_OP = 'DELETE' THEN
-        {line_change("OLD", -1, 'OLD."Id"', pg)}
-    ELSE
-        IF TG_OP = 'UPDATE' THEN {line_change("OLD", -1, 'NEW."Id"', pg)} END IF;
-        {line_change("NEW", 1, 'NEW."Id"', pg)}
-    END IF;
-    IF TG_OP <> 'INSERT' THEN END IF;
-    RETURN NULL;"""
     document = f"""
     IF TG_OP <> 'INSERT' THEN {document_change("OLD", -1, pg)} END IF;
     IF TG_OP <> 'DELETE' THEN {document_change("NEW", 1, pg)} END IF;
-    IF TG_OP <> 'INSERT' THEN END IF;
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
     RETURN NEW;"""
     return [
-        _pg_function("asstio_order_item_month", item),
+        _pg_function("asstio_order_items_inserted", f"{lines_changed('new_lines', _NO_LINES)} RETURN NULL;"),
+        _pg_function("asstio_order_items_updated", f"{lines_changed('new_lines', 'old_lines')} RETURN NULL;"),
+        _pg_function("asstio_order_items_deleted", f"{lines_changed(_NO_LINES, 'old_lines')} RETURN NULL;"),
         _pg_function("asstio_orders_month", document),
         _pg_function("asstio_order_item_month_truncated", f"DELETE FROM {_T}; RETURN NULL;"),
     ]
@@ -171,11 +196,15 @@ def pg_functions() -> list[str]:
 
 def pg_triggers() -> dict[str, str]:
     return {
-        "tr_order_item_month": 'CREATE TRIGGER tr_order_item_month AFTER INSERT OR DELETE ON "OrderItem" '
-        "FOR EACH ROW EXECUTE FUNCTION asstio_order_item_month()",
-        "tr_order_item_month_changed": "CREATE TRIGGER tr_order_item_month_changed AFTER UPDATE OF "
-        f'{_of(_LINE_CHANGED)} ON "OrderItem" FOR EACH ROW WHEN ({_changed(_LINE_CHANGED, "postgresql")}) '
-        "EXECUTE FUNCTION asstio_order_item_month()",
+        **{
+            f"tr_order_items_{done}": f'CREATE TRIGGER tr_order_items_{done} AFTER {event} ON "OrderItem" '
+            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION asstio_order_items_{done}()"
+            for done, event, tables in (
+                ("inserted", "INSERT", "NEW TABLE AS new_lines"),
+                ("updated", "UPDATE", "OLD TABLE AS old_lines NEW TABLE AS new_lines"),
+                ("deleted", "DELETE", "OLD TABLE AS old_lines"),
+            )
+        },
         "tr_orders_month": 'CREATE TRIGGER tr_orders_month AFTER INSERT ON "Orders" FOR EACH ROW '
         "EXECUTE FUNCTION asstio_orders_month()",
         "tr_orders_month_changed": "CREATE TRIGGER tr_orders_month_changed AFTER UPDATE OF "
