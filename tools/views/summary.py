@@ -194,16 +194,18 @@ class Plan:
         if whole is None:
             return self._lines(conn, first, last, **kwargs)
         start, end = whole
-        rows = list(conn.execute(month_sums(self.scope, start, end, dialect=self.dialect, **kwargs)))
-        # The days around the months without ``only_groups``: a few weeks of lines by date, not
-        # every line of the top products (SQLite picks their index for that); the callers read
-        # only the groups they asked for.
+        # The days around the months are asked without ``only_groups`` and sifted here: a few
+        # weeks of lines by date, not every line of the top products (SQLite picks their index).
         around = {name: value for name, value in kwargs.items() if name != "only_groups"}
+        rows: list[Any] = []
         if first < start:
             rows += self._lines(conn, first, start - timedelta(days=1), **around)
         if end <= last:
             rows += self._lines(conn, end, last, **around)
-        return rows
+        if kwargs.get("only_groups") is not None:
+            wanted = set(kwargs["only_groups"])
+            rows = [row for row in rows if row.GroupKey in wanted]
+        return [*conn.execute(month_sums(self.scope, start, end, dialect=self.dialect, **kwargs)), *rows]
 
     def _lines(self, conn: sa.Connection, first: date, last: date, **kwargs: Any) -> Sequence[Any]:
         stmt = aggregate(self.scope, first, last, by_lines=self.by_lines, dialect=self.dialect, **kwargs)
