@@ -172,7 +172,8 @@ class Sums:
 
 
 def _cents(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(CENT, ROUND_HALF_UP)
+    exact = value if isinstance(value, Decimal) else Decimal(str(value or 0))
+    return exact.quantize(CENT, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,10 @@ class Plan:
         if kwargs.get("only_groups") is not None:
             wanted = set(kwargs["only_groups"])
             rows = [row for row in rows if row.GroupKey in wanted]
-        return [*conn.execute(month_sums(self.scope, start, end, dialect=self.dialect, **kwargs)), *rows]
+        return [
+            *conn.execute(month_sums(self.scope, start, end, dialect=self.dialect, **kwargs)).all(),
+            *rows,
+        ]
 
     def _lines(self, conn: sa.Connection, first: date, last: date, **kwargs: Any) -> Sequence[Any]:
         stmt = aggregate(self.scope, first, last, by_lines=self.by_lines, dialect=self.dialect, **kwargs)
