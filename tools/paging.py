@@ -259,17 +259,16 @@ def read_page(
     fp = fingerprint(request.view, request.filters)
     if request.cursor:
         last = decode_cursor(request.cursor, request.view, fp, keys)
-        names, rows = read_rows(conn, _paged(_built(key, stmt), keys, request.size, after(keys, last)), None)
+        rows = read_rows(conn, _paged(_built(key, stmt), keys, request.size, after(keys, last)), None)
     else:
         page_key = None if key is None else (key, request.size)
         page = prebuilt(page_key, lambda: _paged(_built(key, stmt), keys, request.size))
-        names, rows = read_rows(conn, page, page_key)
+        rows = read_rows(conn, page, page_key)
     next_cursor = None
     if len(rows) > request.size:
         rows = rows[: request.size]
-        last_key = [rows[-1][names.index(f"_k{i}")] for i in range(len(keys))]
-        next_cursor = encode_cursor(request.view, fp, last_key)
-    return page_of([row(dict(zip(names, r, strict=True))) for r in rows], next_cursor, request)
+        next_cursor = encode_cursor(request.view, fp, [rows[-1][f"_k{i}"] for i in range(len(keys))])
+    return page_of([row(values) for values in rows], next_cursor, request)
 
 
 def page_of(items: list[RowT], next_cursor: str | None, request: PageRequest) -> Page[RowT]:
