@@ -191,3 +191,22 @@ def test_the_statement_time_limit_holds_through_the_cursor(tmp_path: Path) -> No
     with databases.reading("demo") as conn, pytest.raises(sa.exc.OperationalError, match="interrupted"):
         endless.rows(conn)
     databases.dispose()
+
+
+def test_a_page_someone_observes_through_sqlalchemy_events_keeps_sqlalchemys_path(
+    tricky: TenantDatabases,
+) -> None:
+    view = next(v for v in registered_views() if v.tool == "list_sales_orders")
+    engine = tricky.engine("demo")
+    pages: list[str] = []
+
+    def observe(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        pages.extend([statement] if "LIMIT" in statement.upper() else [])
+
+    event.listen(engine, "after_cursor_execute", observe)
+    try:
+        for _ in range(3):
+            rendered(tricky, view, {"pageSize": 9})
+    finally:
+        event.remove(engine, "after_cursor_execute", observe)
+    assert len(pages) == 3

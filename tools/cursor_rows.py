@@ -8,8 +8,8 @@ execution context, result and row objects.
 
 Only while nothing observes SQLAlchemy's execution: no event listener on the connection but the
 connection-only guards registered here (``tools.db``'s statement timeout, fired here as
-SQLAlchemy fires it), no execution option, and a statement whose parameters cannot change
-between calls. Anything else takes SQLAlchemy's path, as does every statement that is not
+SQLAlchemy fires it), no execution option, no ``echo``, and a statement whose parameters cannot
+change between calls. Anything else takes SQLAlchemy's path, as does every statement that is not
 prebuilt. A database error is raised as SQLAlchemy raises it (``sa.exc.DBAPIError``).
 """
 
@@ -108,6 +108,8 @@ def _as_sqlalchemy_error(
 def _unobserved(conn: sa.Connection) -> bool:
     dispatch, dialect = conn.dispatch, conn.dialect.dispatch
     if any(getattr(dispatch, name) for name in OBSERVING_EVENTS) or conn.get_execution_options():
+        return False
+    if conn.engine.echo:  # SQLAlchemy would log the statement
         return False
     if any(getattr(dialect, name) for name in OBSERVING_DIALECT_EVENTS):
         return False
