@@ -35,12 +35,13 @@ AMOUNTS = [
 
 
 def tricky_moments(dialect: str) -> list[str | None]:
-    """DateInvoice values: microseconds, midnight, NULL; on SQLite also text with an offset
-    (a naive column on PostgreSQL cannot hold one; and not in DateDue, which the views compare
-    with naive moments)."""
+    """DateInvoice and DateDue values: microseconds, midnight, NULL; on SQLite also text with an
+    offset (a naive column on PostgreSQL cannot hold one), one of them late in UTC only."""
     moments: list[str | None] = ["2026-11-19 23:59:59.999999", "2026-11-19 00:00:00", None]
     return moments + (
-        ["2026-11-19 10:30:00+02:00", "2026-11-18 23:30:00.5-05:00"] if dialect == "sqlite" else []
+        ["2026-11-19 10:30:00+02:00", "2026-11-18 23:30:00.5-05:00", "2026-11-20 01:00:00+02:00"]
+        if dialect == "sqlite"
+        else []
     )
 
 
@@ -54,7 +55,6 @@ def make_tricky(url: str) -> None:
             sa.text('SELECT "Id" FROM "Orders" ORDER BY "DateOrder" DESC, "Id" DESC LIMIT 12')
         ).all()
         moments = tricky_moments(dialect)
-        naive_moments = tricky_moments("postgresql")
         for i, order_id in enumerate(newest):
             ex, vat, inc = AMOUNTS[i % len(AMOUNTS)]
             conn.execute(
@@ -70,7 +70,7 @@ def make_tricky(url: str) -> None:
                     "id": order_id,
                 },
             )
-            invoiced, due = moments[i % len(moments)], naive_moments[i % len(naive_moments)]
+            invoiced, due = moments[i % len(moments)], moments[(i + 1) % len(moments)]
             conn.execute(
                 sa.text('UPDATE "Orders" SET "DateInvoice" = :invoiced, "DateDue" = :due WHERE "Id" = :id'),
                 {"invoiced": invoiced, "due": due, "id": order_id},

@@ -289,7 +289,11 @@ def has_qty_over_delivered() -> sa.Exists:
 
 
 def is_before(moment: datetime | None, today: date) -> bool:
-    return moment is not None and moment < midnight(today)
+    """Whether ``moment`` is before ``today`` began in UTC; an aware moment (SQLite text with an
+    offset) counts in UTC, as the wire writes it."""
+    if moment is None:
+        return False
+    return (moment if moment.tzinfo is None else to_db_datetime(moment)) < midnight(today)
 
 
 def payment_state(row: Mapping[str, Any]) -> dict[str, Any]:
