@@ -63,15 +63,15 @@ def offsets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offsets]:
     seed_database(url, seed=5, orders=80, today=TODAY, draft_lines=20)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        invoices, orders = sales_invoices(conn)[:2], order_book_orders_left_to_deliver(conn)
+        invoices, orders = sales_invoices(conn)[:2], order_book_orders_left_to_deliver(conn)[:2]
         conn.execute(sa.delete(s.payments).where(s.payments.c.OrderId.in_(invoices)))  # both open
         for order_id, due in zip(invoices, (LATE_IN_UTC, ON_TIME_IN_UTC), strict=True):
             conn.execute(sa.update(s.orders).where(s.orders.c.Id == order_id).values(DateDue=sa.literal(due)))
-        for order_id, promised in zip(orders[:2], (LATE_IN_UTC, ON_TIME_IN_UTC), strict=True):
+        for order_id, promised in zip(orders, (LATE_IN_UTC, ON_TIME_IN_UTC), strict=True):
             conn.execute(
                 sa.update(s.orders).where(s.orders.c.Id == order_id).values(DateDelivery=sa.literal(promised))
             )
-        payable = conn.scalar(sa.select(sa.func.min(supplier_invoices.c.Id)))
+        payable: int = conn.scalar(sa.select(sa.func.min(supplier_invoices.c.Id)))
         conn.execute(sa.delete(supplier_payments).where(supplier_payments.c.SupplierInvoiceId == payable))
         conn.execute(
             sa.update(supplier_invoices)
@@ -80,7 +80,7 @@ def offsets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Offsets]:
         )
     engine.dispose()
     server = start_server(root / "server", {"demo": url})
-    yield Offsets(server, *invoices, *orders[:2], payable)
+    yield Offsets(server, invoices[0], invoices[1], orders[0], orders[1], payable)
     server.stop()
 
 
