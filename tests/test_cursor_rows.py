@@ -1,7 +1,9 @@
 """A prebuilt first page read straight through the DBAPI cursor (``tools.cursor_rows``) answers
-byte for byte what SQLAlchemy's own execution answers, on SQLite and PostgreSQL, for rows with
-tricky values (NULLs, negative and half-cent amounts, datetimes with microseconds or an offset,
-unicode); and a statement someone observes through SQLAlchemy's events keeps SQLAlchemy's path."""
+byte for byte what SQLAlchemy's own execution answers, and a page kept as its rows' values
+(``tools.paging.TrustedPage``) writes through its JSON plan what its models write, on SQLite
+and PostgreSQL, for rows with tricky values (NULLs, negative and half-cent amounts, datetimes
+with microseconds or an offset, unicode); and a statement someone observes through
+SQLAlchemy's events keeps SQLAlchemy's path."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from mcp_server.rendering import dumps, wire_value
 from tests.support import TODAY, postgres_database, postgres_reachable, require_service
 from tools.cursor_rows import READS, CursorRead
 from tools.db import TenantDatabases
+from tools.paging import TrustedPage
 from tools.view import View, ViewContext, registered_views
+from tools.wire import trusted_rows
 
 NAMES = ['Åke & Söner "citat" \\ 😀', "", "naïve — ünïcødé"]
 # (TotalExVat, TotalVat, TotalIncVat): half cents both ways, negatives, a -0.004 that rounds to 0.
@@ -117,12 +121,15 @@ def arguments_of(databases: TenantDatabases, view: View[Any, Any]) -> dict[str, 
 
 
 def rendered(
-    databases: TenantDatabases, view: View[Any, Any], arguments: dict[str, Any]
+    databases: TenantDatabases, view: View[Any, Any], arguments: dict[str, Any], *, models: bool = False
 ) -> tuple[bytes, str]:
-    """The MCP result's JSON and the REST body of one call."""
+    """The MCP result's JSON and the REST body of one call (``models``: a page kept as its rows'
+    values rendered from its models instead, as before its JSON plan)."""
     ctx = ViewContext(tenant="demo", sub="t", today=TODAY)
     with databases.reading("demo") as conn:
         result = view.query(conn, ctx, parse_params(view.params, arguments))
+    if models and isinstance(result, TrustedPage):
+        result = result.page()
     return orjson.dumps(success_wire(result)), dumps(wire_value(result))
 
 
@@ -155,6 +162,20 @@ def test_every_list_view_answers_the_same_bytes_through_the_cursor_as_through_sq
         rendered(tricky, view, arguments)  # the first call keeps what SQLAlchemy sent
         through_cursor = rendered(tricky, view, arguments)
         assert through_cursor == through_sqlalchemy(tricky, view, arguments), view.tool
+        assert through_cursor == rendered(tricky, view, arguments, models=True), view.tool
+
+
+@pytest.mark.parametrize("tool", ["list_sales_orders", "list_sales_invoices", "list_purchase_orders"])
+def test_the_tricky_document_pages_are_written_by_their_json_plan_not_by_their_models(
+    tricky: TenantDatabases, tool: str
+) -> None:
+    view = next(v for v in registered_views() if v.tool == tool)
+    ctx = ViewContext(tenant="demo", sub="t", today=TODAY)
+    with tricky.reading("demo") as conn:
+        page = view.query(conn, ctx, parse_params(view.params, {"statusKind": "any", "pageSize": 100}))
+    plan = trusted_rows(page.model).json
+    assert isinstance(page, TrustedPage) and plan is not None and len(page.values) > 12
+    assert all(plan(values) is not None for values in page.values)  # no row fell back to the models
 
 
 def test_the_tricky_rows_are_on_the_first_page_and_read_through_the_cursor(tricky: TenantDatabases) -> None:
