@@ -334,12 +334,25 @@ def _json_plan(model: type[BaseModel], slots: list[_Slot]) -> list[tuple[Any, ..
             s.types[0],
             s.literals,
             s.nullable,
-            (*s.after, *([s.json] if s.json else [])),
+            _json_steps(s),
             s.default,
             fields[s.name].serialization_alias or fields[s.name].alias or s.name,
         )
         for s in slots
     ]
+
+
+# Serializers that apply an after-validator's rule themselves: ``_iso_z`` writes any datetime
+# in UTC, naive meaning UTC, as ``as_utc`` reads it (the JSON plan skips the validator).
+_APPLIED_BY: dict[Callable[[Any], Any], Callable[[Any], Any]] = {_iso_z: as_utc}
+
+
+def _json_steps(slot: _Slot) -> tuple[Callable[[Any], Any], ...]:
+    """A field's after-validators, then its serializer (without a validator it applies itself)."""
+    if slot.json is None:
+        return slot.after
+    applied = _APPLIED_BY.get(slot.json)
+    return (*(step for step in slot.after if step is not applied), slot.json)
 
 
 def _fields_of(
