@@ -8,10 +8,13 @@ import simplejson
 from pydantic import BaseModel
 
 from tools.errors import AsstioError
+from tools.paging import TrustedPage
 
 
 def wire_value(result: Any) -> Any:
     """A result as Python values with wire names; money stays ``Decimal``."""
+    if isinstance(result, TrustedPage):
+        return wire_value(result.page())
     if isinstance(result, BaseModel):
         return result.model_dump(mode="python", by_alias=True)
     if isinstance(result, list):
@@ -21,6 +24,8 @@ def wire_value(result: Any) -> Any:
 
 def json_value(result: Any) -> Any:
     """A result as plain JSON values (money as float), for MCP ``structuredContent``."""
+    if isinstance(result, TrustedPage):
+        return result.json_value()
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json", by_alias=True)
     if isinstance(result, list):

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from tools.cursor_rows import connection_only
 from tools.errors import ServiceUnavailable
 
 log = logging.getLogger("asstio.db")
@@ -38,12 +39,17 @@ def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int, read_on
         if read_only:
             dbapi_conn.execute("PRAGMA query_only = ON")
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def on_execute(conn: sa.Connection, *_args: Any) -> None:
+    # retval=True: registered as it is, not wrapped, so tools.cursor_rows knows it.
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    @connection_only
+    def on_execute(
+        conn: sa.Connection, _cursor: Any, statement: str, parameters: Any, *_args: Any
+    ) -> tuple[str, Any]:
         deadline = time.monotonic() + statement_timeout_ms / 1000
         raw = conn.connection.dbapi_connection
         assert isinstance(raw, sqlite3.Connection)
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        return statement, parameters
 
 
 POOL_TIMEOUT_SECONDS = 2

@@ -32,17 +32,31 @@ class Statements:
     def get(self, key: Hashable | None, build: Callable[[], T]) -> T:
         if key is None:
             return build()
+        known = self.known(key)
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        statement = build()
+        self.put(key, statement)
+        return statement
+
+    def known(self, key: Hashable) -> Any:
+        """What was built for ``key``, or None."""
         with self._lock:
             if key in self._built:
                 self._built.move_to_end(key)
-                return self._built[key]  # type: ignore[no-any-return]
-        statement = build()
+                return self._built[key]
+        return None
+
+    def values(self) -> list[Any]:
+        with self._lock:
+            return list(self._built.values())
+
+    def put(self, key: Hashable, built: Any) -> None:
         with self._lock:
             self.builds += 1
-            self._built[key] = statement
+            self._built[key] = built
             if len(self._built) > self.maxsize:
                 self._built.popitem(last=False)
-        return statement
 
 
 STATEMENTS = Statements()

@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal
 import sqlalchemy as sa
 from typing_extensions import TypeVar
 
-from tools.paging import PagedParams, PageRequest, Paging
+from tools.paging import PagedParams, PageRequest, Paging, TrustedPage
 from tools.wire import Params
 
 # A door handles every view alike: to it a bare ``View`` is one of some params and some result.
@@ -48,7 +48,9 @@ class ViewContext:
         return self.page_request
 
 
-Query = Callable[[sa.Connection, ViewContext, P], R]
+# A query answers its result, or a page of it kept as its rows' values (``TrustedPage``, which
+# the doors render as the same bytes).
+Query = Callable[[sa.Connection, ViewContext, P], R | TrustedPage[Any]]
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class View(Generic[P, R]):
 def _paged(view: str, paging: Paging, query: Query[P, R]) -> Query[P, R]:
     """``query`` with its page request bound to ``view`` and the caller's tenant."""
 
-    def bound(conn: sa.Connection, ctx: ViewContext, params: P) -> R:
+    def bound(conn: sa.Connection, ctx: ViewContext, params: P) -> R | TrustedPage[Any]:
         assert isinstance(params, PagedParams)
         page = PageRequest.of(view, params, paging, ctx.tenant)
         return query(conn, replace(ctx, page_request=page), params)

@@ -211,6 +211,7 @@ class _Slot:
     nullable: bool
     after: tuple[Callable[[Any], Any], ...]
     default: Any
+    json: Callable[[Any], Any] | None  # the field's serializer in JSON mode, if it has one
 
 
 def _slot(name: str, info: FieldInfo) -> _Slot | None:
@@ -231,15 +232,19 @@ def _slot(name: str, info: FieldInfo) -> _Slot | None:
     if not all(_takes_one(func) for func in after):
         return None
     plain = tuple(cast(Callable[[Any], Any], func) for func in after)
+    serializers = [m.func for m in metadata if isinstance(m, PlainSerializer)]  # each applies in JSON mode
+    json = cast(Callable[[Any], Any], serializers[-1]) if serializers else None
     if get_origin(annotation) is Literal:
-        return _Slot(name, (str,), frozenset(get_args(annotation)), nullable, plain, info.default)
+        return _Slot(name, (str,), frozenset(get_args(annotation)), nullable, plain, info.default, json)
     if annotation not in _PLAIN_TYPES:
         return None
-    return _Slot(name, (annotation,), None, nullable, plain, info.default)
+    return _Slot(name, (annotation,), None, nullable, plain, info.default, json)
 
 
 def _takes_one(func: Callable[..., Any]) -> bool:
-    """An after-validator of the value alone (not one that also takes ``ValidationInfo``)."""
+    """A validator or serializer of the value alone (not one that also takes ``ValidationInfo``)."""
+    if func in (float, str):  # builtins whose signature cannot be read
+        return True
     try:
         parameters = inspect.signature(func).parameters.values()
     except (TypeError, ValueError):
@@ -268,7 +273,11 @@ class TrustedRows(Generic[M]):
     """``model`` from rows the database already typed, without validating them again: a value
     of exactly its field's type is taken as it is and the field's after-validators run on it
     (the rounding and UTC rules stay); a row with any other value (an int for a Decimal, a str
-    for a datetime...) is validated as before, so the result is always what validation gives."""
+    for a datetime...) is validated as before, so the result is always what validation gives.
+
+    ``json`` writes such a row's JSON form (``model_dump(mode="json", by_alias=True)``) in the
+    same one pass, each value through its after-validators and then its serializer, without a
+    model; None for any other row, or when a field's JSON form is not a plain JSON value."""
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -276,10 +285,13 @@ class TrustedRows(Generic[M]):
         plain = _validates_nothing_else(model) and None not in slots
         self.slots = [slot for slot in slots if slot is not None] if plain else None
         self.plan = [
-            (slot.name, slot.types[0], slot.literals, slot.nullable, slot.after, slot.default)
+            (slot.name, slot.types[0], slot.literals, slot.nullable, slot.after, slot.default, slot.name)
             for slot in self.slots or []
         ]
         self._fields = _fields_of(self.plan) if self.slots is not None else None
+        self.json = (
+            _fields_of(_json_plan(model, self.slots)) if self.slots and _serializes_plainly(model) else None
+        )
 
     def __call__(self, values: Mapping[str, Any]) -> M:
         if self._fields is None:
@@ -300,15 +312,63 @@ class TrustedRows(Generic[M]):
         return row
 
 
-def _fields_of(plan: list[tuple[Any, ...]]) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
+_JSON_AS_IS = (int, str, bool)
+
+
+def _serializes_plainly(model: type[BaseModel]) -> bool:
+    decorators = model.__pydantic_decorators__
+    return not (decorators.field_serializers or decorators.model_serializers or decorators.computed_fields)
+
+
+def _json_plan(model: type[BaseModel], slots: list[_Slot]) -> list[tuple[Any, ...]] | None:
+    """The plan of each field's JSON form under its wire name: its serializer after its
+    after-validators; None when a field has no serializer and is not JSON as it is."""
+    fields = model.model_fields
+    if any(slot.json is None and slot.types[0] not in _JSON_AS_IS for slot in slots):
+        return None
+    if any(slot.json is not None and not _takes_one(slot.json) for slot in slots):
+        return None
+    return [
+        (
+            s.name,
+            s.types[0],
+            s.literals,
+            s.nullable,
+            _json_steps(s),
+            s.default,
+            fields[s.name].serialization_alias or fields[s.name].alias or s.name,
+        )
+        for s in slots
+    ]
+
+
+# Serializers that apply an after-validator's rule themselves: ``_iso_z`` writes any datetime
+# in UTC, naive meaning UTC, as ``as_utc`` reads it (the JSON plan skips the validator).
+_APPLIED_BY: dict[Callable[[Any], Any], Callable[[Any], Any]] = {_iso_z: as_utc}
+
+
+def _json_steps(slot: _Slot) -> tuple[Callable[[Any], Any], ...]:
+    """A field's after-validators, then its serializer (without a validator it applies itself)."""
+    if slot.json is None:
+        return slot.after
+    applied = _APPLIED_BY.get(slot.json)
+    return (*(step for step in slot.after if step is not applied), slot.json)
+
+
+def _fields_of(
+    plan: list[tuple[Any, ...]] | None,
+) -> Callable[[Mapping[str, Any]], dict[str, Any] | None] | None:
     """The plan as one function, written out field by field (no loop over the plan, no
     per-field tuple unpacking): the fields of a row whose every value is of exactly its field's
     type (None where the field takes None; a literal among its literals), after the field's
-    after-validators, in the model's order; None for any other row (then it is validated)."""
+    after-validators, in the model's order, under the plan's keys; None for any other row
+    (then it is validated)."""
+    if plan is None:
+        return None
     scope: dict[str, Any] = {}
     lines = ["def fields(values):", "    get = values.get"]
-    for i, (name, accepted, literals, nullable, after, default) in enumerate(plan):
-        scope |= {f"N{i}": name, f"T{i}": accepted, f"L{i}": literals, f"D{i}": default}
+    for i, (name, accepted, literals, nullable, after, default, key) in enumerate(plan):
+        scope |= {f"N{i}": name, f"T{i}": accepted, f"L{i}": literals, f"D{i}": default, f"K{i}": key}
         value = "v"
         for j, validator in enumerate(after):
             scope[f"A{i}_{j}"] = validator
@@ -325,7 +385,7 @@ def _fields_of(plan: list[tuple[Any, ...]]) -> Callable[[Mapping[str, Any]], dic
             lines += ["    else:", f"        f{i} = {value}"]
         else:
             lines += [f"    if {refused}:", "        return None", f"    f{i} = {value}"]
-    lines.append("    return {" + ", ".join(f"N{i}: f{i}" for i in range(len(plan))) + "}")
+    lines.append("    return {" + ", ".join(f"K{i}: f{i}" for i in range(len(plan))) + "}")
     exec("\n".join(lines), scope)
     return cast(Callable[[Mapping[str, Any]], dict[str, Any] | None], scope["fields"])
 
@@ -333,9 +393,14 @@ def _fields_of(plan: list[tuple[Any, ...]]) -> Callable[[Mapping[str, Any]], dic
 _TRUSTED: dict[type[BaseModel], TrustedRows[Any]] = {}
 
 
-def trusted_row(model: type[M], values: Mapping[str, Any]) -> M:
-    """``model`` from ``values`` as ``TrustedRows`` builds it (one builder per model)."""
+def trusted_rows(model: type[M]) -> TrustedRows[M]:
+    """The ``TrustedRows`` of ``model`` (one per model, its plans generated once)."""
     rows = _TRUSTED.get(model)
     if rows is None:
         rows = _TRUSTED.setdefault(model, TrustedRows(model))
-    return rows(values)  # type: ignore[no-any-return]
+    return rows
+
+
+def trusted_row(model: type[M], values: Mapping[str, Any]) -> M:
+    """``model`` from ``values`` as ``TrustedRows`` builds it."""
+    return trusted_rows(model)(values)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import Field, PlainSerializer, WithJsonSchema
@@ -26,7 +26,7 @@ from tools.planner_hints import unindexed_status
 from tools.prebuilt import frozen
 from tools.statuses import Flag, status_ids
 from tools.text import as_int, contains
-from tools.wire import QueryDateTime, WireModel, midnight, to_db_datetime, trusted_row
+from tools.wire import QueryDateTime, midnight, to_db_datetime
 
 orders = s.orders
 # The header's lookups are aliases, so the filters' subqueries on the same tables never
@@ -54,7 +54,6 @@ Percent = Annotated[
     WithJsonSchema({"type": "number", "description": "Percent, one decimal"}),
 ]
 Where = list[sa.ColumnElement[bool]]
-DtoT = TypeVar("DtoT", bound=WireModel)
 
 
 # -- the filters, declared once -------------------------------------------------------------
@@ -243,10 +242,10 @@ def header(party_role: Literal["customer", "vendor"]) -> sa.Select[Any]:
     )
 
 
-def document_row(dto: type[DtoT], row: Mapping[str, Any], **figures: Any) -> DtoT:
-    """``dto`` from a header row (labelled with its field names) and the view's own figures;
-    values the database typed are taken as they are (``trusted_row``)."""
-    return trusted_row(dto, {**row, **figures})
+def document_values(row: Mapping[str, Any], **figures: Any) -> dict[str, Any]:
+    """A header row (labelled with its field names) with the view's own figures: a row of a
+    ``TrustedPage``, whose values the database typed are taken as they are."""
+    return {**row, **figures}
 
 
 # -- figures computed per row -------------------------------------------------------------
@@ -289,7 +288,11 @@ def has_qty_over_delivered() -> sa.Exists:
 
 
 def is_before(moment: datetime | None, today: date) -> bool:
-    return moment is not None and moment < midnight(today)
+    """Whether ``moment`` is before ``today`` began in UTC; an aware moment (SQLite text with an
+    offset) counts in UTC, as the wire writes it."""
+    if moment is None:
+        return False
+    return (moment if moment.tzinfo is None else to_db_datetime(moment)) < midnight(today)
 
 
 def payment_state(row: Mapping[str, Any]) -> dict[str, Any]:

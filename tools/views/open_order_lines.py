@@ -16,6 +16,7 @@ from tools.planner_hints import looked_up, unindexed_status
 from tools.reference import SALESORDER
 from tools.statuses import status_ids
 from tools.view import View, ViewContext, register
+from tools.views._documents import is_before
 from tools.views._lines import LineParams, lines
 from tools.wire import Money, Quantity, UtcDateTime, WireModel, midnight
 
@@ -116,7 +117,7 @@ def _open_line(row: Mapping[str, Any], ctx: ViewContext) -> OpenOrderLineDto:
         {
             **row,
             "qty_left_to_deliver": left,
-            "is_late": left > 0 and row["date_delivery"] < midnight(ctx.today),
+            "is_late": left > 0 and is_before(row["date_delivery"], ctx.today),
             "open_value_ex_vat": (max(left, Decimal(0)) * net_price).quantize(CENT, ROUND_HALF_UP),
         }
     )

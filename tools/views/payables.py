@@ -128,7 +128,7 @@ def _payments(conn: sa.Connection, invoice_ids: Sequence[int]) -> dict[int, list
 def _payable(row: sa.RowMapping, payments: list[SupplierPaymentDto], today: date) -> PayableDto:
     open_amount = cents(row["Open"])
     is_open_now = open_amount > 0
-    overdue_days = (today - row["DateDue"].date()).days
+    overdue_days = (today - to_db_datetime(row["DateDue"]).date()).days
     return PayableDto(
         supplier_invoice_id=row["Id"],
         supplier_id=row["SupplierId"],

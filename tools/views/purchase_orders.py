@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, Paging, read_page
+from tools.paging import Page, Paging, TrustedPage, read_trusted_page
 from tools.reference import PURCHASEORDER
 from tools.statuses import Flag
 from tools.view import View, ViewContext, register
@@ -22,7 +22,7 @@ from tools.views._documents import (
     OrderDates,
     Percent,
     VendorFilter,
-    document_row,
+    document_values,
     header,
     in_status,
     orders,
@@ -136,7 +136,7 @@ def ordered_qty() -> sa.ColumnElement[Decimal]:
 
 def list_purchase_orders(
     conn: sa.Connection, ctx: ViewContext, params: PurchaseOrderParams
-) -> Page[PurchaseOrderDto]:
+) -> TrustedPage[PurchaseOrderDto]:
     def statement() -> sa.Select[Any]:
         stmt = header("vendor").add_columns(
             orders.c.PurchaseNumber.label("purchase_number"),
@@ -148,13 +148,14 @@ def list_purchase_orders(
         return stmt.where(*params.where(conn))
 
     key = statement_key(conn, "purchase-orders", params)
-    return read_page(conn, statement, NEWEST_ORDER_FIRST, ctx.page, _purchase_order, key)
+    return read_trusted_page(
+        conn, statement, NEWEST_ORDER_FIRST, ctx.page, PurchaseOrderDto, _purchase_order, key
+    )
 
 
-def _purchase_order(row: Mapping[str, Any]) -> PurchaseOrderDto:
+def _purchase_order(row: Mapping[str, Any]) -> dict[str, Any]:
     received, invoiced = Decimal(row["received_value"]), Decimal(row["invoiced_value"])
-    return document_row(
-        PurchaseOrderDto,
+    return document_values(
         row,
         order_total_ex_vat=row["total_ex_vat"],
         order_total_inc_vat=row["total_inc_vat"],

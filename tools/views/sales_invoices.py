@@ -12,7 +12,7 @@ from pydantic import Field
 
 from tools import schema as s
 from tools.balances import balance_kept
-from tools.paging import Page, Paging, read_page
+from tools.paging import Page, Paging, TrustedPage, read_trusted_page
 from tools.planner_hints import unindexed_date
 from tools.reference import SALESCREDIT, SALESINVOICE
 from tools.statuses import Flag
@@ -23,7 +23,7 @@ from tools.views._documents import (
     InvoiceDates,
     Totals,
     dated_within,
-    document_row,
+    document_values,
     header,
     in_status,
     is_before,
@@ -132,7 +132,7 @@ class SalesInvoiceDto(WireModel):
 
 def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
-) -> Page[SalesInvoiceDto]:
+) -> TrustedPage[SalesInvoiceDto]:
     kept = balance_kept(conn)
 
     def statement() -> sa.Select[Any]:
@@ -148,15 +148,20 @@ def list_sales_invoices(
         if params.open_amount_min is not None
         else statement_key(conn, "sales-invoices", params, ctx.today, kept)
     )
-    return read_page(
-        conn, statement, NEWEST_INVOICE_FIRST, ctx.page, lambda row: _sales_invoice(row, ctx), key
+    return read_trusted_page(
+        conn,
+        statement,
+        NEWEST_INVOICE_FIRST,
+        ctx.page,
+        SalesInvoiceDto,
+        lambda row: _sales_invoice(row, ctx),
+        key,
     )
 
 
-def _sales_invoice(row: Mapping[str, Any], ctx: ViewContext) -> SalesInvoiceDto:
+def _sales_invoice(row: Mapping[str, Any], ctx: ViewContext) -> dict[str, Any]:
     payment = payment_state(row)
-    return document_row(
-        SalesInvoiceDto,
+    return document_values(
         row,
         **payment,
         is_late=payment["open_amount"] > 0 and is_before(row["date_due"], ctx.today),

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import Field
 
-from tools.paging import Page, Paging, read_page
+from tools.paging import Page, Paging, TrustedPage, read_trusted_page
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import Flag
 from tools.view import View, ViewContext, register
@@ -18,7 +18,7 @@ from tools.views._documents import (
     InvoiceDates,
     OrderDates,
     Totals,
-    document_row,
+    document_values,
     has_qty_left_to_deliver,
     has_qty_over_delivered,
     header,
@@ -75,7 +75,9 @@ class SalesOrderDto(WireModel):
     currency_iso_code: str
 
 
-def list_sales_orders(conn: sa.Connection, ctx: ViewContext, params: SalesOrderParams) -> Page[SalesOrderDto]:
+def list_sales_orders(
+    conn: sa.Connection, ctx: ViewContext, params: SalesOrderParams
+) -> TrustedPage[SalesOrderDto]:
     def statement() -> sa.Select[Any]:
         stmt = header("customer").add_columns(
             paid_amount().label("paid_amount"),
@@ -84,21 +86,21 @@ def list_sales_orders(conn: sa.Connection, ctx: ViewContext, params: SalesOrderP
         )
         return stmt.where(*params.where(conn))
 
-    return read_page(
+    return read_trusted_page(
         conn,
         statement,
         NEWEST_ORDER_FIRST,
         ctx.page,
+        SalesOrderDto,
         lambda row: _sales_order(row, ctx),
         statement_key(conn, "sales-orders", params),
     )
 
 
-def _sales_order(row: Mapping[str, Any], ctx: ViewContext) -> SalesOrderDto:
+def _sales_order(row: Mapping[str, Any], ctx: ViewContext) -> dict[str, Any]:
     left_to_deliver = bool(row["has_qty_left_to_deliver"])
     invoiced_short = row["status_type"] == SALESINVOICE and left_to_deliver
-    return document_row(
-        SalesOrderDto,
+    return document_values(
         row,
         **payment_state(row),
         is_late=left_to_deliver and is_before(row["date_delivery"], ctx.today),
