@@ -94,18 +94,32 @@ def cents(value: Any) -> Decimal:
 def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], T]) -> T:
     """``make()`` once per test run, shared by the pytest-xdist workers (each of which has a
     session of its own) through a pickle in the run's temporary directory, under a file lock."""
+
+    def write(path: Path) -> None:
+        path.write_bytes(pickle.dumps(make()))
+
+    value: T = pickle.loads(file_once_per_run(tmp_path_factory, f"{name}.pickle", write).read_bytes())
+    return value
+
+
+def file_once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, write: Callable[[Path], None]
+) -> Path:
+    """The file ``name`` in the run's temporary directory, written by ``write(path)`` once per test
+    run under a file lock, whichever pytest-xdist worker asks first (a reader copies it before
+    writing to it)."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the workers' directories share the run's
-    path = root / f"{name}.pickle"
+    path = root / name
     with (root / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            value: T = pickle.loads(path.read_bytes())
-            return value
-        value = make()
-        path.write_bytes(pickle.dumps(value))
-        return value
+        if not path.exists():
+            partial = root / f"{name}.partial"
+            partial.unlink(missing_ok=True)
+            write(partial)
+            partial.rename(path)
+        return path
 
 
 def in_ci() -> bool:
