@@ -43,6 +43,11 @@ DEMO_HOME_CURRENCY = {tenant.iid: tenant.currency for tenant in DEMO_TENANTS}
 PG_ADMIN_URL = os.environ.get("ASSTIO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ASSTIO_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
+# The TLS context each HTTP client builds for itself unless handed one, built once per process:
+# building it reads the CA bundle (about 20 ms of CPU), and the suite opens thousands of clients.
+httpx_tls = functools.cache(httpx.create_ssl_context)
+httpx2_tls = functools.cache(httpx2.create_ssl_context)
+
 
 # Arguments that exercise each list view on the seeded demo data (ids are found at run time).
 SAMPLE_ARGUMENTS: dict[str, list[dict[str, Any]]] = {
@@ -94,18 +99,32 @@ def cents(value: Any) -> Decimal:
 def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], T]) -> T:
     """``make()`` once per test run, shared by the pytest-xdist workers (each of which has a
     session of its own) through a pickle in the run's temporary directory, under a file lock."""
+
+    def write(path: Path) -> None:
+        path.write_bytes(pickle.dumps(make()))
+
+    value: T = pickle.loads(file_once_per_run(tmp_path_factory, f"{name}.pickle", write).read_bytes())
+    return value
+
+
+def file_once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, write: Callable[[Path], None]
+) -> Path:
+    """The file ``name`` in the run's temporary directory, written by ``write(path)`` once per test
+    run under a file lock, whichever pytest-xdist worker asks first (a reader copies it before
+    writing to it)."""
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the workers' directories share the run's
-    path = root / f"{name}.pickle"
+    path = root / name
     with (root / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            value: T = pickle.loads(path.read_bytes())
-            return value
-        value = make()
-        path.write_bytes(pickle.dumps(value))
-        return value
+        if not path.exists():
+            partial = root / f"{name}.partial"
+            partial.unlink(missing_ok=True)
+            write(partial)
+            partial.rename(path)
+        return path
 
 
 def in_ci() -> bool:
@@ -278,7 +297,9 @@ async def mcp_session(
     transport is not what a test is about."""
     transport = httpx2.ASGITransport(app=app) if app is not None else None
     async with (
-        httpx2.AsyncClient(transport=transport, headers=server.headers(tenant, sub), timeout=30) as http,
+        httpx2.AsyncClient(
+            transport=transport, headers=server.headers(tenant, sub), timeout=30, verify=httpx2_tls()
+        ) as http,
         streamable_http_client(server.mcp_url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
@@ -309,7 +330,11 @@ async def rest_client(
     the same settings and databases) where the transport is not what a test is about."""
     transport = httpx.ASGITransport(app=app) if app is not None else None
     async with httpx.AsyncClient(
-        transport=transport, base_url=server.url + "/api/v1", headers=server.headers(tenant, sub), timeout=30
+        transport=transport,
+        base_url=server.url + "/api/v1",
+        headers=server.headers(tenant, sub),
+        timeout=30,
+        verify=httpx_tls(),
     ) as client:
         yield client
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,16 @@ from connectors.fortnox.source import RATE_LIMIT
 from tests.fortnox_double.data import FortnoxData, now
 from tests.fortnox_double.server import Credentials, RunningDouble
 from tests.fortnox_support import demo_fortnox_data, incoming_of, start_double, sync_config, sync_into
-from tests.support import LiveServer, free_port, mcp_session, once_per_run, rest_client, start_server, walk
+from tests.support import (
+    LiveServer,
+    file_once_per_run,
+    free_port,
+    mcp_session,
+    once_per_run,
+    rest_client,
+    start_server,
+    walk,
+)
 from tools.source_schema import source_credentials, sync_state
 
 CLI = [sys.executable, "-m", "mcp_server"]
@@ -52,10 +62,31 @@ def tenant_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'demo.db'}"
 
 
+@pytest.fixture(scope="module")
+def first_sync(small_data: FortnoxData, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tenant after a first sync of a double of ``small_data``, made once per run: a test about
+    what a later sync does starts from a copy of it (a test about a first sync runs its own)."""
+
+    def write(path: Path) -> None:
+        running = start_double(copy.deepcopy(small_data))
+        try:
+            sync_into(f"sqlite:///{path}", running, tenant="demo")
+        finally:
+            running.stop()
+
+    return file_once_per_run(tmp_path_factory, "fortnox-small-synced.db", write)
+
+
 @pytest.fixture
-def served(fortnox: RunningDouble, tenant_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    sync_into(tenant_url, fortnox, tenant="demo")
-    live = start_server(tmp_path / "server", {"demo": tenant_url})
+def synced_url(first_sync: Path, tenant_url: str, tmp_path: Path) -> str:
+    """``tenant_url``, synced once from the test's own double (which starts as ``small_data``)."""
+    shutil.copyfile(first_sync, tmp_path / "demo.db")
+    return tenant_url
+
+
+@pytest.fixture
+def served(fortnox: RunningDouble, synced_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    live = start_server(tmp_path / "server", {"demo": synced_url})
     yield live
     live.stop()
 
@@ -330,16 +361,16 @@ def test_a_missing_scope_is_one_line_and_a_failure(
     assert "lacks the scope" in err and "Missing scope" in err
 
 
-def test_a_refresh_token_is_rotated_and_stored_encrypted(fortnox: RunningDouble, tenant_url: str) -> None:
+def test_a_refresh_token_is_rotated_and_stored_encrypted(fortnox: RunningDouble, synced_url: str) -> None:
     first = fortnox.double.issue_refresh_token()
     key = Fernet.generate_key().decode()
     secrets = {"refresh_token": first, "encryption_key": key}
     for _ in range(2):
         fortnox.double.tokens.clear()
-        sync_into(tenant_url, fortnox, tenant="demo", auth="refresh_token", extra_secrets=secrets)
+        sync_into(synced_url, fortnox, tenant="demo", auth="refresh_token", extra_secrets=secrets)
     assert first not in fortnox.double.refresh_tokens and len(fortnox.double.refresh_tokens) == 1
     (current,) = fortnox.double.refresh_tokens
-    engine = sa.create_engine(tenant_url)
+    engine = sa.create_engine(synced_url)
     with engine.connect() as conn:
         stored = conn.execute(sa.select(source_credentials.c.Ciphertext)).scalar_one()
     engine.dispose()
@@ -351,8 +382,8 @@ def test_a_refresh_token_is_rotated_and_stored_encrypted(fortnox: RunningDouble,
 
 
 def synced_then_refused_a_scope(fortnox: RunningDouble, tenant_url: str, tmp_path: Path) -> LiveServer:
-    """A tenant synced once, then refused by Fortnox for a missing scope, served as Fortnox-backed."""
-    sync_into(tenant_url, fortnox, tenant="demo")
+    """A tenant synced once (``synced_url``), then refused by Fortnox for a missing scope, served as
+    Fortnox-backed."""
     fortnox.double.credentials = Credentials(scopes=frozenset({"customer", "currency"}))
     with pytest.raises(MissingScope):
         sync_into(tenant_url, fortnox, tenant="demo")
@@ -362,9 +393,9 @@ def synced_then_refused_a_scope(fortnox: RunningDouble, tenant_url: str, tmp_pat
 
 
 def test_readyz_and_metrics_say_when_a_fortnox_tenant_last_synced_and_what_failed(
-    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+    fortnox: RunningDouble, synced_url: str, tmp_path: Path
 ) -> None:
-    live = synced_then_refused_a_scope(fortnox, tenant_url, tmp_path)
+    live = synced_then_refused_a_scope(fortnox, synced_url, tmp_path)
     try:
         ready = httpx.get(live.url + "/readyz").json()
         metrics = httpx.get(live.url + "/metrics").text
@@ -415,10 +446,10 @@ def seconds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_the_company_profile_says_per_stream_when_fortnox_last_synced_and_what_failed(
-    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+    fortnox: RunningDouble, synced_url: str, tmp_path: Path
 ) -> None:
-    live = synced_then_refused_a_scope(fortnox, tenant_url, tmp_path)
-    expected = sync_state_rows(tenant_url)
+    live = synced_then_refused_a_scope(fortnox, synced_url, tmp_path)
+    expected = sync_state_rows(synced_url)
     try:
         async with rest_client(live, "demo") as rest:
             by_rest = (await rest.get("/company-profile")).json()["dataFreshness"]["sources"]
@@ -435,9 +466,9 @@ async def test_the_company_profile_says_per_stream_when_fortnox_last_synced_and_
 
 
 def test_a_worker_every_n_seconds_syncs_and_stops_on_sigterm(
-    fortnox: RunningDouble, tenant_url: str, tmp_path: Path
+    fortnox: RunningDouble, synced_url: str, tmp_path: Path
 ) -> None:
-    config = sync_config(tmp_path / "asstio.toml", fortnox, {"demo": tenant_url})
+    config = sync_config(tmp_path / "asstio.toml", fortnox, {"demo": synced_url})
     worker = run_sync(config, fortnox.double.credentials.client_secret, "--every", "600")
     assert worker.stderr is not None
     first = worker.stderr.readline()

@@ -17,8 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_core import OpenAPI
 
 from connectors.core import SourceSettings
+from tests.fortnox_double import spec
 from tests.fortnox_double.data import FortnoxData
 from tests.fortnox_double.server import RunningDouble
 from tests.fortnox_support import demo_fortnox_data, incoming_of, start_double, sync_into
@@ -94,6 +96,10 @@ def paid_per_invoice(data: FortnoxData) -> dict[str, Decimal]:
     for payment in data.payments.values():
         paid[str(payment["InvoiceNumber"])] += dec(payment["AmountCurrency"])
     return paid
+
+
+def test_the_spec_the_double_checks_against_is_valid_openapi() -> None:
+    OpenAPI.from_dict(spec.overlaid_spec())  # checks the spec and raises on the first error
 
 
 def test_the_double_served_only_spec_shapes_to_operations_of_the_spec(
