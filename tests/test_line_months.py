@@ -423,3 +423,53 @@ def test_a_synced_tenant_keeps_the_monthly_sums_through_edits_and_deletions_at_t
         kept_right(database)
         wisedat.sync(database, url, double, full=True)
         kept_right(database)
+
+
+async def test_the_top_products_are_the_largest_by_value_or_quantity_with_ties_in_id_order(
+    url: str, tmp_path: Path
+) -> None:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        status = statuses(conn)
+        like = an_invoice(conn, status["invoice"], "2026-03-01")
+        tied = [None, *conn.execute(sa.text('SELECT "Id" FROM "Product" ORDER BY "Id" LIMIT 2')).scalars()]
+
+    def insert(conn: sa.Connection) -> None:  # two products equal at the top, lines without one too
+        unsold = 'UPDATE "OrderItem" SET "ProductId" = NULL WHERE "ProductId" IN (:a, :b)'
+        conn.execute(sa.text(unsold), {"a": tied[1], "b": tied[2]})
+        order = new_document(conn, like, status=status["invoice"], invoiced=datetime(2026, 5, 12))
+        for product in reversed(tied):
+            new_line(conn, order, product, "999999", "99999999.99")
+
+    write(url, insert)
+    server = start_server(tmp_path / "server", {"demo": url})
+    try:
+        with engine.connect() as conn:
+            assert months_kept(conn)
+            async with rest_client(server) as rest:
+                for rank_by, size, top in (
+                    ("value", 0, 7),
+                    ("quantity", 1, 7),
+                    ("value", 0, 2),
+                    ("quantity", 1, 2),
+                ):
+                    for question in QUESTIONS:
+                        params: dict[str, Any] = {
+                            **question,
+                            "groupBy": "product",
+                            "top": top,
+                            "rankBy": rank_by,
+                        }
+                        body = (await rest.get("/summary", params=params)).raise_for_status().json()
+                        first, last = date.fromisoformat(body["from"]), date.fromisoformat(body["to"])
+                        oracle = expected(conn, "sales", first, last)
+                        groups = [key for key in oracle if key != "total"]
+                        groups.sort(key=lambda key: (-oracle[key][size], -1 if key is None else key))
+                        assert [group["id"] for group in body["groups"]] == groups[:top], params
+                        assert (body["groupCount"], body["truncated"]) == (len(groups), len(groups) > top)
+                        if first <= date(2026, 5, 12) <= last:  # the cut of top 2 between the equal two
+                            assert groups[:3] == tied  # no product has the most: its other lines
+                            assert oracle[tied[1]][size] == oracle[tied[2]][size]
+    finally:
+        server.stop()
+        engine.dispose()

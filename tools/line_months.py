@@ -286,6 +286,10 @@ def install(conn: sa.Connection) -> bool:
     for name in sorted(missing):
         conn.exec_driver_sql(triggers(conn)[name])
     backfill(conn)
+    if conn.dialect.name == "sqlite":  # PostgreSQL: VACUUM (ANALYZE) by tools.balances.install_on
+        # Without statistics SQLite reads a few products' months through the primary key, every
+        # product's rows of the range (91 ms at a million orders), not through their index (3 ms).
+        conn.exec_driver_sql(f"ANALYZE {_T}")
     return True
 
 

@@ -11,9 +11,10 @@ Amounts are ex VAT: document totals, or line sums when products are asked for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -189,3 +190,67 @@ def month_sums(
         sa.func.sum(m.c.Documents).label("Documents"),
     ]
     return sa.select(*keys, *figures).where(*where).group_by(*keys)
+
+
+def top_groups(
+    parts: Sequence[sa.Select[Any]],
+    rates: Mapping[int, Decimal],
+    *,
+    by_quantity: bool,
+    top: int,
+    dialect: str,
+) -> sa.Select[Any]:
+    """The rows of ``parts`` (sums per group and currency, as ``aggregate`` and ``month_sums``
+    give them) of the ``top`` groups only, ranked in the database as the summary ranks them: by
+    home-currency value (each currency's sum in cents converted at ``rates`` and rounded half up
+    to the cent) or by quantity, largest first, then by group id with no group as -1. Each row
+    also carries ``GroupCount``, the number of groups in all the rows."""
+    rows = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).cte("summed")
+    key = sa.func.coalesce(rows.c.GroupKey, -1)
+    per_currency = (
+        sa.select(
+            key.label("k"),
+            rows.c.CurrencyId,
+            sa.func.sum(_scaled(rows.c.Amount, 100, dialect)).label("Amount"),
+            sa.func.sum(_scaled(rows.c.Quantity, 1000, dialect)).label("Quantity"),
+        )
+        .group_by(key, rows.c.CurrencyId)
+        .subquery()
+    )
+    home = _in_home(per_currency.c.Amount, per_currency.c.CurrencyId, rates, dialect)
+    size = per_currency.c.Quantity if by_quantity else home
+    per_group = (
+        sa.select(per_currency.c.k, sa.func.sum(size).label("Size")).group_by(per_currency.c.k).cte("ranked")
+    )
+    ranked = sa.select(per_group.c.k).order_by(per_group.c.Size.desc(), per_group.c.k).limit(top)
+    count = sa.select(sa.func.count()).select_from(per_group).scalar_subquery()
+    return sa.select(*rows.c, count.label("GroupCount")).where(key.in_(ranked))
+
+
+def _scaled(value: sa.ColumnElement[Any], scale: int, dialect: str) -> sa.ColumnElement[Any]:
+    """Exact on PostgreSQL already (numeric); on SQLite a sum of REALs, made whole cents (or
+    thousandths) as the view rounds each row's sum, so that adding them up stays exact."""
+    if dialect == "postgresql":
+        return sa.func.coalesce(value, 0)
+    return sa.cast(sa.func.round(sa.func.coalesce(value, 0) * scale), sa.Integer)
+
+
+def _in_home(
+    amount: sa.ColumnElement[Any], currency: sa.ColumnElement[Any], rates: Mapping[int, Decimal], dialect: str
+) -> sa.ColumnElement[Any]:
+    """``tools.home_currency.to_home`` in SQL: the amount times its currency's rate (six
+    decimals), rounded half up (away from zero) to the cent. On SQLite the amount is in cents and
+    the arithmetic stays in integers: whole millions of cents times the rate in millionths, plus
+    the rest times the rate rounded to a cent."""
+    if dialect == "postgresql":
+        rate = sa.case({cid: sa.literal(value, s.Rate) for cid, value in rates.items()}, value=currency)
+        return sa.func.round(amount * rate, 2)
+    micro = sa.case({cid: int(value.scaleb(6)) for cid, value in rates.items()}, value=currency)
+    rest = (amount % _MILLION) * micro
+    rounded = sa.case(
+        (rest >= 0, (rest + _MILLION // 2) // _MILLION), else_=(rest - _MILLION // 2) // _MILLION
+    )
+    return (amount // _MILLION) * micro + rounded
+
+
+_MILLION = 1_000_000

@@ -29,7 +29,15 @@ from tools.periods import (
 )
 from tools.view import View, ViewContext, register
 from tools.views._documents import Percent, percent
-from tools.views._summaries import GroupBy, Measure, Scope, aggregate, kept_by_month, month_sums
+from tools.views._summaries import (
+    GroupBy,
+    Measure,
+    Scope,
+    aggregate,
+    kept_by_month,
+    month_sums,
+    top_groups,
+)
 from tools.wire import IsoDate, Money, Params, Quantity, WireModel
 
 MAX_PERIODS = 62
@@ -194,26 +202,38 @@ class Plan:
         whole = _whole_months(first, last) if self.by_month else None
         if whole is None:
             return self._lines(conn, first, last, **kwargs)
-        start, end = whole
         # The days around the months are asked without ``only_groups`` and sifted here: a few
         # weeks of lines by date, not every line of the top products (SQLite picks their index).
         around = {name: value for name, value in kwargs.items() if name != "only_groups"}
         rows: list[Any] = []
-        if first < start:
-            rows += self._lines(conn, first, start - timedelta(days=1), **around)
-        if end <= last:
-            rows += self._lines(conn, end, last, **around)
+        for stmt in self._around(first, last, whole, **around):
+            rows += conn.execute(stmt).all()
         if kwargs.get("only_groups") is not None:
             wanted = set(kwargs["only_groups"])
             rows = [row for row in rows if row.GroupKey in wanted]
-        return [
-            *conn.execute(month_sums(self.scope, start, end, dialect=self.dialect, **kwargs)).all(),
-            *rows,
-        ]
+        return [*conn.execute(month_sums(self.scope, *whole, dialect=self.dialect, **kwargs)).all(), *rows]
+
+    def statements(self, first: date, last: date, **kwargs: Any) -> list[sa.Select[Any]]:
+        """What ``query`` runs, without ``only_groups``: the kept months and the days around."""
+        whole = _whole_months(first, last) if self.by_month else None
+        if whole is None:
+            return [self._aggregate(first, last, **kwargs)]
+        kept = month_sums(self.scope, *whole, dialect=self.dialect, **kwargs)
+        return [kept, *self._around(first, last, whole, **kwargs)]
+
+    def _around(
+        self, first: date, last: date, whole: tuple[date, date], **kwargs: Any
+    ) -> list[sa.Select[Any]]:
+        start, end = whole
+        days = [(first, start - timedelta(days=1))] if first < start else []
+        days += [(end, last)] if end <= last else []
+        return [self._aggregate(day_from, day_to, **kwargs) for day_from, day_to in days]
+
+    def _aggregate(self, first: date, last: date, **kwargs: Any) -> sa.Select[Any]:
+        return aggregate(self.scope, first, last, by_lines=self.by_lines, dialect=self.dialect, **kwargs)
 
     def _lines(self, conn: sa.Connection, first: date, last: date, **kwargs: Any) -> Sequence[Any]:
-        stmt = aggregate(self.scope, first, last, by_lines=self.by_lines, dialect=self.dialect, **kwargs)
-        return conn.execute(stmt).all()
+        return conn.execute(self._aggregate(first, last, **kwargs)).all()
 
 
 def _whole_months(first: date, last: date) -> tuple[date, date] | None:
@@ -343,7 +363,7 @@ def _fold(rows: Iterable[Any]) -> dict[Any, Sums]:
 def _groups(
     conn: sa.Connection, plan: Plan, home: HomeCurrency, params: SummaryParams
 ) -> tuple[list[GroupFigures], int]:
-    per_group = _fold(plan.query(conn, plan.first, plan.last, group_by=plan.group_by))
+    per_group, group_count = _top_groups(conn, plan, home, params)
     top = _ranked(per_group, home, params.rank_by)[: min(params.top, MAX_TOP)]
     period_starts = starts(plan.first, plan.last, plan.period)
     per_period: dict[Any, dict[date, Sums]] = defaultdict(lambda: defaultdict(Sums))
@@ -369,7 +389,26 @@ def _groups(
         )
         for key in top
     ]
-    return groups, len(per_group)
+    return groups, group_count
+
+
+def _top_groups(
+    conn: sa.Connection, plan: Plan, home: HomeCurrency, params: SummaryParams
+) -> tuple[dict[Any, Sums], int]:
+    """Every group's sums and their number; from the kept months only the top groups', ranked
+    in the database (tens of thousands of sums per product and currency are not brought here)."""
+    if not plan.by_month:
+        per_group = _fold(plan.query(conn, plan.first, plan.last, group_by=plan.group_by))
+        return per_group, len(per_group)
+    stmt = top_groups(
+        plan.statements(plan.first, plan.last, group_by=plan.group_by),
+        {cid: rate.to_home for cid, rate in home.rates.items()},
+        by_quantity=params.rank_by == "quantity",
+        top=min(params.top, MAX_TOP),
+        dialect=plan.dialect,
+    )
+    rows = conn.execute(stmt).all()
+    return _fold(rows), rows[0].GroupCount if rows else 0
 
 
 def _ranked(per_group: dict[Any, Sums], home: HomeCurrency, rank_by: RankBy) -> list[Any]:
