@@ -178,6 +178,7 @@ FILTERED: dict[str, list[dict[str, Any]]] = {
         {"period": "year", "groupBy": "product", "top": 10, "compareTo": "previousYear"},
         {"measure": "orderIntake", "period": "week"},
         {"measure": "purchases", "period": "year", "groupBy": "vendor"},
+        {"measure": "purchases", "period": "year", "groupBy": "product", "top": 10},
     ],
     "customers": [{"openMin": "10000"}],
     "receivables": [{"overdueMin": "10000"}],

@@ -473,3 +473,96 @@ async def test_the_top_products_are_the_largest_by_value_or_quantity_with_ties_i
     finally:
         server.stop()
         engine.dispose()
+
+
+def purchased(
+    conn: sa.Connection, first: date, last: date, product: int | None = None, vendor: int | None = None
+) -> Any:
+    """Per product and in total, as ``expected``: the lines of the purchase orders dated first to
+    last that are active (IsPurchase) or on any of whose lines goods were received."""
+    only = "" if product is None else f'AND i."ProductId" = {product}'
+    only += "" if vendor is None else f' AND o."CompanyId" = {vendor}'
+    rows = Books(conn, "SEK", TODAY).rows(
+        f"""SELECT o."Id", o."CurrencyId", i."ProductId", i."SumExVat", i."QtyOrdered"
+            FROM "OrderItem" i JOIN "Orders" o ON o."Id" = i."OrderId"
+            JOIN "OrderStatus" s ON s."Id" = o."OrderStatusId"
+            JOIN "OrderStatusType" t ON t."Id" = s."OrderStatusTypeId"
+            WHERE t."SystemName" = 'PURCHASEORDER' {only}
+              AND (s."IsPurchase" = TRUE OR EXISTS (SELECT 1 FROM "OrderItem" l
+                   JOIN "InvTransaction" r ON r."OrderItemId" = l."Id" WHERE l."OrderId" = o."Id"))
+              AND o."DateOrder" >= :first AND o."DateOrder" < :after""",
+        first=datetime.combine(first, datetime.min.time()),
+        after=datetime.combine(last + timedelta(days=1), datetime.min.time()),
+    )
+    amounts: dict[Any, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    quantity: dict[Any, Decimal] = defaultdict(Decimal)
+    documents: dict[Any, set[int]] = defaultdict(set)
+    for r in rows:
+        for key in (r.ProductId, "total"):
+            amounts[key][r.CurrencyId] += cents(r.SumExVat)
+            quantity[key] += Decimal(str(r.QtyOrdered))
+            documents[key].add(r.Id)
+    books = Books(conn, "SEK", TODAY)
+    return {
+        key: (books.in_home(amounts[key]), quantity[key].normalize(), len(documents[key])) for key in amounts
+    }
+
+
+def a_received_purchase_order(conn: sa.Connection) -> tuple[int, int]:
+    """A closed purchase order of this year (counted because goods were received) and its vendor."""
+    row = conn.execute(
+        sa.text(
+            """SELECT min(o."Id") AS "Id" FROM "Orders" o
+               JOIN "OrderStatus" s ON s."Id" = o."OrderStatusId"
+               JOIN "OrderStatusType" t ON t."Id" = s."OrderStatusTypeId"
+               WHERE t."SystemName" = 'PURCHASEORDER' AND s."IsPurchase" = FALSE AND o."DateOrder" >= :m
+                 AND EXISTS (SELECT 1 FROM "OrderItem" l JOIN "InvTransaction" r ON r."OrderItemId" = l."Id"
+                             WHERE l."OrderId" = o."Id")"""
+        ).bindparams(sa.bindparam("m", type_=sa.DateTime)),
+        {"m": datetime(TODAY.year, 1, 1)},
+    ).one()
+    vendor = conn.execute(
+        sa.text('SELECT "CompanyId" FROM "Orders" WHERE "Id" = :i'), {"i": row.Id}
+    ).scalar_one()
+    return int(row.Id), int(vendor)
+
+
+async def test_purchases_per_product_count_every_line_of_a_purchase_order_with_goods_received(
+    url: str, tmp_path: Path
+) -> None:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        order, vendor = a_received_purchase_order(conn)
+        product = conn.execute(sa.text('SELECT max("Id") FROM "Product"')).scalar_one()
+    line: list[int] = []
+    # A line nothing was received on yet, on an order that counts by the goods of its other lines.
+    write(url, lambda conn: line.append(new_line(conn, order, product, "1000", "9999999.99")))
+    questions: list[tuple[dict[str, Any], int | None]] = [
+        ({"groupBy": "product", "top": 50}, None),
+        ({"groupBy": "product", "top": 50, "vendorId": vendor}, None),
+        ({"productId": product}, product),
+    ]
+    server = start_server(tmp_path / "server", {"demo": url})
+    first, last = date(TODAY.year, 1, 1), TODAY
+    try:
+        with engine.connect() as conn:
+            assert (
+                conn.execute(
+                    sa.text('SELECT count(*) FROM "InvTransaction" WHERE "OrderItemId" = :i'), {"i": line[0]}
+                ).scalar_one()
+                == 0
+            )
+            async with rest_client(server) as rest:
+                for question, only in questions:
+                    params = {"measure": "purchases", "period": "year", "from": first.isoformat(), **question}
+                    body = (await rest.get("/summary", params=params)).raise_for_status().json()
+                    oracle = purchased(conn, first, last, only, question.get("vendorId"))
+                    assert told(body["total"]) == oracle["total"], question
+                    for group in body["groups"]:
+                        assert told(group) == oracle[group["id"]], (question, group["id"])
+                    if only is None:
+                        assert body["groupCount"] == len(oracle) - 1, question
+                        assert product in [group["id"] for group in body["groups"]], question
+    finally:
+        server.stop()
+        engine.dispose()
