@@ -16,6 +16,7 @@ or unusual request) takes the SDK's streamable HTTP transport unchanged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ def build_mcp_server(tools: ViewTools, version: str) -> Server[Any]:
     )
 
 
+@functools.lru_cache(maxsize=64)  # clients send a handful of distinct Accept headers
 def prefers_event_stream(accept: str) -> bool:
     """True when the client ranks text/event-stream above application/json (by q-value)."""
     quality = {"application/json": 0.0, "text/event-stream": 0.0}

@@ -78,7 +78,10 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        trace_id = new_trace_id()
+        with new_trace_id() as trace_id:
+            await self._serve(scope, receive, send, trace_id)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, trace_id: str) -> None:
         started = time.perf_counter()
         state: dict[str, Any] = {"status": 500, "started": False}
         scope.setdefault("state", {})["trace_id"] = trace_id

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 _trace_id: ContextVar[str | None] = ContextVar("trace_id", default=None)
 
 
-def new_trace_id() -> str:
+@contextmanager
+def new_trace_id() -> Iterator[str]:
+    """A new traceId while a request is served, the previous one back afterwards: a request
+    served in-process inside another (the development issuer's JWKS, fetched while a token is
+    verified) must not leave its traceId to the outer request's error envelope."""
     trace_id = uuid.uuid4().hex
-    _trace_id.set(trace_id)
-    return trace_id
+    token = _trace_id.set(trace_id)
+    try:
+        yield trace_id
+    finally:
+        _trace_id.reset(token)
 
 
 def current_trace_id() -> str | None:

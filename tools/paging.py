@@ -306,7 +306,7 @@ class TrustedPage(Generic[M]):
     models' dump, which answers instead whenever a row is not of the types the plan takes."""
 
     model: type[M]
-    values: list[Mapping[str, Any]]
+    values: Sequence[Mapping[str, Any]]
     next_cursor: str | None
     request: PageRequest
 

@@ -16,7 +16,7 @@ from tools import search
 from tools.balances import balance_kept
 from tools.errors import NotFound
 from tools.home_currency import HomeCurrency, home_currency
-from tools.paging import Page, PagedParams, Paging, SortKey, fetch_page, page_of
+from tools.paging import Page, PagedParams, Paging, SortKey, TrustedPage, fetch_page
 from tools.prebuilt import prebuilt
 from tools.reference import SALESINVOICE, SALESORDER
 from tools.statuses import status_ids
@@ -144,7 +144,7 @@ def _owed_filters(params: CustomerParams, owed: Owed) -> list[sa.ColumnElement[b
     return where
 
 
-def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams) -> Page[CustomerDto]:
+def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams) -> TrustedPage[CustomerDto]:
     keys = [SortKey(c.c.Name), SortKey(c.c.Id)]
     home = home_currency(conn, ctx)
     stmt = sa.select(
@@ -160,22 +160,22 @@ def list_customers(conn: sa.Connection, ctx: ViewContext, params: CustomerParams
     rows, next_cursor = fetch_page(conn, stmt.where(*where), keys, ctx.page)
     # What the page's customers owe: one grouped query over their invoices, not two per row.
     owed = owed_in_home(conn, home, ctx.today, [row.Id for row in rows])
-    items = [_customer(row._mapping, owed.get(row.Id, NOTHING_OWED)) for row in rows]
-    return page_of(items, next_cursor, ctx.page)
+    values = [_customer(row._mapping, owed.get(row.Id, NOTHING_OWED)) for row in rows]
+    return TrustedPage(CustomerDto, values, next_cursor, ctx.page)
 
 
-def _customer(row: sa.RowMapping, owed: Mapping[str, Decimal]) -> CustomerDto:
-    return CustomerDto(
-        id=row["Id"],
-        contact_number=row["ContactNumber"],
-        name=row["Name"],
-        orgno=row["Orgno"],
-        currency_iso_code=row["IsoCode"],
-        inactive=row["Inactive"],
-        open_order_count=row["OpenOrderCount"],
-        open_amount_home=owed["open"],
-        overdue_amount_home=owed["overdue"],
-    )
+def _customer(row: sa.RowMapping, owed: Mapping[str, Decimal]) -> dict[str, Any]:
+    return {
+        "id": row["Id"],
+        "contact_number": row["ContactNumber"],
+        "name": row["Name"],
+        "orgno": row["Orgno"],
+        "currency_iso_code": row["IsoCode"],
+        "inactive": row["Inactive"],
+        "open_order_count": row["OpenOrderCount"],
+        "open_amount_home": owed["open"],
+        "overdue_amount_home": owed["overdue"],
+    }
 
 
 @dataclass(frozen=True)

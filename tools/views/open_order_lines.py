@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, Paging, SortKey, read_page, resume_bound
+from tools.paging import Page, Paging, SortKey, TrustedPage, read_trusted_page, resume_bound
 from tools.planner_hints import looked_up, unindexed_status
 from tools.reference import SALESORDER
 from tools.statuses import status_ids
@@ -93,7 +93,7 @@ class OpenOrderLineDto(WireModel):
 
 def list_open_order_lines(
     conn: sa.Connection, ctx: ViewContext, params: OpenOrderLineParams
-) -> Page[OpenOrderLineDto]:
+) -> TrustedPage[OpenOrderLineDto]:
     statuses = s.order_statuses
     stmt = lines(
         orders.c.Id.label("order_id"),
@@ -107,20 +107,25 @@ def list_open_order_lines(
         looked_up(s.currencies.c.IsoCode, orders.c.CurrencyId).label("currency_iso_code"),
     )
     where = [*params.where(conn), *params.lateness(ctx.today), *resume_bound(ctx.page, MOST_URGENT_FIRST, 2)]
-    return read_page(conn, stmt.where(*where), MOST_URGENT_FIRST, ctx.page, lambda row: _open_line(row, ctx))
+    return read_trusted_page(
+        conn,
+        stmt.where(*where),
+        MOST_URGENT_FIRST,
+        ctx.page,
+        OpenOrderLineDto,
+        lambda row: _open_line(row, ctx),
+    )
 
 
-def _open_line(row: Mapping[str, Any], ctx: ViewContext) -> OpenOrderLineDto:
+def _open_line(row: Mapping[str, Any], ctx: ViewContext) -> dict[str, Any]:
     left = Decimal(row["qty_ordered"]) - Decimal(row["qty_delivered"])
     net_price = Decimal(row["price"]) * (100 - Decimal(row["discount"])) / 100
-    return OpenOrderLineDto.model_validate(
-        {
-            **row,
-            "qty_left_to_deliver": left,
-            "is_late": left > 0 and is_before(row["date_delivery"], ctx.today),
-            "open_value_ex_vat": (max(left, Decimal(0)) * net_price).quantize(CENT, ROUND_HALF_UP),
-        }
-    )
+    return {
+        **row,
+        "qty_left_to_deliver": left,
+        "is_late": left > 0 and is_before(row["date_delivery"], ctx.today),
+        "open_value_ex_vat": (max(left, Decimal(0)) * net_price).quantize(CENT, ROUND_HALF_UP),
+    }
 
 
 register(

@@ -19,11 +19,11 @@ from tools.paging import (
     PagedParams,
     Paging,
     SortKey,
+    TrustedPage,
     encode_cursor,
     fetch_page,
     fingerprint,
-    page_of,
-    read_page,
+    read_trusted_page,
 )
 from tools.presence import has_table
 from tools.text import contains
@@ -147,7 +147,9 @@ def _filters(
     return where
 
 
-def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> Page[PurchaseInvoiceDraftDto]:
+def list_drafts(
+    conn: sa.Connection, ctx: ViewContext, params: DraftParams
+) -> TrustedPage[PurchaseInvoiceDraftDto]:
     lines, matched = draft_summary_columns()
     stmt = (
         sa.select(d, c.c.Name.label("VendorName"), c.c.Orgno, cur.c.IsoCode, lines, matched)
@@ -158,16 +160,17 @@ def list_drafts(conn: sa.Connection, ctx: ViewContext, params: DraftParams) -> P
     stmt = with_draft_source(stmt, d.c.Id, has_table(conn, ctx, draft_sources))
     if params.ready_to_auto_match is not None:
         return _ready_page(conn, ctx, stmt, params.ready_to_auto_match)
-    page = read_page(conn, stmt, NEWEST_FIRST, ctx.page, _draft)
-    if params.scored:
-        scores = _auto_matches(conn, ctx, [draft.invoice_id for draft in page.items])
-        page.items = [_with_auto_match(draft, scores[draft.invoice_id]) for draft in page.items]
-    return page
+    page = read_trusted_page(conn, stmt, NEWEST_FIRST, ctx.page, PurchaseInvoiceDraftDto, _draft)
+    if not params.scored:
+        return page
+    scores = _auto_matches(conn, ctx, [draft["invoice_id"] for draft in page.values])
+    values = [_with_auto_match(draft, scores[draft["invoice_id"]]) for draft in page.values]
+    return replace(page, values=values)
 
 
 def _ready_page(
     conn: sa.Connection, ctx: ViewContext, stmt: sa.Select[Any], ready: bool
-) -> Page[PurchaseInvoiceDraftDto]:
+) -> TrustedPage[PurchaseInvoiceDraftDto]:
     """Walks the drafts in their order, SCORED_CHUNK at a time, keeping those whose scores say
     ``ready`` until the page and one more are found; the cursor follows the page's last draft."""
     page, chunk = ctx.page, replace(ctx.page, page_size=SCORED_CHUNK, max_page_size=SCORED_CHUNK)
@@ -183,12 +186,13 @@ def _ready_page(
         if next_cursor is None:
             break
         chunk = replace(chunk, cursor=next_cursor)
-    items = [_with_auto_match(_draft(row), score) for row, score in kept[: page.size]]
+    values = [_with_auto_match(_draft(row), score) for row, score in kept[: page.size]]
     if len(kept) <= page.size:
-        return page_of(items, None, page)
+        return TrustedPage(PurchaseInvoiceDraftDto, values, None, page)
     last = kept[page.size - 1][0]
     key = [last[f"_k{i}"] for i in range(len(NEWEST_FIRST))]
-    return page_of(items, encode_cursor(page.view, fingerprint(page.view, page.filters), key), page)
+    next_cursor = encode_cursor(page.view, fingerprint(page.view, page.filters), key)
+    return TrustedPage(PurchaseInvoiceDraftDto, values, next_cursor, page)
 
 
 def _auto_matches(conn: sa.Connection, ctx: ViewContext, draft_ids: list[int]) -> dict[int, AutoMatch]:
@@ -202,39 +206,37 @@ def _auto_matches(conn: sa.Connection, ctx: ViewContext, draft_ids: list[int]) -
     return {draft_id: auto_match(responses[draft_id], matched[draft_id]) for draft_id in draft_ids}
 
 
-def _with_auto_match(draft: PurchaseInvoiceDraftDto, score: AutoMatch) -> PurchaseInvoiceDraftDto:
-    return draft.model_copy(
-        update={"auto_eligible_line_count": score.eligible_lines, "ready_to_auto_match": score.ready}
-    )
+def _with_auto_match(draft: Mapping[str, Any], score: AutoMatch) -> dict[str, Any]:
+    return {**draft, "auto_eligible_line_count": score.eligible_lines, "ready_to_auto_match": score.ready}
 
 
-def _draft(row: Mapping[Any, Any]) -> PurchaseInvoiceDraftDto:
+def _draft(row: Mapping[Any, Any]) -> dict[str, Any]:
     lines, matched = row["lineCount"], row["matchedLineCount"]
     state = "unmatched" if matched == 0 else "matched" if matched >= lines else "partial"
-    return PurchaseInvoiceDraftDto(
-        invoice_id=row["Id"],
-        vendor_id=row["VendorId"],
-        vendor_name=row["VendorName"],
-        vendor_orgno=row["Orgno"],
-        invoice_number=row["InvoiceNumber"],
-        date_invoice=row["DateInvoice"],
-        date_due=row["DateDue"],
-        currency_iso_code=row["IsoCode"],
-        total_ex_vat=row["TotalExVat"],
-        total_vat=row["TotalVat"],
-        total_inc_vat=row["TotalIncVat"],
-        line_count=lines,
-        matched_line_count=matched,
-        match_state=state,
-        source=row["Source"],
-        source_id=row["ExternalId"],
-        document_type=row["DocumentType"] or "invoice",
-        order_reference=row["OrderReference"],
-        validation_state=row["ValidationState"],
-        validation_finding_count=row["FindingCount"] or 0,
-        auto_eligible_line_count=None,
-        ready_to_auto_match=None,
-    )
+    return {
+        "invoice_id": row["Id"],
+        "vendor_id": row["VendorId"],
+        "vendor_name": row["VendorName"],
+        "vendor_orgno": row["Orgno"],
+        "invoice_number": row["InvoiceNumber"],
+        "date_invoice": row["DateInvoice"],
+        "date_due": row["DateDue"],
+        "currency_iso_code": row["IsoCode"],
+        "total_ex_vat": row["TotalExVat"],
+        "total_vat": row["TotalVat"],
+        "total_inc_vat": row["TotalIncVat"],
+        "line_count": lines,
+        "matched_line_count": matched,
+        "match_state": state,
+        "source": row["Source"],
+        "source_id": row["ExternalId"],
+        "document_type": row["DocumentType"] or "invoice",
+        "order_reference": row["OrderReference"],
+        "validation_state": row["ValidationState"],
+        "validation_finding_count": row["FindingCount"] or 0,
+        "auto_eligible_line_count": None,
+        "ready_to_auto_match": None,
+    }
 
 
 register(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, Paging, SortKey, read_page, resume_bound
+from tools.paging import Page, Paging, SortKey, TrustedPage, read_trusted_page, resume_bound
 from tools.planner_hints import looked_up, unindexed_status
 from tools.reference import SALESCREDIT
 from tools.statuses import Flag, status_ids
@@ -86,7 +86,7 @@ class SalesInvoiceLineDto(WireModel):
 
 def list_sales_invoice_lines(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceLineParams
-) -> Page[SalesInvoiceLineDto]:
+) -> TrustedPage[SalesInvoiceLineDto]:
     stmt = lines(
         orders.c.Id.label("invoice_id"),
         orders.c.InvoiceNumber.label("invoice_number"),
@@ -101,11 +101,13 @@ def list_sales_invoice_lines(
         ),
     )
     where = [*params.where(conn), *resume_bound(ctx.page, NEWEST_FIRST, 2)]
-    return read_page(conn, stmt.where(*where), NEWEST_FIRST, ctx.page, _invoice_line)
+    return read_trusted_page(
+        conn, stmt.where(*where), NEWEST_FIRST, ctx.page, SalesInvoiceLineDto, _invoice_line
+    )
 
 
-def _invoice_line(row: Mapping[str, Any]) -> SalesInvoiceLineDto:
-    return SalesInvoiceLineDto.model_validate({**row, "quantity": row["qty_ordered"]})
+def _invoice_line(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**row, "quantity": row["qty_ordered"]}
 
 
 register(

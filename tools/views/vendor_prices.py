@@ -12,7 +12,7 @@ from pydantic import Field
 
 from tools import schema as s
 from tools.errors import AsstioError
-from tools.paging import Page, PagedParams, Paging, SortKey, read_page
+from tools.paging import Page, PagedParams, Paging, SortKey, TrustedPage, read_trusted_page
 from tools.view import View, ViewContext, register
 from tools.wire import Money, UtcDateTime, WireModel, midnight
 
@@ -96,7 +96,7 @@ def _home_rate(conn: sa.Connection, ctx: ViewContext) -> tuple[str, Decimal]:
 
 def list_vendor_prices(
     conn: sa.Connection, ctx: ViewContext, params: VendorPriceParams
-) -> Page[VendorPriceDto]:
+) -> TrustedPage[VendorPriceDto]:
     valid = valid_on(params.valid_on or ctx.today)
     home, home_rate = _home_rate(conn, ctx)
     stmt = (
@@ -119,28 +119,33 @@ def list_vendor_prices(
         .join(cur, cur.c.Id == sp.c.CurrencyId)
         .where(*_price_filters(params))
     )
-    return read_page(
-        conn, stmt, _order(valid, params), ctx.page, lambda row: _vendor_price(row, home, home_rate)
+    return read_trusted_page(
+        conn,
+        stmt,
+        _order(valid, params),
+        ctx.page,
+        VendorPriceDto,
+        lambda row: _vendor_price(row, home, home_rate),
     )
 
 
-def _vendor_price(row: Mapping[str, Any], home: str, home_rate: Decimal) -> VendorPriceDto:
+def _vendor_price(row: Mapping[str, Any], home: str, home_rate: Decimal) -> dict[str, Any]:
     to_home = (Decimal(row["RateToSek"]) / home_rate).quantize(RATE_PLACES, ROUND_HALF_UP)
-    return VendorPriceDto(
-        product_id=row["ProductId"],
-        product_number=row["ProductNumber"],
-        supplier_id=row["SupplierId"],
-        supplier_name=row["SupplierName"],
-        supplier_product_number=row["SupplierProductNumber"],
-        price=row["Price"],
-        currency_iso_code=row["IsoCode"],
-        lead_time_days=row["LeadTimeDays"],
-        valid_from=row["ValidFrom"],
-        valid_to=row["ValidTo"],
-        is_valid=bool(row["IsValid"]),
-        price_home=(Decimal(row["Price"]) * to_home).quantize(CENT, ROUND_HALF_UP),
-        home_currency_iso_code=home,
-    )
+    return {
+        "product_id": row["ProductId"],
+        "product_number": row["ProductNumber"],
+        "supplier_id": row["SupplierId"],
+        "supplier_name": row["SupplierName"],
+        "supplier_product_number": row["SupplierProductNumber"],
+        "price": row["Price"],
+        "currency_iso_code": row["IsoCode"],
+        "lead_time_days": row["LeadTimeDays"],
+        "valid_from": row["ValidFrom"],
+        "valid_to": row["ValidTo"],
+        "is_valid": bool(row["IsValid"]),
+        "price_home": (Decimal(row["Price"]) * to_home).quantize(CENT, ROUND_HALF_UP),
+        "home_currency_iso_code": home,
+    }
 
 
 register(

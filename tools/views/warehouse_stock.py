@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from tools import schema as s
-from tools.paging import Page, PagedParams, Paging, SortKey, read_page
+from tools.paging import Page, PagedParams, Paging, SortKey, TrustedPage, read_trusted_page
 from tools.view import View, ViewContext, register
 from tools.wire import Quantity, WireModel
 
@@ -50,7 +50,7 @@ def _stock_filters(params: WarehouseStockParams) -> list[sa.ColumnElement[bool]]
 
 def list_warehouse_stock(
     conn: sa.Connection, ctx: ViewContext, params: WarehouseStockParams
-) -> Page[WarehouseStockRowDto]:
+) -> TrustedPage[WarehouseStockRowDto]:
     stmt = (
         sa.select(
             ps.c.ProductId,
@@ -69,23 +69,23 @@ def list_warehouse_stock(
         .join(loc, loc.c.Id == ps.c.WarehouseLocationId)
         .where(*_stock_filters(params))
     )
-    return read_page(conn, stmt, STOCK_ORDER, ctx.page, _stock_row)
+    return read_trusted_page(conn, stmt, STOCK_ORDER, ctx.page, WarehouseStockRowDto, _stock_row)
 
 
-def _stock_row(row: Mapping[str, Any]) -> WarehouseStockRowDto:
-    return WarehouseStockRowDto(
-        product_id=row["ProductId"],
-        product_number=row["ProductNumber"],
-        product_description=row["Description"],
-        warehouse_id=row["WarehouseId"],
-        warehouse_name=row["WarehouseName"],
-        location_id=row["WarehouseLocationId"],
-        location_name=row["LocationName"],
-        qty_in_stock=row["QtyInStock"],
-        qty_incoming=row["QtyIncoming"],
-        qty_outgoing=row["QtyOutgoing"],
-        qty_distributable=row["QtyInStock"] - row["QtyOutgoing"] + row["QtyIncoming"],
-    )
+def _stock_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "product_id": row["ProductId"],
+        "product_number": row["ProductNumber"],
+        "product_description": row["Description"],
+        "warehouse_id": row["WarehouseId"],
+        "warehouse_name": row["WarehouseName"],
+        "location_id": row["WarehouseLocationId"],
+        "location_name": row["LocationName"],
+        "qty_in_stock": row["QtyInStock"],
+        "qty_incoming": row["QtyIncoming"],
+        "qty_outgoing": row["QtyOutgoing"],
+        "qty_distributable": row["QtyInStock"] - row["QtyOutgoing"] + row["QtyIncoming"],
+    }
 
 
 register(
