@@ -65,9 +65,6 @@ LINK_TIMEOUTS = {
 }
 
 
-READER_WORK_MEM = "32MB"
-
-
 def create_tenant_engine(
     url: str, *, statement_timeout_ms: int = 10_000, read_only: bool = False
 ) -> sa.Engine:
@@ -85,10 +82,7 @@ def create_tenant_engine(
     # JIT compilation costs more than it saves on these short, index-driven statements.
     options = f"-c statement_timeout={statement_timeout_ms} -c jit=off"
     if read_only:
-        # The summaries' count(DISTINCT ...) per group sorts their lines: a year of purchase-order
-        # lines at 1,000,000 orders (187,000) spilled to disk at PostgreSQL's default 4 MB, a
-        # third of the statement's time. Per sort of one of the server's statements, not per pool.
-        options += f" -c default_transaction_read_only=on -c work_mem={READER_WORK_MEM}"
+        options += " -c default_transaction_read_only=on"
     return sa.create_engine(
         parsed,
         pool_pre_ping=True,
