@@ -31,6 +31,7 @@ from sqlalchemy.schema import CreateIndex
 
 from tools import line_indexes, line_months
 from tools import schema as s
+from tools.db import triggers_present
 from tools.payables_schema import supplier_invoices, supplier_payments
 from tools.redact import redacted_url
 
@@ -131,26 +132,8 @@ class Balance:
         return self.pg_triggers() if conn.dialect.name == "postgresql" else self.sqlite_triggers()
 
     def existing_triggers(self, conn: sa.Connection) -> set[str]:
-        """The triggers of this balance the database has. Asked on the driver's own cursor: a
-        catalog read once per connection, not one of the views' statements (their events and
-        compiled cache see only what answers the question)."""
-        names = list(self.triggers(conn))
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if conn.dialect.name == "postgresql":
-                cursor.execute(
-                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s) "
-                    "AND tgrelid IN (to_regclass(%s), to_regclass(%s))",
-                    (names, f'"{self.documents.name}"', f'"{self.payments.name}"'),
-                )
-            else:
-                marks = ", ".join("?" for _ in names)
-                cursor.execute(
-                    f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})", names
-                )
-            return {str(row[0]) for row in cursor.fetchall()}
-        finally:
-            cursor.close()
+        """The triggers of this balance the database has."""
+        return triggers_present(conn, list(self.triggers(conn)), (self.documents, self.payments))
 
     def install(self, conn: sa.Connection) -> bool:
         if conn.dialect.name == "postgresql":

@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -166,3 +166,26 @@ class TenantDatabases:
 def _is_timeout(exc: sa.exc.OperationalError) -> bool:
     text = str(exc.orig).lower()
     return "interrupted" in text or "statement timeout" in text
+
+
+def triggers_present(conn: sa.Connection, names: list[str], tables: Sequence[sa.Table]) -> set[str]:
+    """Which of the triggers ``names`` on ``tables`` the database has. Asked on the driver's own
+    cursor: a catalog read once per connection, not one of the views' statements (their events
+    and compiled cache see only what answers the question)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dialect.name == "postgresql":
+            regclasses = ", ".join("to_regclass(%s)" for _ in tables)
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s) "
+                f"AND tgrelid IN ({regclasses})",
+                (names, *(f'"{table.name}"' for table in tables)),
+            )
+        else:
+            marks = ", ".join("?" for _ in names)
+            cursor.execute(
+                f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})", names
+            )
+        return {str(row[0]) for row in cursor.fetchall()}
+    finally:
+        cursor.close()

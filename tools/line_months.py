@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from tools import schema as s
+from tools.db import triggers_present
 
 TABLE = s.order_item_months
 DATE_COLUMNS = ("DateInvoice", "DateOrder")
@@ -226,24 +227,8 @@ def triggers(conn: sa.Connection) -> dict[str, str]:
 
 
 def existing_triggers(conn: sa.Connection) -> set[str]:
-    """The triggers of this table the database has (on the driver's cursor, as ``tools.balances``)."""
-    names = list(triggers(conn))
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if conn.dialect.name == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s) "
-                "AND tgrelid IN (to_regclass('\"Orders\"'), to_regclass('\"OrderItem\"'))",
-                (names,),
-            )
-        else:
-            marks = ", ".join("?" for _ in names)
-            cursor.execute(
-                f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})", names
-            )
-        return {str(row[0]) for row in cursor.fetchall()}
-    finally:
-        cursor.close()
+    """The triggers of this table the database has."""
+    return triggers_present(conn, list(triggers(conn)), (s.orders, s.order_items))
 
 
 def months_kept(conn: sa.Connection) -> bool:
