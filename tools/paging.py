@@ -246,22 +246,6 @@ def _paged(
     return stmt.order_by(*order_by(keys)).limit(size + 1)
 
 
-def read_page(
-    conn: sa.Connection,
-    stmt: sa.Select[Any] | Callable[[], sa.Select[Any]],
-    keys: Sequence[SortKey],
-    request: PageRequest,
-    row: Callable[[Mapping[str, Any]], RowT],
-    key: Hashable | None = None,
-) -> Page[RowT]:
-    """The page of ``stmt`` that ``request`` asks for, each row mapped by ``row`` (``key``: as
-    in ``fetch_page``). ``row`` gets each row as a dict of its labels (read by name far faster
-    than a ``RowMapping``: a page of 50 orders maps in two thirds of the time). A prebuilt
-    first page is read through the DBAPI cursor after its first call (``tools.cursor_rows``)."""
-    rows, next_cursor = _page_rows(conn, stmt, keys, request, key)
-    return page_of([row(values) for values in rows], next_cursor, request)
-
-
 def read_trusted_page(
     conn: sa.Connection,
     stmt: sa.Select[Any] | Callable[[], sa.Select[Any]],
@@ -271,8 +255,12 @@ def read_trusted_page(
     values: Callable[[Mapping[str, Any]], Mapping[str, Any]],
     key: Hashable | None = None,
 ) -> TrustedPage[M]:
-    """As ``read_page``, each row kept as its ``values`` for ``model`` (its labels and the
-    view's own figures, as ``TrustedRows`` takes them): see ``TrustedPage``."""
+    """The page of ``stmt`` that ``request`` asks for (``key``: as in ``fetch_page``), each row
+    kept as its ``values`` for ``model`` (its labels and the view's own figures, as
+    ``TrustedRows`` takes them): see ``TrustedPage``. ``values`` gets each row as a dict of its
+    labels (read by name far faster than a ``RowMapping``: a page of 50 orders maps in two
+    thirds of the time). A prebuilt first page is read through the DBAPI cursor after its first
+    call (``tools.cursor_rows``)."""
     rows, next_cursor = _page_rows(conn, stmt, keys, request, key)
     return TrustedPage(model, [values(row) for row in rows], next_cursor, request)
 
