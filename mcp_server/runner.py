@@ -19,12 +19,12 @@ import anyio.to_thread
 
 from auth.principal import Principal
 from tools.capabilities import require_filled
-from tools.db import TenantDatabases
+from tools.db import POOL_SIZE, TenantDatabases
 from tools.errors import ServiceUnavailable, Unauthorized
 from tools.view import View, ViewContext
 from tools.wire import Params
 
-TENANT_THREADS = 20
+TENANT_THREADS = POOL_SIZE  # each thread keeps its own pooled connection
 
 # Set by the authentication middleware for the request being served (both doors).
 current_principal: ContextVar[Principal | None] = ContextVar("current_principal", default=None)

@@ -53,6 +53,11 @@ def _install_sqlite_guards(engine: sa.Engine, statement_timeout_ms: int, read_on
 
 
 POOL_TIMEOUT_SECONDS = 2
+# Connections a tenant engine keeps open: one per thread the runner gives a tenant
+# (``mcp_server.runner.TENANT_THREADS``). A pool smaller than that closes the connections it
+# lends beyond its size when they come back, so under load every call past the pool's size
+# opened a connection (and, on SQLite, prepared its statements again).
+POOL_SIZE = 20
 # A link that stops answering: connecting gives up after 3 s; TCP keepalive probes an idle
 # connection after 5 s; data unacknowledged for 5 s (tcp_user_timeout) ends the connection.
 LINK_TIMEOUTS = {
@@ -72,8 +77,14 @@ def create_tenant_engine(
     connection refuses writes from the moment it is opened."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        in_memory = parsed.database in (None, "", ":memory:")  # SQLAlchemy's one-connection pool
+        pooling = (
+            {}
+            if in_memory
+            else {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_SECONDS}
+        )
         engine = sa.create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 5}, hide_parameters=True
+            parsed, connect_args={"check_same_thread": False, "timeout": 5}, hide_parameters=True, **pooling
         )
         _install_sqlite_guards(engine, statement_timeout_ms, read_only)
         return engine
@@ -87,8 +98,8 @@ def create_tenant_engine(
         parsed,
         pool_pre_ping=True,
         hide_parameters=True,  # callers' search text never reaches a log through an error
-        pool_size=10,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args={"options": options, **LINK_TIMEOUTS},
     )
