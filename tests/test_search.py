@@ -239,3 +239,68 @@ def test_rows_a_connector_upserts_are_searchable_and_a_renamed_party_moves_its_d
     assert renamed and matched_ids(engine, "odegaard ror", few=100) == renamed
     with engine.connect() as conn:
         assert list(conn.scalars(search.companies_matching(conn, "ÖDEGAARD"))) == [company["Id"]]
+
+
+# -- words of two letters ---------------------------------------------------------------------
+
+PAIR_NAMES = {"company": ["52", "Bygg 52", "Östra Rör"], "order": ["Kungsgatan 52", "Artikel 1520", "ös"]}
+PAIR_QUERIES = ["52", "kungsgatan 52", "bygg 52", "20", "ös", "OS", "ös 52", "qz", "52 qz", "e5", "ab"]
+
+
+def _pair_tenant(tmp_path: Path) -> sa.Engine:
+    """A small tenant whose texts hold two-letter words at every place: alone (a company named
+    ``52``), at the end (``Bygg 52``, and every document of that party), followed by a space
+    (``Kungsgatan 52 ...``), inside a word (``1520``), and with diacritics (``ös``, ``Östra``)."""
+    url = f"sqlite:///{tmp_path / 'pairs.db'}"
+    seed_database(url, seed=8, orders=80, today=TODAY, draft_lines=20)
+    engine = sa.create_engine(url)
+    c, o = s.companies, s.orders
+    with engine.begin() as conn:
+        parties = conn.scalars(sa.select(o.c.CompanyId).distinct().order_by(o.c.CompanyId).limit(3)).all()
+        for company_id, name in zip(parties, PAIR_NAMES["company"], strict=True):
+            company = conn.execute(sa.select(c).where(c.c.Id == company_id)).mappings().one()
+            upsert(conn, c, [dict(company) | {"Name": name}])
+        others = conn.scalars(sa.select(o.c.Id).where(o.c.CompanyId.not_in(parties)).limit(3)).all()
+        for order_id, name in zip(others, PAIR_NAMES["order"], strict=True):
+            order = conn.execute(sa.select(o).where(o.c.Id == order_id)).mappings().one()
+            upsert(conn, o, [dict(order) | {"Name": name}])
+    return engine
+
+
+def test_a_word_of_two_letters_is_found_alone_at_the_end_before_a_space_and_inside_a_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _pair_tenant(tmp_path)
+    documents = raw_documents(engine)
+    with engine.connect() as conn:
+        companies = {row[0]: row[1] for row in conn.execute(sa.select(s.companies.c.Id, s.companies.c.Name))}
+    found: dict[str, tuple[set[int], set[int]]] = {}
+    for q in PAIR_QUERIES:
+        expected = {order_id for order_id, text in documents.items() if has_words(text, q)}
+        named = {company_id for company_id, name in companies.items() if has_words(name, q)}
+        assert matched_ids(engine, q, few=len(expected) + 1) == expected, q
+        assert matched_ids(engine, q, few=0) == expected, q
+        with engine.connect() as conn:
+            assert set(conn.scalars(search.companies_matching(conn, q))) == named, q
+        found[q] = expected, named
+    assert all(found[q][0] for q in ("52", "kungsgatan 52", "bygg 52", "20", "ös")), "every place is covered"
+    alone_and_at_the_end = {company_id for company_id, name in companies.items() if name in ("52", "Bygg 52")}
+    assert len(alone_and_at_the_end) == 2 and alone_and_at_the_end <= found["52"][1]
+    assert not found["qz"][0] and not found["52 qz"][0]
+    # Past the limit of texts ending with the word, it is checked on the rows instead: the same.
+    monkeypatch.setattr(search, "ENDINGS", 0)
+    for q, (expected, named) in found.items():
+        assert matched_ids(engine, q, few=len(expected) + 1) == expected, q
+        with engine.connect() as conn:
+            assert set(conn.scalars(search.companies_matching(conn, q))) == named, q
+
+
+def test_a_word_of_two_letters_is_looked_up_in_the_index_not_checked_on_every_row(tmp_path: Path) -> None:
+    engine = _pair_tenant(tmp_path)
+    with engine.connect() as conn:
+        for q in ("52", "ös 52"):
+            statement = search.matching_ids(conn, search.order_search, q).compile(
+                conn, compile_kwargs={"literal_binds": True}
+            )
+            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
+            assert "SCAN OrderSearch " not in plan + " " and "OrderSearchIndex" in plan, plan

@@ -37,6 +37,18 @@ FEW_DOCUMENTS = 2000
 # The sample that picks each word's rarest trigram: the rows of the lowest 1/SAMPLE of the keys.
 SAMPLE = 64
 SAMPLED_PER_WORD, SAMPLED = 12, 48
+# A word of two characters has no trigram of its own (``52`` in ``Kungsgatan 52``). It is found
+# through the index all the same, wherever it is followed by a character (every trigram that
+# starts with it, read from the index's vocabulary: ``52 ``, ``520``...) or ends the text (an
+# index on each text's last two characters). Past these many such trigrams, or texts that end
+# with it, it is checked on the rows the other words find, as a one-letter word is.
+CONTINUATIONS = 256
+ENDINGS = 2000
+PAIR = 2
+
+
+# A statement of keys: one select, or the union of two.
+Ids = sa.Select[tuple[int]] | sa.CompoundSelect[tuple[int]]
 
 
 def fold(text: str) -> tuple[str, str]:
@@ -100,7 +112,7 @@ def has_lower_words(columns: Any, q: str, dialect: str) -> sa.ColumnElement[bool
     return sa.and_(*(contains(columns.Lower, word.lower, dialect) for word in words(q)))
 
 
-def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> sa.Select[tuple[int]]:
+def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> Ids:
     """The ids of ``table``'s rows whose text has every word of ``q``, found through the index."""
     dialect, key = conn.dialect.name, _key(table)
     if dialect != "sqlite":
@@ -113,14 +125,89 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> sa.Select[tupl
     # their position lists: "projekt" is in 94,000 of a million documents, and asking for it
     # cost four times the whole check of the rows the rarest trigrams leave.)
     # A join, not ``IN``, so that a ``LIMIT`` stops the index early.
-    indexed = [word for word in words(q) if _has_trigram(word)]
-    checked = has_words(table.c, q, dialect)
-    if not indexed:
+    typed = words(q)
+    indexed = [word for word in typed if _has_trigram(word)]
+    checked = has_words(table.c, typed, dialect)
+    pairs = _pairs_found(conn, table, [word for word in typed if _is_pair(word)])
+    if not indexed and pairs is None:
         return sa.select(key).where(*checked)
-    name = _fts_name(table)
+    groups = [fts_query(rarest_trigrams(conn, table, indexed))] if indexed else []
+    ending, continued = pairs or ([], [])
+    if ending:
+        ends = sa.select(key).where(key.in_(ending), *checked)
+        if not all(continued):  # a pair that no trigram continues is in no text but at its end
+            return ends
+        return sa.union(_indexed(table, [*groups, *map(_any_of, continued)], checked), ends)
+    if not all(continued):
+        return sa.select(key).where(sa.false())
+    return _indexed(table, [*groups, *map(_any_of, continued)], checked)
+
+
+def _indexed(
+    table: sa.Table, groups: Sequence[str], checked: Sequence[sa.ColumnElement[bool]]
+) -> sa.Select[tuple[int]]:
+    """The keys the index finds for every FTS5 query of ``groups``, each checked on its row."""
+    key, name = _key(table), _fts_name(table)
     fts = sa.table(name, sa.column("rowid"))
-    match = sa.literal_column(f'"{name}"').op("MATCH")(fts_query(rarest_trigrams(conn, table, indexed)))
+    match = sa.literal_column(f'"{name}"').op("MATCH")(" AND ".join(groups))
     return sa.select(key).select_from(fts.join(table, key == fts.c.rowid)).where(match, *checked)
+
+
+def _is_pair(word: Word) -> bool:
+    return len(word.plain) == PAIR and not any(ch in "*?[" for ch in word.plain)
+
+
+def _pairs_found(
+    conn: sa.Connection, table: sa.Table, pairs: Sequence[Word]
+) -> tuple[list[int], list[list[str]]] | None:
+    """For two-letter words: the keys of the texts that end with any of them, and for each the
+    trigrams of the index that start with it; None when the database cannot tell (made before
+    the vocabulary and the ending index) or there are too many of either (then the words are
+    checked on the rows)."""
+    if not pairs or not _pairs_indexed(conn, table):
+        return None
+    plains = list(dict.fromkeys(word.plain for word in pairs))
+    ending = conn.scalars(sa.select(_key(table)).where(_ending(table).in_(plains)).limit(ENDINGS + 1)).all()
+    if len(ending) > ENDINGS:
+        return None
+    vocabulary = f'SELECT term FROM "{_vocab_name(table)}" WHERE term >= ? AND term < ? LIMIT ?'
+    continued = []
+    for plain in plains:
+        terms = (
+            conn.exec_driver_sql(vocabulary, (plain, plain + "\U0010ffff", CONTINUATIONS + 1)).scalars().all()
+        )
+        if len(terms) > CONTINUATIONS:
+            return None
+        continued.append([term for term in terms if term.startswith(plain)])
+    return list(ending), continued
+
+
+def _any_of(terms: Sequence[str]) -> str:
+    return "(" + " OR ".join(f"Plain : {_phrase(term)}" for term in terms) + ")"
+
+
+def _ending(table: sa.Table) -> sa.ColumnElement[str]:
+    """A text's last two characters, as the ending index is written (a literal, not a bound
+    parameter, so that SQLite matches the index's expression)."""
+    return sa.func.substr(table.c.Plain, sa.literal_column("-2"))
+
+
+def _pairs_indexed(conn: sa.Connection, table: sa.Table) -> bool:
+    """Whether the database has ``table``'s vocabulary and ending index (a yes is remembered per
+    connection)."""
+    remembered = f"pairs_indexed:{table.name}"
+    if conn.info.get(remembered):
+        return True
+    names = (_vocab_name(table), _ending_index_name(table))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name IN (?, ?)", names)
+        found = bool(cursor.fetchone() == (len(names),))
+    finally:
+        cursor.close()
+    if found:
+        conn.info[remembered] = True
+    return found
 
 
 def trigrams(text: str) -> list[str]:
@@ -168,11 +255,11 @@ def _has_trigram(word: Word) -> bool:
     )
 
 
-def companies_matching(conn: sa.Connection, q: str) -> sa.Select[tuple[int]]:
+def companies_matching(conn: sa.Connection, q: str) -> Ids:
     return matching_ids(conn, company_search, q)
 
 
-def products_matching(conn: sa.Connection, q: str) -> sa.Select[tuple[int]]:
+def products_matching(conn: sa.Connection, q: str) -> Ids:
     return matching_ids(conn, product_search, q)
 
 
@@ -330,6 +417,14 @@ def _fts_name(table: sa.Table) -> str:
     return f"{table.name}Index"
 
 
+def _vocab_name(table: sa.Table) -> str:
+    return f"{table.name}Terms"
+
+
+def _ending_index_name(table: sa.Table) -> str:
+    return f"ix_{table.name.lower()}_ending"
+
+
 def create_search_indexes(conn: sa.Connection) -> None:
     """The trigram indexes over the search tables, where they are missing (filled from the
     rows already there). SQLite: an FTS5 table per search table, kept in step by triggers.
@@ -348,18 +443,25 @@ def create_search_indexes(conn: sa.Connection) -> None:
 
 def _create_fts(conn: sa.Connection, table: sa.Table) -> None:
     fts, key = _fts_name(table), _key(table).name
-    if sa.inspect(conn).has_table(fts):
-        return
+    if not sa.inspect(conn).has_table(fts):
+        conn.exec_driver_sql(
+            f'CREATE VIRTUAL TABLE "{fts}" USING fts5("Lower", "Plain", content="{table.name}", '
+            f"content_rowid=\"{key}\", tokenize='trigram case_sensitive 1')"
+        )
+        new = f'(rowid, "Lower", "Plain") VALUES (new."{key}", new."Lower", new."Plain")'
+        old = f'("{fts}", rowid, "Lower", "Plain") VALUES (\'delete\', old."{key}", old."Lower", old."Plain")'
+        for name, when, body in (
+            ("ai", "AFTER INSERT", f'INSERT INTO "{fts}" {new};'),
+            ("ad", "AFTER DELETE", f'INSERT INTO "{fts}" {old};'),
+            ("au", "AFTER UPDATE", f'INSERT INTO "{fts}" {old}; INSERT INTO "{fts}" {new};'),
+        ):
+            conn.exec_driver_sql(f'CREATE TRIGGER "{fts}_{name}" {when} ON "{table.name}" BEGIN {body} END')
+        conn.exec_driver_sql(f'INSERT INTO "{fts}"("{fts}") VALUES (\'rebuild\')')
+    # The index's vocabulary (its trigrams) and each text's last two characters: how a word of
+    # two characters is found (``_pairs_found``). Added to databases made before them too.
     conn.exec_driver_sql(
-        f'CREATE VIRTUAL TABLE "{fts}" USING fts5("Lower", "Plain", content="{table.name}", '
-        f"content_rowid=\"{key}\", tokenize='trigram case_sensitive 1')"
+        f'CREATE VIRTUAL TABLE IF NOT EXISTS "{_vocab_name(table)}" USING fts5vocab("{fts}", \'row\')'
     )
-    new = f'(rowid, "Lower", "Plain") VALUES (new."{key}", new."Lower", new."Plain")'
-    old = f'("{fts}", rowid, "Lower", "Plain") VALUES (\'delete\', old."{key}", old."Lower", old."Plain")'
-    for name, when, body in (
-        ("ai", "AFTER INSERT", f'INSERT INTO "{fts}" {new};'),
-        ("ad", "AFTER DELETE", f'INSERT INTO "{fts}" {old};'),
-        ("au", "AFTER UPDATE", f'INSERT INTO "{fts}" {old}; INSERT INTO "{fts}" {new};'),
-    ):
-        conn.exec_driver_sql(f'CREATE TRIGGER "{fts}_{name}" {when} ON "{table.name}" BEGIN {body} END')
-    conn.exec_driver_sql(f'INSERT INTO "{fts}"("{fts}") VALUES (\'rebuild\')')
+    conn.exec_driver_sql(
+        f'CREATE INDEX IF NOT EXISTS "{_ending_index_name(table)}" ON "{table.name}" (substr("Plain", -2))'
+    )
