@@ -1,9 +1,9 @@
 """Runs a view for a caller: the tenant's read-only connection, off the event loop.
 
-Every wait is bounded: each tenant has threads of its own (``TENANT_THREADS``, the size of its
-connection pool), so a tenant whose database stalls can hold only its own; and a request that
-has no answer within ``deadline_seconds`` is a 503 (its thread is abandoned and ends when the
-driver's own timeouts, or the database, let it go).
+Every wait is bounded: each tenant has threads of its own (``TenantDatabases.threads``: its
+connection pool's size on PostgreSQL, two on SQLite), so a tenant whose database stalls can
+hold only its own; and a request that has no answer within ``deadline_seconds`` is a 503 (its
+thread is abandoned and ends when the driver's own timeouts, or the database, let it go).
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ import anyio.to_thread
 
 from auth.principal import Principal
 from tools.capabilities import require_filled
-from tools.db import POOL_SIZE, TenantDatabases
+from tools.db import TenantDatabases
 from tools.errors import ServiceUnavailable, Unauthorized
 from tools.view import View, ViewContext
 from tools.wire import Params
-
-TENANT_THREADS = POOL_SIZE  # each thread keeps its own pooled connection
 
 # Set by the authentication middleware for the request being served (both doors).
 current_principal: ContextVar[Principal | None] = ContextVar("current_principal", default=None)
@@ -52,7 +50,7 @@ class ViewRunner:
 
     def threads(self, tenant: str) -> anyio.CapacityLimiter:
         if tenant not in self._threads:
-            self._threads[tenant] = anyio.CapacityLimiter(TENANT_THREADS)
+            self._threads[tenant] = anyio.CapacityLimiter(self.databases.threads(tenant))
         return self._threads[tenant]
 
     async def in_tenant_thread(self, tenant: str, work: Callable[[], Any], deadline: float) -> Any:
