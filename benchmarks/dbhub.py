@@ -12,7 +12,6 @@ process tree. Printed: calls/s, p50/p99, CPU per call, and our ratio to each oth
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
@@ -30,16 +29,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
-from benchmarks.doors import MCP_HEADERS, Tokens, free_port, served, wait_until_ready
+from benchmarks.doors import CALLS_PER_SUB, MCP_HEADERS, Tokens, free_port, served, wait_until_ready
 from tools import schema as s
 from tools.db import create_tenant_engine
 from tools.view import ViewContext, registered_views
 
 HERE = Path(__file__).resolve().parent
 NODE = HERE / "node_modules" / ".bin" / "node"
+LOAD = HERE / "load.mjs"
+# The most calls per second a slice has fresh users for (one per CALLS_PER_SUB calls).
+MAX_RATE = 5000
 DBHUB = HERE / "node_modules" / "@bytebase" / "dbhub" / "dist" / "index.js"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -180,12 +181,14 @@ def attach_dbhub_sql(url: str, workloads: list[Workload]) -> None:
 
 @dataclass
 class Side:
-    """One server under load: how to call it, and its process for the CPU it spends."""
+    """One server under load: the message each call posts, the headers of its users (call k
+    sends ``users(n)[k // CALLS_PER_SUB]``), and its process for the CPU it spends."""
 
     name: str
     url: str
     pid: int
-    request: Callable[[Workload], tuple[dict[str, Any], dict[str, str]]]
+    body: Callable[[Workload], dict[str, Any]]
+    users: Callable[[int], list[dict[str, str]]] = lambda count: [{}] * count
 
 
 def ours(workload: Workload) -> dict[str, Any]:
@@ -297,41 +300,45 @@ def percentile(values: list[float], pct: int) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
-def succeeded(response: httpx.Response) -> bool:
-    if response.status_code != 200:
-        return False
-    text = response.text
-    if response.headers.get("content-type", "").startswith("text/event-stream"):
-        text = next((line[5:] for line in text.splitlines() if line.startswith("data:")), "{}")
-    result = json.loads(text).get("result") or {}
-    return bool(result) and not result.get("isError")
+def run_slice(side: Side, workload: Workload, concurrency: int, seconds: float, tally: Tally) -> None:
+    """One slice of load from ``benchmarks/load.mjs`` (Node): the same client for every side,
+    light enough that the servers, not the client, use the machine's cores. The server's CPU is
+    read right before the client starts and right after it ends."""
+    users = side.users(int(MAX_RATE * seconds / CALLS_PER_SUB) + 1)
+    spec = {
+        "url": side.url + "/mcp",
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "body": side.body(workload),
+        "headers": [MCP_HEADERS | headers for headers in users],
+        "perHeaders": CALLS_PER_SUB,
+    }
+    client = subprocess.Popen(
+        [str(NODE), str(LOAD)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert client.stdin is not None and client.stdout is not None
+    try:
+        client.stdin.write(json.dumps(spec) + "\n")
+        client.stdin.flush()
+        if client.stdout.readline().strip() != "ready":
+            raise SystemExit("the load client (benchmarks/load.mjs) did not start")
+        cpu_before = cpu_seconds(side.pid)
+        client.stdin.write("go\n")
+        client.stdin.flush()
+        outcome = json.loads(client.stdout.readline() or "null")
+        cpu_after = cpu_seconds(side.pid)
+    finally:
+        client.stdin.close()
+        client.wait(timeout=60)
+    if not isinstance(outcome, dict):
+        raise SystemExit("the load client (benchmarks/load.mjs) ended without its figures")
+    tally.latencies += [ms / 1000 for ms in outcome["latencies"]]
+    tally.errors += outcome["errors"]
+    tally.seconds += outcome["seconds"]
+    tally.cpu += cpu_after - cpu_before
 
 
-async def run_slice(side: Side, workload: Workload, concurrency: int, seconds: float, tally: Tally) -> None:
-    cpu_before, started = cpu_seconds(side.pid), time.perf_counter()
-    deadline = started + seconds
-    async with httpx.AsyncClient(base_url=side.url, timeout=60) as client:
-
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                body, headers = side.request(workload)
-                sent = time.perf_counter()
-                try:
-                    response = await client.post("/mcp", json=body, headers=MCP_HEADERS | headers)
-                except httpx.TransportError:  # counted; the report shows errors beside the rate
-                    tally.errors += 1
-                    continue
-                if succeeded(response):
-                    tally.latencies.append(time.perf_counter() - sent)
-                else:
-                    tally.errors += 1
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    tally.seconds += time.perf_counter() - started
-    tally.cpu += cpu_seconds(side.pid) - cpu_before
-
-
-async def measure(
+def measure(
     sides: list[Side], workloads: list[Workload], concurrency: int, seconds: float, rounds: int
 ) -> dict[tuple[str, str], Tally]:
     """Each workload on every side in turn: a warm-up slice each, then ``rounds`` slices each,
@@ -339,10 +346,10 @@ async def measure(
     tallies = {(w.name, side.name): Tally() for w in workloads for side in sides}
     for workload in workloads:
         for side in sides:  # warm-up: caches, connections, JIT
-            await run_slice(side, workload, concurrency, min(1.0, seconds), Tally())
+            run_slice(side, workload, concurrency, min(1.0, seconds), Tally())
         for _ in range(rounds):
             for side in sides:
-                await run_slice(side, workload, concurrency, seconds, tallies[workload.name, side.name])
+                run_slice(side, workload, concurrency, seconds, tallies[workload.name, side.name])
     return tallies
 
 
@@ -465,14 +472,14 @@ def main(argv: list[str] | None = None) -> None:
         for n, server in servers.items():
             wait_until_ready(server.url, server.process)
             tokens = Tokens(server.issuer)
-            sides.append(Side(ours_name(n), server.url, server.process.pid, ours_request(tokens)))
+            sides.append(Side(ours_name(n), server.url, server.process.pid, ours, fresh_users(tokens)))
         sides += [
-            Side("DBHub 1.4 execute_sql", dbhub_url, dbhub_pid, lambda w: (dbhub(w), {})),
-            Side("SDK hello-world", hello_url, hello_pid, lambda w: (tools_call("hello", {}), {})),
+            Side("DBHub 1.4 execute_sql", dbhub_url, dbhub_pid, dbhub),
+            Side("SDK hello-world", hello_url, hello_pid, lambda _: tools_call("hello", {})),
         ]
         for concurrency in concurrencies:
             started = time.monotonic()
-            tallies = asyncio.run(measure(sides, workloads, concurrency, args.seconds, args.rounds))
+            tallies = measure(sides, workloads, concurrency, args.seconds, args.rounds)
             took = time.monotonic() - started
             print(f"{name}: {concurrency} concurrent callers, {args.rounds} alternating slices of ", end="")
             print(f"{args.seconds:g} s per side and workload ({took:.0f} s in all)")
@@ -488,8 +495,10 @@ def main(argv: list[str] | None = None) -> None:
     print(machine())
 
 
-def ours_request(tokens: Tokens) -> Callable[[Workload], tuple[dict[str, Any], dict[str, str]]]:
-    return lambda workload: (ours(workload), tokens.next())
+def fresh_users(tokens: Tokens) -> Callable[[int], list[dict[str, str]]]:
+    """``count`` bearer headers, each of a user never seen before (so the rate limiter is in
+    the path but never refuses)."""
+    return lambda count: [tokens.fresh() for _ in range(count)]
 
 
 if __name__ == "__main__":

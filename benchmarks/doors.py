@@ -323,11 +323,15 @@ class Tokens:
 
     def next(self) -> dict[str, str]:
         if self.calls >= CALLS_PER_SUB:
-            self.subs += 1
-            token = self.issuer.mint(tenant=TENANT, sub=f"bench-{self.subs}", audience=AUDIENCE)
-            self.header, self.calls = {"Authorization": f"Bearer {token}"}, 0
+            self.header, self.calls = self.fresh(), 0
         self.calls += 1
         return self.header
+
+    def fresh(self) -> dict[str, str]:
+        """The header of a user never seen before."""
+        self.subs += 1
+        token = self.issuer.mint(tenant=TENANT, sub=f"bench-{self.subs}", audience=AUDIENCE)
+        return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
