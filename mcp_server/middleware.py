@@ -12,7 +12,6 @@ caller invents is ``unknown``.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -121,7 +120,7 @@ class RequestContext:
             "status": status,
             "durationMs": round(seconds * 1000, 2),
         }
-        log.info(json.dumps(event, separators=(",", ":")))
+        log.info(orjson.dumps(event).decode())
         if self.observe is not None:
             self.observe(event)
 
