@@ -170,12 +170,13 @@ def _pairs_found(
     ending = conn.scalars(sa.select(_key(table)).where(_ending(table).in_(plains)).limit(ENDINGS + 1)).all()
     if len(ending) > ENDINGS:
         return None
-    vocabulary = f'SELECT term FROM "{_vocab_name(table)}" WHERE term >= ? AND term < ? LIMIT ?'
+    vocabulary = sa.text(
+        f'SELECT term FROM "{_vocab_name(table)}" WHERE term >= :low AND term < :high LIMIT :n'
+    )
     continued = []
     for plain in plains:
-        terms = (
-            conn.exec_driver_sql(vocabulary, (plain, plain + "\U0010ffff", CONTINUATIONS + 1)).scalars().all()
-        )
+        bounds = {"low": plain, "high": plain + "\U0010ffff", "n": CONTINUATIONS + 1}
+        terms = conn.scalars(vocabulary, bounds).all()
         if len(terms) > CONTINUATIONS:
             return None
         continued.append([term for term in terms if term.startswith(plain)])
