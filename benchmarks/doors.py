@@ -264,26 +264,20 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], seconds: float 
 
 def serve(argv: list[str]) -> None:
     """``python -m benchmarks.doors serve DATABASE_URL DATA_DIR PORT [WORKERS]``: the app as in
-    production, with the development issuer for tokens; WORKERS processes share the port as
-    under ``asstio-mcp serve --workers``."""
+    production (``asstio-mcp serve``'s uvicorn options), with the development issuer for
+    tokens; WORKERS processes share the port as under ``asstio-mcp serve --workers``."""
     import uvicorn
+
+    from mcp_server.cli import uvicorn_options
 
     database_url, data_dir, port, *workers = argv
     count = int(workers[0]) if workers else 1
+    options = uvicorn_options("127.0.0.1", int(port))
     if count == 1:
-        uvicorn.run(
-            bench_app(database_url, data_dir, port), host="127.0.0.1", port=int(port), log_level="warning"
-        )
+        uvicorn.run(bench_app(database_url, data_dir, port), **options)
         return
     os.environ[BENCH_ENV] = json.dumps([database_url, data_dir, port])
-    uvicorn.run(
-        "benchmarks.doors:bench_app_from_env",
-        factory=True,
-        workers=count,
-        host="127.0.0.1",
-        port=int(port),
-        log_level="warning",
-    )
+    uvicorn.run("benchmarks.doors:bench_app_from_env", factory=True, workers=count, **options)
 
 
 BENCH_ENV = "ASSTIO_BENCH_SERVER"

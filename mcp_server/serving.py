@@ -1,20 +1,19 @@
-"""How uvicorn serves the app. Uvicorn closes idle keep-alive connections (``timeout_keep_alive``)
-but waits for ever on a request whose headers never finish; ``HeaderDeadlineProtocol`` closes a
-connection that has not sent complete request headers within ``header_timeout_seconds`` of
-connecting or of the first byte of its next request. (Body reads are bounded by the app's
-``BodyLimit``.)"""
+"""How uvicorn serves the app: its C HTTP parser (httptools), as its default does where it is
+installed. Uvicorn closes idle keep-alive connections (``timeout_keep_alive``) but waits for ever
+on a request whose headers never finish; ``HeaderDeadlineProtocol`` closes a connection that has
+not sent complete request headers within ``header_timeout_seconds`` of connecting or of the
+first byte of its next request. (Body reads are bounded by the app's ``BodyLimit``.)"""
 
 from __future__ import annotations
 
 import asyncio
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 KEEP_ALIVE_SECONDS = 5
 
 
-class HeaderDeadlineProtocol(H11Protocol):
+class HeaderDeadlineProtocol(HttpToolsProtocol):
     header_timeout_seconds = 10.0
     _header_deadline: asyncio.TimerHandle | None = None
 
@@ -22,12 +21,14 @@ class HeaderDeadlineProtocol(H11Protocol):
         super().connection_made(transport)
         self._arm()
 
-    def data_received(self, data: bytes) -> None:
-        if self._header_deadline is None and self.conn.their_state is h11.IDLE:
+    def on_message_begin(self) -> None:  # the first byte of a request
+        if self._header_deadline is None:
             self._arm()
-        super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
-            self._disarm()
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -43,5 +44,5 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def _headers_overdue(self) -> None:
         self._header_deadline = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if not self.transport.is_closing():
             self.transport.close()
