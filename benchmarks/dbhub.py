@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.doors import CALLS_PER_SUB, MCP_HEADERS, Tokens, free_port, served, wait_until_ready
+from benchmarks.doors import CALLS_PER_SUB, MCP_HEADERS, Tokens, free_port, served, upgrade, wait_until_ready
 from tools import schema as s
 from tools.db import create_tenant_engine
 from tools.view import ViewContext, registered_views
@@ -453,10 +453,12 @@ def main(argv: list[str] | None = None) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     if args.database_url:
         url, name = args.database_url, sa.make_url(args.database_url).database or "postgresql"
+        upgrade(url)  # a tenant made by an older version: the indexes and kept sums it lacks
         dsn = postgres_dsn(url)
     else:
         tenant = ensure_tenant(args)
         url, name = f"sqlite:///{tenant}", tenant.name
+        upgrade(url)  # before DBHub's copy is made: the same data on both sides
         dsn = f"sqlite://{copy_for_dbhub(tenant, args.data_dir)}"  # sqlite:// + /absolute/path
     workloads = [w for w in sample_workloads(url) if not args.only or args.only in w.name]
     attach_dbhub_sql(url, workloads)
