@@ -84,5 +84,4 @@ class ViewRunner:
             for committed in ctx.after_commit:
                 committed()
             return result
-        with self.databases.reading(ctx.tenant) as conn:
-            return view.query(conn, ctx, params)
+        return self.databases.read(ctx.tenant, lambda conn: view.query(conn, ctx, params))

@@ -10,9 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine.default import CACHE_HIT
 
+from demo.tenants import seed_database
 from mcp_server.params import parse_params
 from mcp_server.rendering import wire_value
-from tests.support import SAMPLE_ARGUMENTS, TODAY
+from tests.support import (
+    PG_ADMIN_URL,
+    SAMPLE_ARGUMENTS,
+    TODAY,
+    postgres_database,
+    postgres_reachable,
+    require_service,
+)
 from tools import schema as s
 from tools.db import TenantDatabases
 from tools.errors import ServiceUnavailable
@@ -89,3 +97,30 @@ def test_every_read_view_reuses_its_compiled_statements_on_the_next_call(databas
         else:
             run_view(databases, views[name], samples[0])
         assert seen and all(hit is CACHE_HIT for hit in seen), name
+
+
+def test_a_read_after_the_database_dropped_every_pooled_connection_is_answered() -> None:
+    """The pool lends connections without pinging them: when the database has dropped them (a
+    restart, a broken link), the read runs again on a new connection instead of failing."""
+    require_service("PostgreSQL", postgres_reachable())
+    with postgres_database("dropped") as url:
+        seed_database(url, seed=9, orders=30, today=TODAY, draft_lines=5)
+        databases = TenantDatabases({"demo": url})
+        count = sa.select(sa.func.count()).select_from(s.products)
+        with databases.reading("demo") as first, databases.reading("demo") as second:  # two pooled
+            expected = first.execute(count).scalar_one()
+            assert second.execute(count).scalar_one() == expected
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            dropped = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": sa.make_url(url).database},
+            ).scalar_one()
+        admin.dispose()
+        assert dropped >= 2
+        for _ in range(3):
+            assert databases.read("demo", lambda conn: conn.execute(count).scalar_one()) == expected
+        databases.dispose()
