@@ -190,6 +190,7 @@ def build_app(settings: Settings) -> Starlette:
         await services.limiter.aclose()
         if services.rest_limiter is not None:
             await services.rest_limiter.aclose()
+        services.runner.close()
         services.databases.dispose()
 
     document = openapi_document(views, settings.public_url, VERSION)
