@@ -269,6 +269,7 @@ def serve(argv: list[str]) -> None:
     import uvicorn
 
     from mcp_server.cli import uvicorn_options
+    from mcp_server.workers import serve_workers
 
     database_url, data_dir, port, *workers = argv
     count = int(workers[0]) if workers else 1
@@ -277,7 +278,7 @@ def serve(argv: list[str]) -> None:
         uvicorn.run(bench_app(database_url, data_dir, port), **options)
         return
     os.environ[BENCH_ENV] = json.dumps([database_url, data_dir, port])
-    uvicorn.run("benchmarks.doors:bench_app_from_env", factory=True, workers=count, **options)
+    serve_workers({"app": "benchmarks.doors:bench_app_from_env", "factory": True, **options}, count)
 
 
 BENCH_ENV = "ASSTIO_BENCH_SERVER"

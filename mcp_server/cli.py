@@ -383,7 +383,9 @@ def run_serve(args: argparse.Namespace) -> None:
             import os
 
             os.environ["ASSTIO_CONFIG"] = str(args.config)
-        uvicorn.run("mcp_server.asgi:app", workers=args.workers, **uvicorn_options(args.host, args.port))
+        from mcp_server.workers import serve_workers
+
+        serve_workers({"app": "mcp_server.asgi:app", **uvicorn_options(args.host, args.port)}, args.workers)
         return
     from mcp_server.app import build_app
 
