@@ -50,11 +50,18 @@ def match_rank(conn: sa.Connection, q: str) -> sa.ColumnElement[int]:
 
 
 def find_products(conn: sa.Connection, ctx: ViewContext, params: ProductFindParams) -> list[ProductFindDto]:
+    """The products the index finds, each joined to its row as it is found (the database reads
+    a match once and ranks it there, rather than gathering the ids first and reading every
+    match again); a product whose barcode is ``q`` joins them (looked up first, by its index)."""
     q = params.q
+    matches: search.Ids = search.products_matching(conn, q)
+    by_barcode = conn.scalars(sa.select(p.c.Id).where(p.c.Barcode == q)).all()
+    if by_barcode:
+        matches = sa.union(matches, sa.select(p.c.Id).where(p.c.Id.in_(by_barcode)))
+    found = matches.subquery("found")
     stmt = (
         sa.select(p.c.Id, p.c.ProductNumber, p.c.Description, p.c.Barcode, p.c.IsActive)
-        .join(ps, ps.c.ProductId == p.c.Id)
-        .where(sa.or_(p.c.Id.in_(search.products_matching(conn, q)), p.c.Barcode == q))
+        .select_from(found.join(p, p.c.Id == next(iter(found.c))).join(ps, ps.c.ProductId == p.c.Id))
         .order_by(match_rank(conn, q), p.c.ProductNumber, p.c.Id)
         .limit(min(params.limit, MAX_LIMIT))
     )
