@@ -287,12 +287,14 @@ def test_a_word_of_two_letters_is_found_alone_at_the_end_before_a_space_and_insi
     alone_and_at_the_end = {company_id for company_id, name in companies.items() if name in ("52", "Bygg 52")}
     assert len(alone_and_at_the_end) == 2 and alone_and_at_the_end <= found["52"][1]
     assert not found["qz"][0] and not found["52 qz"][0]
-    # Past the limit of texts ending with the word, it is checked on the rows instead: the same.
-    monkeypatch.setattr(search, "ENDINGS", 0)
-    for q, (expected, named) in found.items():
-        assert matched_ids(engine, q, few=len(expected) + 1) == expected, q
-        with engine.connect() as conn:
-            assert set(conn.scalars(search.companies_matching(conn, q))) == named, q
+    # Looked up even where the other words leave few rows (this tenant is small), and checked
+    # on the rows past the limit of texts ending with the word: the same answers.
+    for setting, value in (("FEW_LEFT", -1), ("ENDINGS", 0)):
+        monkeypatch.setattr(search, setting, value)
+        for q, (expected, named) in found.items():
+            assert matched_ids(engine, q, few=len(expected) + 1) == expected, (setting, q)
+            with engine.connect() as conn:
+                assert set(conn.scalars(search.companies_matching(conn, q))) == named, (setting, q)
 
 
 def test_a_word_of_two_letters_is_looked_up_in_the_index_not_checked_on_every_row(tmp_path: Path) -> None:

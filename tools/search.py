@@ -45,6 +45,9 @@ SAMPLED_PER_WORD, SAMPLED = 12, 48
 CONTINUATIONS = 256
 ENDINGS = 2000
 PAIR = 2
+# Rows (estimated from the sample) the other words may leave for a two-letter word to be
+# checked on them rather than looked up.
+FEW_LEFT = 2000
 
 
 # A statement of keys: one select, or the union of two.
@@ -128,10 +131,14 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> Ids:
     typed = words(q)
     indexed = [word for word in typed if _has_trigram(word)]
     checked = has_words(table.c, typed, dialect)
-    pairs = _pairs_found(conn, table, [word for word in typed if _is_pair(word)])
+    rarest, estimate = rarest_trigrams(conn, table, indexed) if indexed else ([], None)
+    # Two-letter words through the index only when the other words leave many rows to check:
+    # reading a common pair's trigrams (``er``) costs more than checking a few rows for it.
+    few_left = estimate is not None and estimate <= FEW_LEFT
+    pairs = None if few_left else _pairs_found(conn, table, [word for word in typed if _is_pair(word)])
     if not indexed and pairs is None:
         return sa.select(key).where(*checked)
-    groups = [fts_query(rarest_trigrams(conn, table, indexed))] if indexed else []
+    groups = [fts_query(rarest)] if indexed else []
     ending, continued = pairs or ([], [])
     if ending:
         ends = sa.select(key).where(key.in_(ending), *checked)
@@ -215,18 +222,21 @@ def trigrams(text: str) -> list[str]:
     return list(dict.fromkeys(text[i : i + 3] for i in range(len(text) - 2)))
 
 
-def rarest_trigrams(conn: sa.Connection, table: sa.Table, indexed: Sequence[Word]) -> list[str]:
+def rarest_trigrams(
+    conn: sa.Connection, table: sa.Table, indexed: Sequence[Word]
+) -> tuple[list[str], int | None]:
     """For each word, the trigram of its ``Plain`` text in the fewest rows of a sample (the
     rows of the lowest ``1/SAMPLE`` of the keys): every row with the word has each of its
     trigrams, so any one finds a superset of the rows, and the rarest finds the fewest
-    (``Lower`` holds the word typed with diacritics only where ``Plain`` holds it without)."""
+    (``Lower`` holds the word typed with diacritics only where ``Plain`` holds it without).
+    And about how many rows the rarest of them finds (None when no word was sampled)."""
     choices = [trigrams(word.plain) for word in indexed]
     # A long word offers a few of its trigrams, spread over it; a long ``q`` a few dozen in all.
     offered = [tris[:: -(-len(tris) // SAMPLED_PER_WORD)] for tris in choices]
     candidates = list(dict.fromkeys(tri for tris in offered if len(tris) > 1 for tri in tris))
     candidates = candidates[:SAMPLED]
     if not candidates:
-        return [tris[0] for tris in choices]
+        return [tris[0] for tris in choices], None
     name = _fts_name(table)
     top = conn.execute(sa.select(sa.func.max(_key(table)))).scalar() or 0
     counts = [f'SELECT count(*) FROM "{name}" WHERE "{name}" MATCH ? AND rowid <= ?' for _ in candidates]
@@ -234,10 +244,12 @@ def rarest_trigrams(conn: sa.Connection, table: sa.Table, indexed: Sequence[Word
     params = tuple(p for tri in candidates for p in (f"Plain : {_phrase(tri)}", bound))
     found = conn.exec_driver_sql(" UNION ALL ".join(f"SELECT ({c})" for c in counts), params).scalars().all()
     seen = dict(zip(candidates, found, strict=True))
-    return [
+    chosen = [
         min([tri for tri in tris if tri in seen] or tris, key=lambda tri: seen.get(tri, 0))
         for tris in choices
     ]
+    sampled = [seen[tri] for tri in chosen if tri in seen]
+    return chosen, min(sampled) * SAMPLE if sampled else None
 
 
 def fts_query(tris: Sequence[str]) -> str:
