@@ -86,6 +86,11 @@ class RequestContext:
         scope.setdefault("state", {})["trace_id"] = trace_id
         versioned = is_api(scope["path"])
 
+        def record() -> None:
+            if not state.get("recorded"):
+                state["recorded"] = True
+                self._record(scope, state["status"], time.perf_counter() - started, trace_id)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
@@ -94,6 +99,8 @@ class RequestContext:
                 if versioned:
                     headers.append((b"x-asstio-api-version", b"v1"))
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()  # before the client can have the whole response (and act on the log)
             await send(message)
 
         try:
@@ -103,7 +110,7 @@ class RequestContext:
             if not state["started"]:
                 await send_envelope(send_with_headers, AsstioError(INTERNAL_ERROR_MESSAGE))
         finally:
-            self._record(scope, state["status"], time.perf_counter() - started, trace_id)
+            record()
 
     def _record(self, scope: Scope, status: int, seconds: float, trace_id: str) -> None:
         principal: Principal | None = scope.get("asstio.principal")
