@@ -40,14 +40,25 @@ class Metrics:
             "asstio_rate_limited", "Tool calls refused by the per-user rate limit", registry=self.registry
         )
         self.sources: dict[str, Any] = {}  # tenant -> source_freshness(), set before each render
+        # Each label set's children, looked up once (the labels are the server's own names).
+        self._counted: dict[tuple[str, str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str, str], Any] = {}
         self.registry.register(_CacheCollector(state))
         self.registry.register(_FreshnessCollector(self))
 
     def observe(self, event: dict[str, Any]) -> None:
-        door, route, tool = event["door"], event["route"], event["tool"] or ""
-        self.requests.labels(door, route, tool, str(event["status"])).inc()
-        self.latency.labels(door, route, tool).observe(event["durationMs"] / 1000)
-        if event["status"] == 429:
+        door, route, tool, status = event["door"], event["route"], event["tool"] or "", event["status"]
+        counted = self._counted.get((door, route, tool, status))
+        if counted is None:
+            counted = self._counted[door, route, tool, status] = self.requests.labels(
+                door, route, tool, str(status)
+            )
+        timed = self._timed.get((door, route, tool))
+        if timed is None:
+            timed = self._timed[door, route, tool] = self.latency.labels(door, route, tool)
+        counted.inc()
+        timed.observe(event["durationMs"] / 1000)
+        if status == 429:
             self.rate_limited.inc()
 
     def render(self) -> bytes:

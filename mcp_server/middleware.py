@@ -12,13 +12,13 @@ caller invents is ``unknown``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio
 import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -170,10 +170,13 @@ class BodyLimit:
             nonlocal size, complete
             if complete:  # after the body, receive() only waits for the disconnect: no deadline
                 return await receive()
-            with anyio.move_on_after(self.timeout_seconds) as waited:
-                message = await receive()
-            if waited.cancelled_caught:
-                raise RequestTimeout(f"The request body did not arrive within {self.timeout_seconds:g} s")
+            try:
+                async with asyncio.timeout(self.timeout_seconds):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"The request body did not arrive within {self.timeout_seconds:g} s"
+                ) from None
             size += len(message.get("body", b""))
             if size > self.max_bytes:
                 raise self.too_large()
