@@ -6,7 +6,8 @@ DBHub runs the SQL our views run, captured from our own statements (parameters i
 the two searches it runs what a database MCP server runs without a search index: the same page
 statement with the v1 ``lower(...) LIKE`` filter. The same client (``benchmarks/load.mjs``, on
 that Node) drives every side with the same concurrency in alternating slices; server CPU is
-read from ``/proc`` for each server's process tree. Printed: calls/s, p50/p99, CPU per call, and our ratio to each other side.
+read from ``/proc`` for each server's process tree. Printed: calls/s, p50/p99, CPU per call,
+and our ratio to each other side.
 """
 
 from __future__ import annotations
