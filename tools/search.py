@@ -16,12 +16,14 @@ rename also changes its documents' text: index those too); ``reindex`` rebuilds 
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from tools import schema as s
 from tools.search_tables import SEARCH_TABLES, company_search, order_search, product_search
@@ -45,6 +47,11 @@ SAMPLED_PER_WORD, SAMPLED = 12, 48
 CONTINUATIONS = 256
 ENDINGS = 2000
 PAIR = 2
+PAIRS = ARRAY(sa.Text)
+# PostgreSQL: a word of two letters in at most this share of the rows is found through the
+# index of pairs; a commoner one (``er``) is checked on the rows, which find it at once.
+RARE_PAIR = 0.02
+PAIR_STATISTICS_SECONDS = 300.0
 # Rows (estimated from the sample) the other words may leave for a two-letter word to be
 # checked on them rather than looked up.
 FEW_LEFT = 2000
@@ -119,7 +126,7 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> Ids:
     """The ids of ``table``'s rows whose text has every word of ``q``, found through the index."""
     dialect, key = conn.dialect.name, _key(table)
     if dialect != "sqlite":
-        return sa.select(key).where(*has_words(table.c, q, dialect))
+        return sa.select(key).where(*_indexed_where(conn, table, words(q)))
     # FTS5 gets only words it can look up by trigram: the rest are checked on the rows the
     # index finds (or, with no such word, on every row). The index is asked for one trigram
     # of each such word, the rarest in a sample (``rarest_trigrams``), which it answers from
@@ -148,6 +155,43 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> Ids:
     if not all(continued):
         return sa.select(key).where(sa.false())
     return _indexed(table, [*groups, *map(_any_of, continued)], checked)
+
+
+def _indexed_where(
+    conn: sa.Connection, table: sa.Table, typed: Sequence[Word]
+) -> list[sa.ColumnElement[bool]]:
+    """PostgreSQL: ``has_words``, a rare word of two letters found by the index's second column
+    (the text's pairs of characters: ``pg_trgm`` has no trigram in it, so its ``LIKE`` would
+    make the index read every row). The array holds the pair exactly when the text does."""
+    dialect = conn.dialect.name
+    pairs = [word.plain for word in typed if len(word.plain) == PAIR]
+    rare = _rare_pairs(conn, table, pairs) if dialect == "postgresql" and pairs else set()
+    where = has_words(table.c, [word for word in typed if word.plain not in rare], dialect)
+    if rare:
+        typed_marks = [word for word in typed if word.plain in rare and word.has_diacritics]
+        where += [contains(table.c.Lower, word.lower, dialect) for word in typed_marks]
+        where.append(_pairs(table).contains(sa.bindparam("pairs", sorted(rare), PAIRS)))
+    return where
+
+
+def _rare_pairs(conn: sa.Connection, table: sa.Table, pairs: Sequence[str]) -> set[str]:
+    """The ``pairs`` in at most ``RARE_PAIR`` of ``table``'s rows, by PostgreSQL's statistics of
+    the index's pairs (its most common elements; a pair not among them is rarer still). None
+    without the statistics: before the index, or before the table was analyzed. Read once per
+    ``PAIR_STATISTICS_SECONDS`` per connection."""
+    remembered = f"pair_shares:{table.name}"
+    shares, read_at = conn.info.get(remembered, (None, 0.0))
+    if shares is None or time.monotonic() - read_at > PAIR_STATISTICS_SECONDS:
+        statistics = sa.text(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = :index AND attname = 'asstio_pairs'"
+        )
+        row = conn.execute(statistics, {"index": _words_index_name(table)}).first()
+        shares = dict(zip(row[0], row[1], strict=False)) if row is not None and row[0] is not None else {}
+        conn.info[remembered] = shares, time.monotonic()
+    if not shares:
+        return set()
+    return {pair for pair in pairs if shares.get(pair, 0.0) <= RARE_PAIR}
 
 
 def _indexed(
@@ -198,6 +242,11 @@ def _ending(table: sa.Table) -> sa.ColumnElement[str]:
     """A text's last two characters, as the ending index is written (a literal, not a bound
     parameter, so that SQLite matches the index's expression)."""
     return sa.func.substr(table.c.Plain, sa.literal_column("-2"))
+
+
+def _pairs(table: sa.Table) -> sa.ColumnElement[list[str]]:
+    """PostgreSQL: the text's pairs of characters, as the second column of its index has them."""
+    return sa.func.asstio_pairs(table.c.Plain, type_=PAIRS)
 
 
 def _pairs_indexed(conn: sa.Connection, table: sa.Table) -> bool:
@@ -438,20 +487,41 @@ def _ending_index_name(table: sa.Table) -> str:
     return f"ix_{table.name.lower()}_ending"
 
 
+def _words_index_name(table: sa.Table) -> str:
+    return f"ix_{table.name.lower()}_words"
+
+
+# Every pair of neighbouring characters of a text, as many times as it occurs (GIN keeps each
+# key once per row). Immutable: an index is built on it.
+PAIRS_FUNCTION = (
+    "CREATE FUNCTION asstio_pairs(text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+    "AS $$ SELECT ARRAY(SELECT substr($1, i, 2) FROM generate_series(1, length($1) - 1) AS i) $$"
+)
+
+
 def create_search_indexes(conn: sa.Connection) -> None:
     """The trigram indexes over the search tables, where they are missing (filled from the
     rows already there). SQLite: an FTS5 table per search table, kept in step by triggers.
-    PostgreSQL: the ``pg_trgm`` extension and a GIN index on ``Plain``."""
+    PostgreSQL: the ``pg_trgm`` extension and a GIN index of ``Plain``'s trigrams and of its
+    pairs of characters (one index, so that one scan intersects both), which replaces the
+    index of trigrams alone of databases made before it."""
     if conn.dialect.name == "sqlite":
         for table in SEARCH_TABLES:
             _create_fts(conn, table)
     elif conn.dialect.name == "postgresql":
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        if conn.exec_driver_sql("SELECT to_regprocedure('asstio_pairs(text)')").scalar() is None:
+            conn.exec_driver_sql(PAIRS_FUNCTION)
         for table in SEARCH_TABLES:
+            index = _words_index_name(table)
+            if conn.exec_driver_sql(f"SELECT to_regclass('\"{index}\"')").scalar() is not None:
+                continue
             conn.exec_driver_sql(
-                f'CREATE INDEX IF NOT EXISTS "ix_{table.name.lower()}_plain" '
-                f'ON "{table.name}" USING gin ("Plain" gin_trgm_ops)'
+                f'CREATE INDEX "{index}" ON "{table.name}" '
+                'USING gin ("Plain" gin_trgm_ops, asstio_pairs("Plain"))'
             )
+            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "ix_{table.name.lower()}_plain"')
+            conn.exec_driver_sql(f'ANALYZE "{table.name}"')  # the statistics of its pairs (``_rare_pairs``)
 
 
 def _create_fts(conn: sa.Connection, table: sa.Table) -> None:
