@@ -22,6 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.discovery import protected_resource_metadata, www_authenticate
 from auth.principal import Principal
@@ -29,7 +30,15 @@ from auth.rate_limit import ToolCallLimiter
 from auth.verifier import JwtVerifier, VerifierConfig
 from mcp_server.mcp_door import NegotiatedTransport, ViewTools, build_mcp_server
 from mcp_server.metrics import Metrics
-from mcp_server.middleware import Authentication, BodyLimit, McpGuard, RequestContext, RestBudget
+from mcp_server.middleware import (
+    MCP_PATH,
+    Authentication,
+    BodyLimit,
+    McpGuard,
+    RequestContext,
+    RestBudget,
+    send_envelope,
+)
 from mcp_server.openapi import openapi_document
 from mcp_server.rendering import dumps, envelope
 from mcp_server.rest import rest_routes
@@ -144,6 +153,54 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return Response(dumps(body), exc.status_code, exc.headers, media_type="application/json")
 
 
+class Doors(Starlette):
+    """The app: a request to ``/mcp`` goes straight through the app's own middleware to the MCP
+    transport; every other request, and the lifespan, through Starlette (its error and
+    exception layers, its router). On ``/mcp`` those layers had nothing to do that ours do not:
+    ``RequestContext`` is the last resort, and ``Enveloped`` answers an ``AsstioError`` raised
+    while reading the body. They cost each tool call a coroutine and a ``send`` wrapper apiece."""
+
+    def __init__(self, mcp: ASGIApp, **options: Any) -> None:
+        super().__init__(**options)
+        self._mcp_app = mcp
+        self._mcp_stack: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != MCP_PATH:
+            await super().__call__(scope, receive, send)
+            return
+        if self._mcp_stack is None:
+            stack: ASGIApp = Enveloped(self._mcp_app)
+            for cls, args, kwargs in reversed(self.user_middleware):
+                stack = cls(stack, *args, **kwargs)
+            self._mcp_stack = stack
+        scope["app"], scope["asstio.route"] = self, MCP_PATH
+        await self._mcp_stack(scope, receive, send)
+
+
+class Enveloped:
+    """An ``AsstioError`` raised under it (a body too large or too slow) as its envelope, when
+    no response has started (as Starlette's exception layer answers it off ``/mcp``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except AsstioError as error:
+            if started:
+                raise
+            await send_envelope(send, error)
+
+
 class EnvelopedCors(CORSMiddleware):
     """Starlette's CORS, with a refused preflight answered in the error envelope."""
 
@@ -237,7 +294,8 @@ def build_app(settings: Settings) -> Starlette:
     if services.development_routes:
         # Browser-based clients (MCP Inspector) fetch the demo's discovery and token endpoints.
         middleware.insert(1, Middleware(EnvelopedCors, **LOCAL_CORS))
-    app = Starlette(
+    app = Doors(
+        transport,
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
