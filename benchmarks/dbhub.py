@@ -134,6 +134,8 @@ def literal(value: Any, true: str = "1") -> str:
         return true if value else ("false" if true == "true" else "0")
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list):  # a PostgreSQL array (the index of pairs' parameter)
+        return "'{" + ",".join('"' + str(item).replace('"', '\\"') + '"' for item in value).replace("'", "''") + "}'"
     return "'" + str(value).replace("'", "''") + "'"
 
 

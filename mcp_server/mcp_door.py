@@ -124,6 +124,23 @@ def success_wire(result: Any) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
 
 
+def success_json(result: Any) -> bytes:
+    """``success_wire(result)`` as JSON: the values serialized once, those bytes being both
+    ``structuredContent`` and, as a JSON string, the text block."""
+    value = json_value(result)
+    text = orjson.dumps(value)
+    structured = text if isinstance(value, dict) else orjson.dumps({"result": value})
+    return b"".join(
+        (
+            b'{"content":[{"type":"text","text":',
+            orjson.dumps(text.decode()),
+            b'}],"structuredContent":',
+            structured,
+            b',"isError":false}',
+        )
+    )
+
+
 def as_result(wire: dict[str, Any]) -> CallToolResult:
     """The SDK's own type for a wire result (for the SDK's transport); its fields are copied,
     not validated again."""
@@ -174,20 +191,31 @@ class ViewTools:
 
     async def call(self, params: CallToolRequestParams) -> dict[str, Any]:
         """The result of a tools/call in its wire form (``CallToolResult`` as JSON values)."""
+        outcome = await self._outcome(params)
+        return error_wire(outcome) if isinstance(outcome, AsstioError) else success_wire(outcome)
+
+    async def call_json(self, params: CallToolRequestParams) -> bytes:
+        """``call(params)`` serialized."""
+        outcome = await self._outcome(params)
+        return (
+            orjson.dumps(error_wire(outcome)) if isinstance(outcome, AsstioError) else success_json(outcome)
+        )
+
+    async def _outcome(self, params: CallToolRequestParams) -> Any:
+        """The view's result, or the error to answer with."""
         view = self.views.get(params.name)
         if view is None:
-            return error_wire(BadRequest(f"Unknown tool '{params.name[:80]}'"))
+            return BadRequest(f"Unknown tool '{params.name[:80]}'")
         arguments = params.arguments or {}
         try:
             if refused := unknown_arguments(self.tools[params.name], arguments):
                 raise refused
-            result = await self.runner.run(view, parse_params(view.params, arguments))
+            return await self.runner.run(view, parse_params(view.params, arguments))
         except AsstioError as error:
-            return error_wire(error)
+            return error
         except Exception:  # the tool's top-level handler: log it, reveal nothing
             log.exception("tool %s failed (traceId %s)", view.tool, current_trace_id())
-            return error_wire(AsstioError(INTERNAL_ERROR_MESSAGE))
-        return success_wire(result)
+            return AsstioError(INTERNAL_ERROR_MESSAGE)
 
 
 def build_mcp_server(tools: ViewTools, version: str) -> Server[Any]:
@@ -300,7 +328,8 @@ class NegotiatedTransport:
 
     async def _serve(self, request: JSONRPCRequest, version: str, http: Request) -> bytes:
         if (call := self._tool_call(request, version)) is not None and self._tools is not None:
-            return orjson.dumps({"jsonrpc": "2.0", "id": request.id, "result": await self._tools.call(call)})
+            result = await self._tools.call_json(call)
+            return b'{"jsonrpc":"2.0","id":' + orjson.dumps(request.id) + b',"result":' + result + b"}"
         context = OneExchange(
             transport=TransportContext(kind="streamable-http", can_send_request=False),
             request_id=request.id,
