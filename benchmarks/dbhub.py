@@ -135,7 +135,8 @@ def literal(value: Any, true: str = "1") -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, list):  # a PostgreSQL array (the index of pairs' parameter)
-        return "'{" + ",".join('"' + str(item).replace('"', '\\"') + '"' for item in value).replace("'", "''") + "}'"
+        items = ",".join('"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"' for item in value)
+        return literal("{" + items + "}")
     return "'" + str(value).replace("'", "''") + "'"
 
 

@@ -181,7 +181,9 @@ async def test_every_request_body_has_one_size_limit(server: LiveServer) -> None
         declared = await client.post("/api/v1/sales-invoice-lines", content=big)
         streamed = await client.post("/api/v1/sales-invoice-lines", content=chunks())
         confirm = await client.post("/api/v1/purchase-invoice-matches/1/confirm", content=chunks())
-    for response in (declared, streamed, confirm):
+        mcp_declared = await client.post("/mcp", content=big, headers=MCP_HEADERS)
+        mcp_streamed = await client.post("/mcp", content=chunks(), headers=MCP_HEADERS)
+    for response in (declared, streamed, confirm, mcp_declared, mcp_streamed):
         assert is_envelope(response, 400, "bad_request")
         assert "1024 KB" in response.json()["message"]
 
@@ -193,12 +195,16 @@ async def test_get_on_mcp_is_405_a_stateless_server_holds_no_event_stream(server
     assert response.headers["allow"] == "POST"
 
 
-async def test_a_declared_body_that_never_comes_is_answered_within_the_body_deadline(own_server: Any) -> None:
+@pytest.mark.parametrize("path", ["/api/v1/sales-invoice-lines", "/mcp"])
+async def test_a_declared_body_that_never_comes_is_answered_within_the_body_deadline(
+    own_server: Any, path: str
+) -> None:
     live = own_server(request_body_timeout_seconds=1)
     port = int(live.url.rsplit(":", 1)[1])
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head = (
-        "POST /api/v1/sales-invoice-lines HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Accept: application/json, text/event-stream\r\n"
         f"Authorization: Bearer {live.token()}\r\nContent-Length: 100\r\n\r\n"
     )
     writer.write(head.encode() + b'{"pageSize":')
