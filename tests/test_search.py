@@ -357,3 +357,25 @@ def assert_pairs_found_by_the_index_on_postgres(engine: sa.Engine, monkeypatch: 
             index_condition = next((line for line in plan.split(" | ") if "Index Cond" in line), "")
             assert ("asstio_pairs" in index_condition) is looked_up, (q, plan)
             assert "ix_ordersearch_words" in plan, plan
+
+
+def test_on_postgres_a_page_of_few_matches_is_one_statement_text_whatever_their_number(
+    postgres_tenants: dict[str, str],
+) -> None:
+    """The matched ids are one array parameter, so PostgreSQL plans the page once (its prepared
+    statement) instead of once per count of ids; the page still holds exactly the matches."""
+    engine = sa.create_engine(postgres_tenants["demo"])
+    o, sent, documents = s.orders, [], raw_documents(engine)
+    counts = []
+    for q in ("webshop", "projekt"):
+        expected = {order_id for order_id, text in documents.items() if has_words(text, q)}
+        with engine.connect() as conn:
+            statement = sa.select(o.c.Id).where(
+                search.documents_matching(conn, q, o.c.Id, few=len(expected) + 1)
+            )
+            sa.event.listen(conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+            assert set(conn.scalars(statement)) == expected, q
+        counts.append(len(expected))
+    engine.dispose()
+    assert len(set(counts)) == 2 and min(counts) > 1, counts
+    assert len(sent) == 2 and sent[0] == sent[1], sent

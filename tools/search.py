@@ -335,9 +335,18 @@ def documents_matching(
     of all its documents."""
     ids = conn.scalars(matching_ids(conn, order_search, q).limit(few + 1)).all()
     if len(ids) <= few:
-        return order_id.in_(ids)
+        return ids_in(conn, order_id, ids)
     t = order_search
     return sa.exists().where(t.c.OrderId == order_id, *has_words(t.c, q, conn.dialect.name))
+
+
+def ids_in(conn: sa.Connection, column: sa.ColumnElement[int], ids: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL ``= ANY`` of one array parameter, so that the statement's
+    text is the same for any number of ids and PostgreSQL plans it once (``IN`` writes one
+    parameter per id: a new statement, planned anew, for every count)."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", list(ids), ARRAY(sa.Integer)))
+    return column.in_(ids)
 
 
 # -- writing the search rows --------------------------------------------------------------
