@@ -379,3 +379,25 @@ def test_on_postgres_a_page_of_few_matches_is_one_statement_text_whatever_their_
     engine.dispose()
     assert len(set(counts)) == 2 and min(counts) > 1, counts
     assert len(sent) == 2 and sent[0] == sent[1], sent
+
+
+def test_a_repeated_search_asks_the_sqlite_index_for_the_matches_alone(
+    sqlite_tenants: dict[str, str],
+) -> None:
+    """The trigram counts of the sample that choose what the index is asked for are kept per
+    connection: the same words again cost one lookup, not the sample's counts, and find the
+    same documents."""
+    engine = sa.create_engine(sqlite_tenants["demo"])
+    q = "webshop"
+    expected = {order_id for order_id, text in raw_documents(engine).items() if has_words(text, q)}
+    sent: list[str] = []
+    with engine.connect() as conn:
+        sa.event.listen(conn, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        found = []
+        for _ in range(2):
+            sent.clear()
+            found.append(set(conn.scalars(search.matching_ids(conn, search.order_search, q))))
+            sampled = [statement for statement in sent if "count(*)" in statement]
+            found.append(bool(sampled))
+    engine.dispose()
+    assert expected and found == [expected, True, expected, False]

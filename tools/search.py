@@ -51,7 +51,10 @@ PAIRS = ARRAY(sa.Text)
 # PostgreSQL: a word of two letters in at most this share of the rows is found through the
 # index of pairs; a commoner one (``er``) is checked on the rows, which find it at once.
 RARE_PAIR = 0.02
-PAIR_STATISTICS_SECONDS = 300.0
+# How long a connection keeps what it read of its table's statistics (PostgreSQL's pairs) or
+# counted in its sample (SQLite's trigrams), and how many sampled trigrams at most.
+STATISTICS_SECONDS = 300.0
+SAMPLED_KEPT = 10_000
 # Rows (estimated from the sample) the other words may leave for a two-letter word to be
 # checked on them rather than looked up.
 FEW_LEFT = 2000
@@ -178,10 +181,10 @@ def _rare_pairs(conn: sa.Connection, table: sa.Table, pairs: Sequence[str]) -> s
     """The ``pairs`` in at most ``RARE_PAIR`` of ``table``'s rows, by PostgreSQL's statistics of
     the index's pairs (its most common elements; a pair not among them is rarer still). None
     without the statistics: before the index, or before the table was analyzed. Read once per
-    ``PAIR_STATISTICS_SECONDS`` per connection."""
+    ``STATISTICS_SECONDS`` per connection."""
     remembered = f"pair_shares:{table.name}"
     shares, read_at = conn.info.get(remembered, (None, 0.0))
-    if shares is None or time.monotonic() - read_at > PAIR_STATISTICS_SECONDS:
+    if shares is None or time.monotonic() - read_at > STATISTICS_SECONDS:
         statistics = sa.text(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
             "WHERE schemaname = current_schema() AND tablename = :index AND attname = 'asstio_pairs'"
@@ -286,19 +289,35 @@ def rarest_trigrams(
     candidates = candidates[:SAMPLED]
     if not candidates:
         return [tris[0] for tris in choices], None
-    name = _fts_name(table)
-    top = conn.execute(sa.select(sa.func.max(_key(table)))).scalar() or 0
-    counts = [f'SELECT count(*) FROM "{name}" WHERE "{name}" MATCH ? AND rowid <= ?' for _ in candidates]
-    bound = top // SAMPLE
-    params = tuple(p for tri in candidates for p in (f"Plain : {_phrase(tri)}", bound))
-    found = conn.exec_driver_sql(" UNION ALL ".join(f"SELECT ({c})" for c in counts), params).scalars().all()
-    seen = dict(zip(candidates, found, strict=True))
+    seen = _sampled(conn, table, candidates)
     chosen = [
         min([tri for tri in tris if tri in seen] or tris, key=lambda tri: seen.get(tri, 0))
         for tris in choices
     ]
     sampled = [seen[tri] for tri in chosen if tri in seen]
     return chosen, min(sampled) * SAMPLE if sampled else None
+
+
+def _sampled(conn: sa.Connection, table: sa.Table, candidates: Sequence[str]) -> dict[str, int]:
+    """Each trigram's rows in the sample, counted by the index. The counts only choose which
+    trigram the index is asked for (any gives the same rows), so they are kept per connection
+    for ``STATISTICS_SECONDS`` (at most ``SAMPLED_KEPT`` of them), as PostgreSQL keeps its
+    statistics: a later search with the same trigrams asks only for the match itself."""
+    remembered = f"trigram_sample:{table.name}"
+    kept: tuple[dict[str, int], int, float] | None = conn.info.get(remembered)
+    if kept is None or time.monotonic() - kept[2] > STATISTICS_SECONDS or len(kept[0]) > SAMPLED_KEPT:
+        top = conn.execute(sa.select(sa.func.max(_key(table)))).scalar() or 0
+        kept = {}, top // SAMPLE, time.monotonic()
+        conn.info[remembered] = kept
+    counts, bound, _ = kept
+    missing = [tri for tri in candidates if tri not in counts]
+    if missing:
+        name = _fts_name(table)
+        count = f'SELECT count(*) FROM "{name}" WHERE "{name}" MATCH ? AND rowid <= ?'
+        params = tuple(p for tri in missing for p in (f"Plain : {_phrase(tri)}", bound))
+        found = conn.exec_driver_sql(" UNION ALL ".join(f"SELECT ({count})" for _ in missing), params)
+        counts.update(zip(missing, found.scalars().all(), strict=True))
+    return {tri: counts[tri] for tri in candidates}
 
 
 def fts_query(tris: Sequence[str]) -> str:
