@@ -39,6 +39,9 @@ FEW_DOCUMENTS = 2000
 # The sample that picks each word's rarest trigram: the rows of the lowest 1/SAMPLE of the keys.
 SAMPLE = 64
 SAMPLED_PER_WORD, SAMPLED = 12, 48
+# A word's trigram is looked up in the index only when it is in at most this many times the
+# sample rows of the rarest word's; a commoner word is checked on the rows the others find.
+DRIVING = 4
 # A word of two characters has no trigram of its own (``52`` in ``Kungsgatan 52``). It is found
 # through the index all the same, wherever it is followed by a character (every trigram that
 # starts with it, read from the index's vocabulary: ``52 ``, ``520``...) or ends the text (an
@@ -281,7 +284,10 @@ def rarest_trigrams(
     rows of the lowest ``1/SAMPLE`` of the keys): every row with the word has each of its
     trigrams, so any one finds a superset of the rows, and the rarest finds the fewest
     (``Lower`` holds the word typed with diacritics only where ``Plain`` holds it without).
-    And about how many rows the rarest of them finds (None when no word was sampled)."""
+    A word whose rarest trigram is in over ``DRIVING`` times the rows of the rarest word's is
+    left to the check on the rows (reading its long list costs more than it removes: ``pro``
+    of ``projekt`` beside ``gsg`` of ``kungsgatan``). And about how many rows the rarest of
+    them finds (None when no word was sampled)."""
     choices = [trigrams(word.plain) for word in indexed]
     # A long word offers a few of its trigrams, spread over it; a long ``q`` a few dozen in all.
     offered = [tris[:: -(-len(tris) // SAMPLED_PER_WORD)] for tris in choices]
@@ -295,7 +301,10 @@ def rarest_trigrams(
         for tris in choices
     ]
     sampled = [seen[tri] for tri in chosen if tri in seen]
-    return chosen, min(sampled) * SAMPLE if sampled else None
+    if not sampled:
+        return chosen, None
+    driving = max(min(sampled), 1) * DRIVING
+    return [tri for tri in chosen if seen.get(tri, 0) <= driving], min(sampled) * SAMPLE
 
 
 def _sampled(conn: sa.Connection, table: sa.Table, candidates: Sequence[str]) -> dict[str, int]:
