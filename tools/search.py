@@ -7,11 +7,12 @@ them as typed, case ignored (``Å`` finds ``Åke`` and ``åke``, not ``Anna``). 
 occur somewhere in the row's search text; ``%``, ``_`` and ``\\`` are literal.
 
 The text is folded once when it is written (``fold``, into the tables of
-``tools.search_tables``) and searched through a trigram index: FTS5 with the ``trigram``
-tokenizer on SQLite, ``pg_trgm`` GIN on PostgreSQL. The database evaluates everything itself;
-no Python function runs per row. Whoever writes ``Company``, ``Product`` or ``Orders`` calls
-``index_companies`` / ``index_products`` / ``index_orders`` with the ids it wrote (a company's
-rename also changes its documents' text: index those too); ``reindex`` rebuilds them all.
+``tools.search_tables``) and searched through an index of its trigrams: FTS5 with the
+``trigram`` tokenizer on SQLite, a GIN index of each text's pairs and trigrams of characters on
+PostgreSQL. The database evaluates everything itself; no Python function runs per row.
+Whoever writes ``Company``, ``Product`` or ``Orders`` calls ``index_companies`` /
+``index_products`` / ``index_orders`` with the ids it wrote (a company's rename also changes
+its documents' text: index those too); ``reindex`` rebuilds them all.
 """
 
 from __future__ import annotations
@@ -50,11 +51,12 @@ DRIVING = 4
 CONTINUATIONS = 256
 ENDINGS = 2000
 PAIR = 2
-PAIRS = ARRAY(sa.Text)
-# PostgreSQL: a word of two letters in at most this share of the rows is found through the
-# index of pairs; a commoner one (``er``) is checked on the rows, which find it at once.
-RARE_PAIR = 0.02
-# How long a connection keeps what it read of its table's statistics (PostgreSQL's pairs) or
+GRAMS = ARRAY(sa.Text)
+# PostgreSQL: a word's rarest gram (of its pairs and trigrams of characters) is looked up in the
+# index when the table's statistics show it in at most this share of the rows; a word with no
+# rarer gram (``er``, ``projekt`` beside ``kungsgatan``) is checked on the rows the others find.
+COMMON_GRAM = 0.05
+# How long a connection keeps what it read of its table's statistics (PostgreSQL's grams) or
 # counted in its sample (SQLite's trigrams), and how many sampled trigrams at most.
 STATISTICS_SECONDS = 300.0
 SAMPLED_KEPT = 10_000
@@ -166,38 +168,53 @@ def matching_ids(conn: sa.Connection, table: sa.Table, q: str) -> Ids:
 def _indexed_where(
     conn: sa.Connection, table: sa.Table, typed: Sequence[Word]
 ) -> list[sa.ColumnElement[bool]]:
-    """PostgreSQL: ``has_words``, a rare word of two letters found by the index's second column
-    (the text's pairs of characters: ``pg_trgm`` has no trigram in it, so its ``LIKE`` would
-    make the index read every row). The array holds the pair exactly when the text does."""
-    dialect = conn.dialect.name
-    pairs = [word.plain for word in typed if len(word.plain) == PAIR]
-    rare = _rare_pairs(conn, table, pairs) if dialect == "postgresql" and pairs else set()
-    where = has_words(table.c, [word for word in typed if word.plain not in rare], dialect)
-    if rare:
-        typed_marks = [word for word in typed if word.plain in rare and word.has_diacritics]
-        where += [contains(table.c.Lower, word.lower, dialect) for word in typed_marks]
-        where.append(_pairs(table).contains(sa.bindparam("pairs", sorted(rare), PAIRS)))
+    """PostgreSQL: ``has_words``, checked on the rows that the index of grams finds for the
+    words' rarest grams. Every text's pairs and trigrams of characters are in the index
+    (``asstio_grams``), so a row with a word has each of the word's grams, and any of them
+    finds a superset of its rows; the statistics of the index tell which gram is the rarest.
+    A word's rarest gram is looked up when it is in at most ``COMMON_GRAM`` of the rows (reading
+    a longer list costs more than checking the rows it would remove); with no statistics yet
+    (never analyzed), every gram of every word is."""
+    where = has_words(table.c, typed, conn.dialect.name)
+    if conn.dialect.name != "postgresql":
+        return where
+    grams = [_grams_of(word.plain) for word in typed]
+    shares = _gram_shares(conn, table)
+    if shares is None:
+        looked_up = [gram for word_grams in grams for gram in word_grams]
+    else:
+        rarest = [
+            min(word_grams, key=lambda gram: shares.get(gram, 0.0)) for word_grams in grams if word_grams
+        ]
+        looked_up = [gram for gram in rarest if shares.get(gram, 0.0) <= COMMON_GRAM]
+    if looked_up:
+        index = sa.func.asstio_grams(table.c.Plain, type_=GRAMS)
+        where.append(index.contains(sa.bindparam("grams", list(dict.fromkeys(looked_up)), GRAMS)))
     return where
 
 
-def _rare_pairs(conn: sa.Connection, table: sa.Table, pairs: Sequence[str]) -> set[str]:
-    """The ``pairs`` in at most ``RARE_PAIR`` of ``table``'s rows, by PostgreSQL's statistics of
-    the index's pairs (its most common elements; a pair not among them is rarer still). None
-    without the statistics: before the index, or before the table was analyzed. Read once per
-    ``STATISTICS_SECONDS`` per connection."""
-    remembered = f"pair_shares:{table.name}"
+def _grams_of(plain: str) -> list[str]:
+    """The grams the index has of a word: itself when it has two characters, else its trigrams
+    (none for one character: it is checked on the rows)."""
+    return [plain] if len(plain) == PAIR else trigrams(plain)
+
+
+def _gram_shares(conn: sa.Connection, table: sa.Table) -> dict[str, float] | None:
+    """The share of ``table``'s rows that have each of its commonest grams, from PostgreSQL's
+    statistics of the index of grams (its most common elements: a gram not among them is rarer
+    than every one that is). None before the index or before the table was analyzed. Read
+    once per ``STATISTICS_SECONDS`` per connection."""
+    remembered = f"gram_shares:{table.name}"
     shares, read_at = conn.info.get(remembered, (None, 0.0))
     if shares is None or time.monotonic() - read_at > STATISTICS_SECONDS:
         statistics = sa.text(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-            "WHERE schemaname = current_schema() AND tablename = :index AND attname = 'asstio_pairs'"
+            "WHERE schemaname = current_schema() AND tablename = :index AND attname = 'asstio_grams'"
         )
-        row = conn.execute(statistics, {"index": _words_index_name(table)}).first()
+        row = conn.execute(statistics, {"index": _grams_index_name(table)}).first()
         shares = dict(zip(row[0], row[1], strict=False)) if row is not None and row[0] is not None else {}
         conn.info[remembered] = shares, time.monotonic()
-    if not shares:
-        return set()
-    return {pair for pair in pairs if shares.get(pair, 0.0) <= RARE_PAIR}
+    return shares or None
 
 
 def _indexed(
@@ -248,11 +265,6 @@ def _ending(table: sa.Table) -> sa.ColumnElement[str]:
     """A text's last two characters, as the ending index is written (a literal, not a bound
     parameter, so that SQLite matches the index's expression)."""
     return sa.func.substr(table.c.Plain, sa.literal_column("-2"))
-
-
-def _pairs(table: sa.Table) -> sa.ColumnElement[list[str]]:
-    """PostgreSQL: the text's pairs of characters, as the second column of its index has them."""
-    return sa.func.asstio_pairs(table.c.Plain, type_=PAIRS)
 
 
 def _pairs_indexed(conn: sa.Connection, table: sa.Table) -> bool:
@@ -524,41 +536,42 @@ def _ending_index_name(table: sa.Table) -> str:
     return f"ix_{table.name.lower()}_ending"
 
 
-def _words_index_name(table: sa.Table) -> str:
-    return f"ix_{table.name.lower()}_words"
+def _grams_index_name(table: sa.Table) -> str:
+    return f"ix_{table.name.lower()}_grams"
 
 
-# Every pair of neighbouring characters of a text, as many times as it occurs (GIN keeps each
-# key once per row). Immutable: an index is built on it.
-PAIRS_FUNCTION = (
-    "CREATE FUNCTION asstio_pairs(text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
-    "AS $$ SELECT ARRAY(SELECT substr($1, i, 2) FROM generate_series(1, length($1) - 1) AS i) $$"
+# Every pair and trigram of neighbouring characters of a text, as many times as they occur (GIN
+# keeps each key once per row). Immutable: an index is built on it.
+GRAMS_FUNCTION = (
+    "CREATE FUNCTION asstio_grams(text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+    "AS $$ SELECT ARRAY(SELECT substr($1, i, n) FROM generate_series(2, 3) AS n, "
+    "generate_series(1, length($1) - n + 1) AS i) $$"
 )
+# Indexes of earlier versions, replaced by the index of grams.
+FORMER_INDEXES = ("plain", "words")
 
 
 def create_search_indexes(conn: sa.Connection) -> None:
-    """The trigram indexes over the search tables, where they are missing (filled from the
-    rows already there). SQLite: an FTS5 table per search table, kept in step by triggers.
-    PostgreSQL: the ``pg_trgm`` extension and a GIN index of ``Plain``'s trigrams and of its
-    pairs of characters (one index, so that one scan intersects both), which replaces the
-    index of trigrams alone of databases made before it."""
+    """The indexes over the search tables, where they are missing (filled from the rows already
+    there). SQLite: an FTS5 table per search table, kept in step by triggers. PostgreSQL: a GIN
+    index of each text's grams (``asstio_grams``: its pairs and trigrams of characters), which
+    replaces the ``pg_trgm`` indexes of databases made before it, and the table's statistics."""
     if conn.dialect.name == "sqlite":
         for table in SEARCH_TABLES:
             _create_fts(conn, table)
     elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        if conn.exec_driver_sql("SELECT to_regprocedure('asstio_pairs(text)')").scalar() is None:
-            conn.exec_driver_sql(PAIRS_FUNCTION)
+        if conn.exec_driver_sql("SELECT to_regprocedure('asstio_grams(text)')").scalar() is None:
+            conn.exec_driver_sql(GRAMS_FUNCTION)
         for table in SEARCH_TABLES:
-            index = _words_index_name(table)
+            index = _grams_index_name(table)
             if conn.exec_driver_sql(f"SELECT to_regclass('\"{index}\"')").scalar() is not None:
                 continue
             conn.exec_driver_sql(
-                f'CREATE INDEX "{index}" ON "{table.name}" '
-                'USING gin ("Plain" gin_trgm_ops, asstio_pairs("Plain"))'
+                f'CREATE INDEX "{index}" ON "{table.name}" USING gin (asstio_grams("Plain"))'
             )
-            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "ix_{table.name.lower()}_plain"')
-            conn.exec_driver_sql(f'ANALYZE "{table.name}"')  # the statistics of its pairs (``_rare_pairs``)
+            for former in FORMER_INDEXES:
+                conn.exec_driver_sql(f'DROP INDEX IF EXISTS "ix_{table.name.lower()}_{former}"')
+            conn.exec_driver_sql(f'ANALYZE "{table.name}"')  # the statistics of its grams (``_gram_shares``)
 
 
 def _create_fts(conn: sa.Connection, table: sa.Table) -> None:

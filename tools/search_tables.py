@@ -4,8 +4,8 @@ and document, keyed by the row's id (which is also the SQLite rowid the trigram 
 ``Lower`` is the text lower-cased for all of Unicode; ``Plain`` is that text without
 diacritics (``tools.search.fold``). The rows are derived data: whoever writes ``Company``,
 ``Product`` or ``Orders`` rewrites them with ``tools.search.index_companies`` /
-``index_products`` / ``index_orders``. The trigram indexes over them (FTS5 on SQLite,
-``pg_trgm`` GIN on PostgreSQL) are made by ``tools.search.create_search_indexes``.
+``index_products`` / ``index_orders``. The indexes over them (FTS5 on SQLite, a GIN index of
+each text's pairs and trigrams on PostgreSQL) are made by ``tools.search.create_search_indexes``.
 """
 
 from __future__ import annotations
