@@ -405,3 +405,26 @@ def test_a_repeated_search_asks_the_sqlite_index_for_the_matches_alone(
             found.append(bool(sampled))
     engine.dispose()
     assert expected and found == [expected, True, expected, False]
+
+
+def test_a_postgres_database_made_before_the_index_of_grams_is_searched_and_then_upgraded() -> None:
+    """A database of an earlier version (no ``asstio_grams``, no index of it) answers searches
+    by checking its rows, and ``index-search`` gives it the index: the same documents before
+    and after."""
+    require_service("PostgreSQL (127.0.0.1:5432)", postgres_reachable())
+    with postgres_database("old_search") as url:
+        seed_database(url, seed=6, orders=60, today=TODAY, draft_lines=20)
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            for table in search.SEARCH_TABLES:
+                conn.exec_driver_sql(f'DROP INDEX "ix_{table.name.lower()}_grams"')
+            conn.exec_driver_sql("DROP FUNCTION asstio_grams(text)")
+        q = "webshop"
+        expected = {order_id for order_id, text in raw_documents(engine).items() if has_words(text, q)}
+        assert expected and matched_ids(engine, q, few=100) == expected
+        main(["index-search", "--database-url", url])
+        engine.dispose()  # new connections: the statistics are read per connection
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT to_regclass('ix_ordersearch_grams')").scalar() is not None
+        assert matched_ids(engine, q, few=100) == expected
+        engine.dispose()

@@ -173,20 +173,18 @@ def _indexed_where(
     (``asstio_grams``), so a row with a word has each of the word's grams, and any of them
     finds a superset of its rows; the statistics of the index tell which gram is the rarest.
     A word's rarest gram is looked up when it is in at most ``COMMON_GRAM`` of the rows (reading
-    a longer list costs more than checking the rows it would remove); with no statistics yet
-    (never analyzed), every gram of every word is."""
+    a longer list costs more than checking the rows it would remove). Without the statistics
+    (a database not upgraded to the index, or not analyzed since) the words are only checked,
+    by ``LIKE``, which an older database's ``pg_trgm`` index still serves."""
     where = has_words(table.c, typed, conn.dialect.name)
     if conn.dialect.name != "postgresql":
         return where
     grams = [_grams_of(word.plain) for word in typed]
     shares = _gram_shares(conn, table)
     if shares is None:
-        looked_up = [gram for word_grams in grams for gram in word_grams]
-    else:
-        rarest = [
-            min(word_grams, key=lambda gram: shares.get(gram, 0.0)) for word_grams in grams if word_grams
-        ]
-        looked_up = [gram for gram in rarest if shares.get(gram, 0.0) <= COMMON_GRAM]
+        return where
+    rarest = [min(word_grams, key=lambda gram: shares.get(gram, 0.0)) for word_grams in grams if word_grams]
+    looked_up = [gram for gram in rarest if shares.get(gram, 0.0) <= COMMON_GRAM]
     if looked_up:
         index = sa.func.asstio_grams(table.c.Plain, type_=GRAMS)
         where.append(index.contains(sa.bindparam("grams", list(dict.fromkeys(looked_up)), GRAMS)))
