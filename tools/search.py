@@ -567,9 +567,12 @@ def create_search_indexes(conn: sa.Connection) -> None:
             conn.exec_driver_sql(
                 f'CREATE INDEX "{index}" ON "{table.name}" USING gin (asstio_grams("Plain"))'
             )
+            conn.exec_driver_sql(f'ANALYZE "{table.name}"')  # the statistics of its grams (``_gram_shares``)
+        # Last: dropping an index locks its table against reads until the transaction ends
+        # (building one locks it only against writes), so the former ones go once all are built.
+        for table in SEARCH_TABLES:
             for former in FORMER_INDEXES:
                 conn.exec_driver_sql(f'DROP INDEX IF EXISTS "ix_{table.name.lower()}_{former}"')
-            conn.exec_driver_sql(f'ANALYZE "{table.name}"')  # the statistics of its grams (``_gram_shares``)
 
 
 def _create_fts(conn: sa.Connection, table: sa.Table) -> None:
