@@ -95,6 +95,32 @@ def test_a_name_or_free_text_filter_is_built_per_call_because_its_matches_are_re
     assert pages[-1] is not pages[len(pages) // 2 - 1]
 
 
+@pytest.mark.parametrize(
+    ("tool", "other"),
+    [
+        ("list_sales_orders", {"orderDateFrom": "2001-02-03"}),
+        ("list_sales_invoices", {"invoiceDateFrom": "2001-02-04"}),
+        ("list_purchase_orders", {"orderDateFrom": "2001-02-05"}),
+    ],
+)
+def test_a_free_text_page_adds_its_matches_to_the_statement_built_once_for_its_other_filters(
+    databases: TenantDatabases, tool: str, other: dict[str, Any]
+) -> None:
+    """Three searches with the same other filters (a date no other test uses): their statement
+    is built once, and each call adds only what its search found."""
+    view = next(v for v in registered_views() if v.tool == tool)
+
+    def call(q: str) -> None:
+        with databases.reading("demo") as conn:
+            ctx = ViewContext(tenant="demo", sub="t", today=TODAY)
+            view.query(conn, ctx, parse_params(view.params, {"q": q, "pageSize": 7, **other}))
+
+    builds = STATEMENTS.builds
+    for q in ("projekt", "webshop", "ab 2"):
+        call(q)
+    assert STATEMENTS.builds - builds == 1
+
+
 def test_the_same_answers_as_a_call_that_builds_everything_anew(databases: TenantDatabases) -> None:
     """A prebuilt statement with other bound values answers as a freshly built one does:
     the second customer's row and a later page are those of a cleared cache."""

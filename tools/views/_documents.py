@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import sqlalchemy as sa
 from pydantic import Field, PlainSerializer, WithJsonSchema
@@ -39,6 +39,7 @@ currency = s.currencies.alias("currency")
 FEW_PARTIES = 50
 # Filters whose statement depends on what the database holds (their matches are looked up).
 LOOKED_UP = ("q", "customer_name", "vendor_name")
+P = TypeVar("P", bound="DocumentParams")
 CENTS = sa.Numeric(18, 2)
 QTY = sa.Numeric(18, 3)
 
@@ -199,6 +200,15 @@ def free_text(conn: sa.Connection, q: str, number: sa.ColumnElement[Any]) -> sa.
     if (value := as_int(q)) is not None:
         matches += [orders.c.Id == value, number == value]
     return sa.or_(*matches)
+
+
+def text_apart(conn: sa.Connection, params: P) -> tuple[P, list[sa.ColumnElement[bool]]]:
+    """A free-text ``q`` apart from the other filters: the params without it, whose statement is
+    built once (``statement_key``), and its condition, looked up on this call
+    (``read_trusted_page``'s ``extra``)."""
+    if not params.q:
+        return params, []
+    return params.model_copy(update={"q": None}), [free_text(conn, params.q, params.number)]
 
 
 def statement_key(conn: sa.Connection, view: str, params: DocumentParams, *more: Hashable) -> Hashable | None:

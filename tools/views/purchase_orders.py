@@ -28,6 +28,7 @@ from tools.views._documents import (
     orders,
     percent,
     statement_key,
+    text_apart,
     within,
 )
 from tools.wire import Money, UtcDateTime, WireModel
@@ -137,6 +138,8 @@ def ordered_qty() -> sa.ColumnElement[Decimal]:
 def list_purchase_orders(
     conn: sa.Connection, ctx: ViewContext, params: PurchaseOrderParams
 ) -> TrustedPage[PurchaseOrderDto]:
+    built, text = text_apart(conn, params)
+
     def statement() -> sa.Select[Any]:
         stmt = header("vendor").add_columns(
             orders.c.PurchaseNumber.label("purchase_number"),
@@ -145,11 +148,11 @@ def list_purchase_orders(
             received_qty().label("received_qty"),
             ordered_qty().label("ordered_qty"),
         )
-        return stmt.where(*params.where(conn))
+        return stmt.where(*built.where(conn))
 
-    key = statement_key(conn, "purchase-orders", params)
+    key = statement_key(conn, "purchase-orders", built)
     return read_trusted_page(
-        conn, statement, NEWEST_ORDER_FIRST, ctx.page, PurchaseOrderDto, _purchase_order, key
+        conn, statement, NEWEST_ORDER_FIRST, ctx.page, PurchaseOrderDto, _purchase_order, key, text
     )
 
 

@@ -32,6 +32,7 @@ from tools.views._documents import (
     paid_amount,
     payment_state,
     statement_key,
+    text_apart,
     within,
 )
 from tools.wire import Money, QueryDateTime, UtcDateTime, WireModel, midnight
@@ -134,19 +135,20 @@ def list_sales_invoices(
     conn: sa.Connection, ctx: ViewContext, params: SalesInvoiceParams
 ) -> TrustedPage[SalesInvoiceDto]:
     kept = balance_kept(conn)
+    built, text = text_apart(conn, params)
 
     def statement() -> sa.Select[Any]:
         stmt = header("customer").add_columns(
             orders.c.InvoiceNumber.label("invoice_number"), paid_amount(kept=kept).label("paid_amount")
         )
-        return stmt.where(*params.where(conn), *params.payment_state(conn, ctx.today, kept))
+        return stmt.where(*built.where(conn), *built.payment_state(conn, ctx.today, kept))
 
     # openAmountMin's statement depends on whether any refund exists (read per call); the others
     # on whether the database keeps PaidAmount yet (one tenant upgraded, another not).
     key = (
         None
-        if params.open_amount_min is not None
-        else statement_key(conn, "sales-invoices", params, ctx.today, kept)
+        if built.open_amount_min is not None
+        else statement_key(conn, "sales-invoices", built, ctx.today, kept)
     )
     return read_trusted_page(
         conn,
@@ -156,6 +158,7 @@ def list_sales_invoices(
         SalesInvoiceDto,
         lambda row: _sales_invoice(row, ctx),
         key,
+        text,
     )
 
 

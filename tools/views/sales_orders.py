@@ -27,6 +27,7 @@ from tools.views._documents import (
     paid_amount,
     payment_state,
     statement_key,
+    text_apart,
 )
 from tools.wire import Money, UtcDateTime, WireModel
 
@@ -78,13 +79,15 @@ class SalesOrderDto(WireModel):
 def list_sales_orders(
     conn: sa.Connection, ctx: ViewContext, params: SalesOrderParams
 ) -> TrustedPage[SalesOrderDto]:
+    built, text = text_apart(conn, params)
+
     def statement() -> sa.Select[Any]:
         stmt = header("customer").add_columns(
             paid_amount().label("paid_amount"),
             has_qty_left_to_deliver().label("has_qty_left_to_deliver"),
             has_qty_over_delivered().label("has_qty_over_delivered"),
         )
-        return stmt.where(*params.where(conn))
+        return stmt.where(*built.where(conn))
 
     return read_trusted_page(
         conn,
@@ -93,7 +96,8 @@ def list_sales_orders(
         ctx.page,
         SalesOrderDto,
         lambda row: _sales_order(row, ctx),
-        statement_key(conn, "sales-orders", params),
+        statement_key(conn, "sales-orders", built),
+        text,
     )
 
 
