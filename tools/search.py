@@ -21,7 +21,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -65,6 +65,7 @@ SAMPLED_KEPT = 10_000
 FEW_LEFT = 2000
 
 
+T = TypeVar("T")
 # A statement of keys: one select, or the union of two.
 Ids = sa.Select[tuple[int]] | sa.CompoundSelect[tuple[int]]
 
@@ -200,19 +201,27 @@ def _grams_of(plain: str) -> list[str]:
 def _gram_shares(conn: sa.Connection, table: sa.Table) -> dict[str, float] | None:
     """The share of ``table``'s rows that have each of its commonest grams, from PostgreSQL's
     statistics of the index of grams (its most common elements: a gram not among them is rarer
-    than every one that is). None before the index or before the table was analyzed. Read
-    once per ``STATISTICS_SECONDS`` per connection."""
-    remembered = f"gram_shares:{table.name}"
-    shares, read_at = conn.info.get(remembered, (None, 0.0))
-    if shares is None or time.monotonic() - read_at > STATISTICS_SECONDS:
+    than every one that is). None before the index or before the table was analyzed."""
+
+    def read() -> dict[str, float]:
         statistics = sa.text(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
             "WHERE schemaname = current_schema() AND tablename = :index AND attname = 'asstio_grams'"
         )
         row = conn.execute(statistics, {"index": _grams_index_name(table)}).first()
-        shares = dict(zip(row[0], row[1], strict=False)) if row is not None and row[0] is not None else {}
-        conn.info[remembered] = shares, time.monotonic()
-    return shares or None
+        return dict(zip(row[0], row[1], strict=False)) if row is not None and row[0] is not None else {}
+
+    return _kept(conn, f"gram_shares:{table.name}", read) or None
+
+
+def _kept(conn: sa.Connection, name: str, read: Callable[[], T]) -> T:
+    """What ``read()`` gives, kept in ``conn.info`` under ``name`` for ``STATISTICS_SECONDS``:
+    statistics, which choose how the index is asked and never which rows are found."""
+    value, read_at = conn.info.get(name, (None, 0.0))
+    if value is None or time.monotonic() - read_at > STATISTICS_SECONDS:
+        value = read()
+        conn.info[name] = value, time.monotonic()
+    return cast(T, value)
 
 
 def _indexed(
@@ -322,18 +331,19 @@ def _sampled(conn: sa.Connection, table: sa.Table, candidates: Sequence[str]) ->
     trigram the index is asked for (any gives the same rows), so they are kept per connection
     for ``STATISTICS_SECONDS`` (at most ``SAMPLED_KEPT`` of them), as PostgreSQL keeps its
     statistics: a later search with the same trigrams asks only for the match itself."""
-    remembered = f"trigram_sample:{table.name}"
-    kept: tuple[dict[str, int], int, float] | None = conn.info.get(remembered)
-    if kept is None or time.monotonic() - kept[2] > STATISTICS_SECONDS or len(kept[0]) > SAMPLED_KEPT:
+
+    def sample() -> tuple[dict[str, int], int]:  # no counts yet, and the sample's highest key
         top = conn.execute(sa.select(sa.func.max(_key(table)))).scalar() or 0
-        kept = {}, top // SAMPLE, time.monotonic()
-        conn.info[remembered] = kept
-    counts, bound, _ = kept
+        return {}, top // SAMPLE
+
+    counts, highest = _kept(conn, f"trigram_sample:{table.name}", sample)
+    if len(counts) > SAMPLED_KEPT:
+        counts.clear()
     missing = [tri for tri in candidates if tri not in counts]
     if missing:
         name = _fts_name(table)
         count = f'SELECT count(*) FROM "{name}" WHERE "{name}" MATCH ? AND rowid <= ?'
-        params = tuple(p for tri in missing for p in (f"Plain : {_phrase(tri)}", bound))
+        params = tuple(p for tri in missing for p in (f"Plain : {_phrase(tri)}", highest))
         found = conn.exec_driver_sql(" UNION ALL ".join(f"SELECT ({count})" for _ in missing), params)
         counts.update(zip(missing, found.scalars().all(), strict=True))
     return {tri: counts[tri] for tri in candidates}
